@@ -1,0 +1,9 @@
+//! Experiment designs and their analyses.
+//!
+//! - [`ab`]: randomized experiments with any number of arms against a control (Welch tests,
+//!   ratio metrics by the delta method, CUPED, sample-ratio checks, multiplicity adjustment).
+//! - [`moments`]: the per-arm sufficient statistics that [`ab`] works from, gathered in one
+//!   streaming pass or taken from a SQL engine's sums.
+
+pub mod ab;
+pub mod moments;

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+pub mod data;
+pub mod design;
+pub mod error;
+pub mod estimate;
+pub mod inference;
+pub mod linalg;
+pub mod regress;
+pub mod stats;
+
+pub use error::{Error, Result};
+pub use estimate::{Analysis, Estimate};

@@ -1,0 +1,65 @@
+//! Distribution functions used for inference (thin wrappers over `statrs`).
+
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
+
+fn normal() -> Normal {
+    Normal::new(0.0, 1.0).expect("standard normal is valid")
+}
+
+/// The `1 - alpha/2` quantile of the standard normal (`df = None`) or of Student's t with `df`
+/// degrees of freedom.
+pub fn critical_value(alpha: f64, df: Option<f64>) -> f64 {
+    let p = 1.0 - alpha / 2.0;
+    match df {
+        Some(d) if d.is_finite() && d > 0.0 => StudentsT::new(0.0, 1.0, d)
+            .map(|t| t.inverse_cdf(p))
+            .unwrap_or(f64::NAN),
+        Some(_) => f64::NAN,
+        None => normal().inverse_cdf(p),
+    }
+}
+
+/// Two-sided p-value of a test statistic under the standard normal (`df = None`) or Student's t.
+pub fn two_sided_p(stat: f64, df: Option<f64>) -> f64 {
+    if stat.is_nan() {
+        return f64::NAN;
+    }
+    let a = stat.abs();
+    let one_side = match df {
+        Some(d) if d.is_finite() && d > 0.0 => StudentsT::new(0.0, 1.0, d)
+            .map(|t| t.sf(a))
+            .unwrap_or(f64::NAN),
+        Some(_) => f64::NAN,
+        None => normal().sf(a),
+    };
+    (2.0 * one_side).min(1.0)
+}
+
+/// Upper tail of the chi-square distribution with `df` degrees of freedom.
+pub fn chi2_sf(x: f64, df: f64) -> f64 {
+    ChiSquared::new(df).map(|c| c.sf(x)).unwrap_or(f64::NAN)
+}
+
+/// Welch–Satterthwaite degrees of freedom for a difference of two independent means with
+/// per-group variance-of-mean terms `va = s_a²/n_a`, `vb = s_b²/n_b`.
+pub fn welch_df(va: f64, na: f64, vb: f64, nb: f64) -> f64 {
+    let num = (va + vb).powi(2);
+    let den = va * va / (na - 1.0) + vb * vb / (nb - 1.0);
+    num / den
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_quantile() {
+        assert!((critical_value(0.05, None) - 1.959963984540054).abs() < 1e-12);
+    }
+
+    #[test]
+    fn chi2_srm_vector() {
+        // experiment-designs.md §3.3: chi2 = 8 with df = 1 gives p = 0.004678
+        assert!((chi2_sf(8.0, 1.0) - 0.004677734981047).abs() < 1e-12);
+    }
+}
