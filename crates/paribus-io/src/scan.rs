@@ -1,0 +1,496 @@
+//! Streaming the requested columns in batches, converted to `f64` or dense codes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::Error;
+use crate::source::{Format, Source, corrupt, csv_reader, open_file};
+
+/// Rows per batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// What a column is used as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A number (`f64`); booleans become 0/1.
+    Numeric,
+    /// An id, arm or group: mapped to dense codes in order of first appearance.
+    Categorical,
+}
+
+/// One column to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Its name in the file.
+    pub name: String,
+    /// How to read it.
+    pub role: Role,
+}
+
+impl ColumnSpec {
+    /// A numeric column.
+    pub fn numeric(name: impl Into<String>) -> Self {
+        ColumnSpec {
+            name: name.into(),
+            role: Role::Numeric,
+        }
+    }
+    /// A categorical column.
+    pub fn categorical(name: impl Into<String>) -> Self {
+        ColumnSpec {
+            name: name.into(),
+            role: Role::Categorical,
+        }
+    }
+}
+
+/// What to do with rows that miss a value in a used column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Fail with [`Error::Missing`] naming the column, count and first row.
+    Error,
+    /// Drop the rows and report how many in [`ScanSummary`].
+    Drop,
+}
+
+/// A converted column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// Values of a numeric role.
+    Numeric(Vec<f64>),
+    /// Codes of a categorical role.
+    Codes(Vec<u32>),
+}
+
+/// One batch of converted rows (missing rows already removed), columns in request order.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The columns, in the order of the specs.
+    pub columns: Vec<Column>,
+    /// Rows in this batch.
+    pub n_rows: usize,
+}
+
+impl Batch {
+    /// The values of spec `i`, which must be numeric.
+    #[track_caller]
+    pub fn numeric(&self, i: usize) -> &[f64] {
+        match &self.columns[i] {
+            Column::Numeric(v) => v,
+            Column::Codes(_) => panic!("column {i} is categorical"),
+        }
+    }
+    /// The codes of spec `i`, which must be categorical.
+    #[track_caller]
+    pub fn codes(&self, i: usize) -> &[u32] {
+        match &self.columns[i] {
+            Column::Codes(v) => v,
+            Column::Numeric(_) => panic!("column {i} is numeric"),
+        }
+    }
+}
+
+/// What a scan saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanSummary {
+    /// Data rows in the file.
+    pub rows_read: u64,
+    /// Rows handed to the caller.
+    pub rows_kept: u64,
+    /// Missing values per requested column (only columns with any), in request order.
+    pub missing: Vec<(String, u64)>,
+    /// For each spec, the labels of its codes (empty for numeric specs).
+    pub labels: Vec<Vec<String>>,
+}
+
+impl ScanSummary {
+    /// Rows dropped for missing values.
+    pub fn rows_dropped(&self) -> u64 {
+        self.rows_read - self.rows_kept
+    }
+
+    /// A one-line warning for the output, if rows were dropped.
+    pub fn drop_warning(&self) -> Option<String> {
+        (self.rows_dropped() > 0).then(|| {
+            let per: Vec<String> = self
+                .missing
+                .iter()
+                .map(|(c, n)| format!("\"{c}\": {n}"))
+                .collect();
+            format!(
+                "dropped {} of {} rows with missing values (missing per column: {})",
+                self.rows_dropped(),
+                self.rows_read,
+                per.join(", ")
+            )
+        })
+    }
+}
+
+/// Columns read whole.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The columns, in the order of the specs.
+    pub columns: Vec<Column>,
+    /// What the scan saw.
+    pub summary: ScanSummary,
+}
+
+impl Table {
+    /// The values of spec `i`, which must be numeric.
+    #[track_caller]
+    pub fn numeric(&self, i: usize) -> &[f64] {
+        match &self.columns[i] {
+            Column::Numeric(v) => v,
+            Column::Codes(_) => panic!("column {i} is categorical"),
+        }
+    }
+    /// The codes of spec `i`, which must be categorical.
+    #[track_caller]
+    pub fn codes(&self, i: usize) -> &[u32] {
+        match &self.columns[i] {
+            Column::Codes(v) => v,
+            Column::Numeric(_) => panic!("column {i} is numeric"),
+        }
+    }
+}
+
+/// Maps labels to dense codes; a linear scan while there are few labels (arms), a hash map
+/// beyond.
+#[derive(Default)]
+struct Dictionary {
+    labels: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Dictionary {
+    fn code(&mut self, s: &str) -> u32 {
+        if self.labels.len() <= 8 {
+            if let Some(i) = self.labels.iter().position(|l| l == s) {
+                return i as u32;
+            }
+        } else if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.labels.len() as u32;
+        self.labels.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+}
+
+type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+
+impl Source {
+    fn batches(&self, specs: &[ColumnSpec]) -> Result<BatchIter, Error> {
+        let mut indices: Vec<usize> = Vec::new();
+        for s in specs {
+            let i = self.column(&s.name, "a role")?;
+            let i = self.field_index(&i).expect("resolved above");
+            if !indices.contains(&i) {
+                indices.push(i);
+            }
+        }
+        indices.sort_unstable();
+        let file = open_file(&self.path)?;
+        match self.format {
+            Format::Csv | Format::CsvGz => {
+                // Only the projected columns are parsed; numeric roles as Float64 (booleans as
+                // Boolean), everything else as text.
+                let fields: Vec<Field> = (0..self.schema.fields().len())
+                    .map(|i| {
+                        let name = self.field(i).name().clone();
+                        let ty = match specs.iter().find(|s| s.name == name).map(|s| s.role) {
+                            Some(Role::Numeric) if self.is_boolean(i) => DataType::Boolean,
+                            Some(Role::Numeric) => DataType::Float64,
+                            _ => DataType::Utf8,
+                        };
+                        Field::new(name, ty, true)
+                    })
+                    .collect();
+                let null = regex::Regex::new("^(NA|NaN|nan|)$").expect("valid regex");
+                let reader = arrow_csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
+                    .with_header(true)
+                    .with_batch_size(BATCH_ROWS)
+                    .with_null_regex(null)
+                    .with_projection(indices)
+                    .build(csv_reader(file, self.format))
+                    .map_err(|e| corrupt(&self.path, "CSV", e))?;
+                Ok(Box::new(reader))
+            }
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| corrupt(&self.path, "Parquet", e))?;
+                let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| corrupt(&self.path, "Parquet", e))?;
+                Ok(Box::new(reader))
+            }
+        }
+    }
+
+    /// Turns an Arrow error met while reading into this crate's error, naming the column and
+    /// row of a CSV value that does not parse.
+    fn read_error(&self, e: ArrowError) -> Error {
+        let text = e.to_string();
+        let re = regex::Regex::new(
+            r"Error while parsing value '(.*)' as type '[^']*' for column (\d+) at line (\d+)",
+        )
+        .expect("valid regex");
+        if let Some(c) = re.captures(&text) {
+            let col: usize = c[2].parse().unwrap_or(usize::MAX);
+            let line: u64 = c[3].parse().unwrap_or(0);
+            if col < self.schema.fields().len() {
+                return Error::NotNumeric {
+                    path: self.path.clone(),
+                    column: self.field(col).name().clone(),
+                    row: line,
+                    value: c[1].to_string(),
+                };
+            }
+        }
+        let format = if self.format == Format::Parquet {
+            "Parquet"
+        } else {
+            "CSV"
+        };
+        corrupt(&self.path, format, text)
+    }
+
+    /// Reads the requested columns batch by batch and hands each converted batch to `f`.
+    ///
+    /// With [`Missing::Error`], the whole file is still read so that the error can give the
+    /// count; `f` is not called after the first missing value.
+    ///
+    /// # Errors
+    /// Any [`Error`] of reading or converting, [`Error::Missing`], or [`Error::Empty`] when the
+    /// file has no data rows.
+    pub fn scan(
+        &self,
+        specs: &[ColumnSpec],
+        missing: Missing,
+        mut f: impl FnMut(&Batch),
+    ) -> Result<ScanSummary, Error> {
+        let mut dicts: Vec<Dictionary> = specs.iter().map(|_| Dictionary::default()).collect();
+        let mut miss_count = vec![0u64; specs.len()];
+        let mut miss_first = vec![0u64; specs.len()];
+        let mut rows_read = 0u64;
+        let mut rows_kept = 0u64;
+        for rb in self.batches(specs)? {
+            let rb = rb.map_err(|e| self.read_error(e))?;
+            let n = rb.num_rows();
+            let mut keep = vec![true; n];
+            let mut cols: Vec<(Vec<f64>, Vec<u32>)> = Vec::with_capacity(specs.len());
+            for (si, spec) in specs.iter().enumerate() {
+                let arr = rb.column_by_name(&spec.name).ok_or_else(|| {
+                    corrupt(&self.path, "data", format!("column {} vanished", spec.name))
+                })?;
+                let mut mark = |i: usize, keep: &mut [bool]| {
+                    if miss_count[si] == 0 {
+                        miss_first[si] = rows_read + i as u64 + 1;
+                    }
+                    miss_count[si] += 1;
+                    keep[i] = false;
+                };
+                match spec.role {
+                    Role::Numeric => {
+                        let v = self.to_f64(arr, &spec.name, rows_read)?;
+                        for (i, x) in v.iter().enumerate() {
+                            if x.is_nan() {
+                                mark(i, &mut keep);
+                            }
+                        }
+                        cols.push((v, Vec::new()));
+                    }
+                    Role::Categorical => {
+                        let s = arrow_cast::cast(arr, &DataType::Utf8).map_err(|_| {
+                            Error::WrongType {
+                                path: self.path.clone(),
+                                column: spec.name.clone(),
+                                found: arr.data_type().to_string(),
+                                role: "a category (id, arm or group)",
+                            }
+                        })?;
+                        let s = s.as_string::<i32>();
+                        let mut codes = Vec::with_capacity(n);
+                        for i in 0..n {
+                            if s.is_null(i) {
+                                mark(i, &mut keep);
+                                codes.push(0);
+                            } else {
+                                codes.push(dicts[si].code(s.value(i)));
+                            }
+                        }
+                        cols.push((Vec::new(), codes));
+                    }
+                }
+            }
+            rows_read += n as u64;
+            let all_kept = keep.iter().all(|&k| k);
+            if missing == Missing::Error && miss_count.iter().any(|&c| c > 0) {
+                continue;
+            }
+            let columns: Vec<Column> = cols
+                .into_iter()
+                .zip(specs)
+                .map(|((v, c), spec)| match spec.role {
+                    Role::Numeric if all_kept => Column::Numeric(v),
+                    Role::Categorical if all_kept => Column::Codes(c),
+                    Role::Numeric => Column::Numeric(filter(&v, &keep)),
+                    Role::Categorical => Column::Codes(filter(&c, &keep)),
+                })
+                .collect();
+            let kept = if all_kept {
+                n
+            } else {
+                keep.iter().filter(|k| **k).count()
+            };
+            rows_kept += kept as u64;
+            if kept > 0 {
+                f(&Batch {
+                    columns,
+                    n_rows: kept,
+                });
+            }
+        }
+        if rows_read == 0 {
+            return Err(Error::Empty {
+                path: self.path.clone(),
+                what: "no data rows",
+            });
+        }
+        if missing == Missing::Error {
+            if let Some(si) = (0..specs.len()).find(|&i| miss_count[i] > 0) {
+                return Err(Error::Missing {
+                    path: self.path.clone(),
+                    column: specs[si].name.clone(),
+                    count: miss_count[si],
+                    first_row: miss_first[si],
+                });
+            }
+        }
+        Ok(ScanSummary {
+            rows_read,
+            rows_kept,
+            missing: specs
+                .iter()
+                .zip(&miss_count)
+                .filter(|(_, c)| **c > 0)
+                .map(|(s, c)| (s.name.clone(), *c))
+                .collect(),
+            labels: dicts.into_iter().map(|d| d.labels).collect(),
+        })
+    }
+
+    /// Reads the requested columns whole.
+    ///
+    /// # Errors
+    /// As [`scan`](Self::scan).
+    pub fn read(&self, specs: &[ColumnSpec], missing: Missing) -> Result<Table, Error> {
+        let mut columns: Vec<Column> = specs
+            .iter()
+            .map(|s| match s.role {
+                Role::Numeric => Column::Numeric(Vec::new()),
+                Role::Categorical => Column::Codes(Vec::new()),
+            })
+            .collect();
+        let summary = self.scan(specs, missing, |b| {
+            for (out, col) in columns.iter_mut().zip(&b.columns) {
+                match (out, col) {
+                    (Column::Numeric(o), Column::Numeric(c)) => o.extend_from_slice(c),
+                    (Column::Codes(o), Column::Codes(c)) => o.extend_from_slice(c),
+                    _ => unreachable!("roles are fixed per spec"),
+                }
+            }
+        })?;
+        Ok(Table { columns, summary })
+    }
+
+    /// Converts one Arrow column to `f64`, missing values as NaN.
+    fn to_f64(&self, arr: &ArrayRef, name: &str, offset: u64) -> Result<Vec<f64>, Error> {
+        let n = arr.len();
+        let wrong = || Error::WrongType {
+            path: self.path.clone(),
+            column: name.to_string(),
+            found: arr.data_type().to_string(),
+            role: "a number",
+        };
+        let out = match arr.data_type() {
+            DataType::Boolean => {
+                let b = arr.as_boolean();
+                (0..n)
+                    .map(|i| {
+                        if b.is_null(i) {
+                            f64::NAN
+                        } else {
+                            f64::from(u8::from(b.value(i)))
+                        }
+                    })
+                    .collect()
+            }
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                let s = arrow_cast::cast(arr, &DataType::Utf8).map_err(|_| wrong())?;
+                let s = s.as_string::<i32>();
+                let mut v = Vec::with_capacity(n);
+                for i in 0..n {
+                    if s.is_null(i) {
+                        v.push(f64::NAN);
+                        continue;
+                    }
+                    let t = s.value(i).trim();
+                    if matches!(t, "" | "NA" | "NaN" | "nan") {
+                        v.push(f64::NAN);
+                        continue;
+                    }
+                    match t.parse::<f64>() {
+                        Ok(x) => v.push(x),
+                        Err(_) => {
+                            return Err(Error::NotNumeric {
+                                path: self.path.clone(),
+                                column: name.to_string(),
+                                row: offset + i as u64 + 1,
+                                value: s.value(i).to_string(),
+                            });
+                        }
+                    }
+                }
+                v
+            }
+            t if t.is_numeric() => {
+                let c = if *t == DataType::Float64 {
+                    arr.clone()
+                } else {
+                    arrow_cast::cast(arr, &DataType::Float64).map_err(|_| wrong())?
+                };
+                let p = c.as_primitive::<Float64Type>();
+                if p.null_count() == 0 {
+                    p.values().to_vec()
+                } else {
+                    (0..n)
+                        .map(|i| if p.is_null(i) { f64::NAN } else { p.value(i) })
+                        .collect()
+                }
+            }
+            _ => return Err(wrong()),
+        };
+        Ok(out)
+    }
+}
+
+fn filter<T: Copy>(v: &[T], keep: &[bool]) -> Vec<T> {
+    v.iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(x, _)| *x)
+        .collect()
+}
