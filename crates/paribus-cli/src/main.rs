@@ -1,1 +1,62 @@
-fn main() {}
+//! The `paribus` command-line tool: glue between files and the `paribus` library.
+//!
+//! Exit codes: 0 success; 1 the analysis failed on valid input; 2 bad input or usage.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod ab;
+mod common;
+mod output;
+
+/// Causal inference and experiment analysis for two-sided platforms.
+#[derive(Debug, Parser)]
+#[command(name = "paribus", version, about, long_about = None)]
+enum Cli {
+    /// Analyse a randomized A/B (or A/B/n) experiment from one row per randomization unit.
+    Ab(ab::AbArgs),
+}
+
+/// An error that is the user's input (exit code 2).
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.downcast_ref::<InputError>().is_some()
+            || cause.downcast_ref::<paribus_io::Error>().is_some()
+        {
+            return 2;
+        }
+        if let Some(p) = cause.downcast_ref::<paribus::Error>() {
+            return if p.is_input_error() { 2 } else { 1 };
+        }
+    }
+    1
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error (please report it): {info}");
+    }));
+    let cli = Cli::parse();
+    let result = match cli {
+        Cli::Ab(args) => ab::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Options shared by every family (see `../shared/CONTRACT.md`).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use paribus_io::{Format, Missing, Source};
+
+use crate::InputError;
+
+/// Input and output options of every command.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Input data: CSV (header row; `NA`, empty and `NaN` are missing), `.csv.gz` or Parquet.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Input format, overriding the file extension.
+    #[arg(long, value_name = "csv|parquet")]
+    pub format_in: Option<String>,
+    /// Drop rows with a missing value in any used column (the count is reported as a warning)
+    /// instead of failing.
+    #[arg(long)]
+    pub drop_missing: bool,
+    /// 1 − confidence level of every interval.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Print the result as one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of every random step (echoed in the output).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl Common {
+    /// Opens the data file.
+    pub fn open(&self) -> Result<Source> {
+        let format = match &self.format_in {
+            None => None,
+            Some(f) => Some(Format::from_flag(f, &self.data).ok_or_else(|| {
+                InputError(format!("--format-in must be csv or parquet, got `{f}`"))
+            })?),
+        };
+        if self.threads == Some(0) {
+            return Err(InputError("--threads must be at least 1".into()).into());
+        }
+        Ok(Source::open(&self.data, format)?)
+    }
+
+    /// The missing-value policy.
+    pub fn missing(&self) -> Missing {
+        if self.drop_missing {
+            Missing::Drop
+        } else {
+            Missing::Error
+        }
+    }
+}

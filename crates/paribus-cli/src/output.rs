@@ -1,0 +1,71 @@
+//! Rendering an analysis as the contract's JSON document or as a readable table.
+
+use anyhow::Result;
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use paribus::Analysis;
+use serde_json::{Value, json};
+
+/// The JSON document of `../shared/CONTRACT.md`.
+pub fn to_json(a: &Analysis) -> Result<String> {
+    let mut v = serde_json::to_value(a)?;
+    if let Value::Object(m) = &mut v {
+        let mut out = serde_json::Map::new();
+        out.insert("paribus_version".into(), json!(env!("CARGO_PKG_VERSION")));
+        for (k, val) in std::mem::take(m) {
+            out.insert(k, val);
+        }
+        *m = out;
+    }
+    Ok(serde_json::to_string_pretty(&v)?)
+}
+
+/// Formats a number for tables: 4 significant digits after the point, or scientific for
+/// very small or very large magnitudes.
+pub fn num(x: Option<f64>) -> String {
+    match x {
+        None => "—".into(),
+        Some(v) if !v.is_finite() => "—".into(),
+        Some(v) if v == 0.0 => "0".into(),
+        Some(v) if v.abs() < 1e-4 || v.abs() >= 1e7 => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+/// p-values: fixed notation down to 1e-4.
+pub fn pval(x: Option<f64>) -> String {
+    match x {
+        Some(p) if p == 0.0 => "<1e-300".into(),
+        Some(p) if p < 1e-4 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.4}"),
+        None => "—".into(),
+    }
+}
+
+/// A table with the given header, right-aligned numbers.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(
+        presets::NOTHING.header_separator(comfy_table::LineStyle::none().fill('-').junction(' ')),
+    );
+    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t
+}
+
+/// Appends a row, aligning every cell after the first `left` to the right.
+pub fn row(t: &mut Table, cells: Vec<String>, left: usize) {
+    t.add_row(cells.into_iter().enumerate().map(|(i, c)| {
+        let cell = Cell::new(c);
+        if i < left {
+            cell
+        } else {
+            cell.set_alignment(CellAlignment::Right)
+        }
+    }));
+}
+
+/// Prints warnings to stderr.
+pub fn warn_all(a: &Analysis) {
+    for w in &a.warnings {
+        eprintln!("warning: {w}");
+    }
+}
