@@ -25,7 +25,7 @@ pub fn num(x: Option<f64>) -> String {
     match x {
         None => "—".into(),
         Some(v) if !v.is_finite() => "—".into(),
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if v.abs() < 1e-4 || v.abs() >= 1e7 => format!("{v:.3e}"),
         Some(v) => format!("{v:.4}"),
     }
@@ -34,7 +34,7 @@ pub fn num(x: Option<f64>) -> String {
 /// p-values: fixed notation down to 1e-4.
 pub fn pval(x: Option<f64>) -> String {
     match x {
-        Some(p) if p == 0.0 => "<1e-300".into(),
+        Some(0.0) => "<1e-300".into(),
         Some(p) if p < 1e-4 => format!("{p:.1e}"),
         Some(p) => format!("{p:.4}"),
         None => "—".into(),
@@ -47,7 +47,7 @@ pub fn table(header: &[&str]) -> Table {
     t.load_style(
         presets::NOTHING.header_separator(comfy_table::LineStyle::none().fill('-').junction(' ')),
     );
-    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t.set_header(header.iter().map(Cell::new));
     t
 }
 

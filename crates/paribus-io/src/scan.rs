@@ -369,15 +369,15 @@ impl Source {
                 what: "no data rows",
             });
         }
-        if missing == Missing::Error {
-            if let Some(si) = (0..specs.len()).find(|&i| miss_count[i] > 0) {
-                return Err(Error::Missing {
-                    path: self.path.clone(),
-                    column: specs[si].name.clone(),
-                    count: miss_count[si],
-                    first_row: miss_first[si],
-                });
-            }
+        if let (Missing::Error, Some(si)) =
+            (missing, (0..specs.len()).find(|&i| miss_count[i] > 0))
+        {
+            return Err(Error::Missing {
+                path: self.path.clone(),
+                column: specs[si].name.clone(),
+                count: miss_count[si],
+                first_row: miss_first[si],
+            });
         }
         Ok(ScanSummary {
             rows_read,

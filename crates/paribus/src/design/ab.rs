@@ -219,6 +219,13 @@ pub fn arm_order(labels: &[&str]) -> Vec<usize> {
     idx
 }
 
+/// CUPED coefficients of one metric on the pre-period covariates (variable indices).
+#[derive(Clone)]
+struct Theta {
+    covariates: Vec<usize>,
+    coef: Vec<f64>,
+}
+
 struct Arm<'a> {
     label: &'a str,
     m: &'a Moments,
@@ -334,7 +341,7 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
         pooled.merge(a.m);
     }
     let mut cuped_diag = Map::new();
-    let mut thetas: Vec<Option<(Vec<usize>, Vec<f64>)>> = vec![None; p.metrics.len()];
+    let mut thetas: Vec<Option<Theta>> = vec![None; p.metrics.len()];
     if !pre_idx.is_empty() {
         let kp = pre_idx.len();
         let sxx = faer::Mat::from_fn(kp, kp, |a, b| pooled.cov(pre_idx[a], pre_idx[b]));
@@ -371,16 +378,16 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
                         "variance_reduction": reduction,
                     }),
                 );
-                thetas[mi] = Some((used.clone(), theta));
+                thetas[mi] = Some(Theta { covariates: used.clone(), coef: theta });
             }
         }
     }
 
     // mean and variance of metric y in an arm, adjusted by theta when given
-    let adjusted = |m: &Moments, y: usize, th: Option<&(Vec<usize>, Vec<f64>)>| -> (f64, f64) {
+    let adjusted = |m: &Moments, y: usize, th: Option<&Theta>| -> (f64, f64) {
         match th {
             None => (m.mean(y), m.cov(y, y)),
-            Some((xs, t)) => {
+            Some(Theta { covariates: xs, coef: t }) => {
                 let mut mean = m.mean(y);
                 let mut v = m.cov(y, y);
                 for (a, &xa) in xs.iter().enumerate() {
@@ -417,7 +424,7 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
         }
         metric_diag.insert(metric.clone(), Value::Object(per_arm));
         let mut zero_var = false;
-        let variants: &[(Option<&(Vec<usize>, Vec<f64>)>, &str)] = match &thetas[mi] {
+        let variants: &[(Option<&Theta>, &str)] = match &thetas[mi] {
             Some(t) => &[(Some(t), ""), (None, "_unadjusted")],
             None => &[(None, "")],
         };
