@@ -17,7 +17,10 @@ fn main() -> std::io::Result<()> {
     let regions = ["north", "south", "east", "west"];
     let path = format!("{out}/ab.csv");
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-    writeln!(w, "viewer_id,arm,region,pre_watch_minutes,watch_minutes,watch_seconds,views,gifted")?;
+    writeln!(
+        w,
+        "viewer_id,arm,region,pre_watch_minutes,watch_minutes,watch_seconds,views,gifted"
+    )?;
     for id in 0..20_000u32 {
         let treated = rng.random_bool(0.5);
         let t = f64::from(u8::from(treated));
@@ -27,7 +30,9 @@ fn main() -> std::io::Result<()> {
         // E[watch | arm] = 0.8 E[pre] + 10 + 2 t: the treatment adds 2 minutes on average.
         let watch = 0.8 * pre + 10.0 + 2.0 * t + 8.0 * (e - 1.0);
         let lambda = 0.05 * pre + 0.3 * t;
-        let views = 1 + Poisson::new(lambda.max(1e-9)).expect("valid").sample(&mut rng) as u64;
+        let views = 1 + Poisson::new(lambda.max(1e-9))
+            .expect("valid")
+            .sample(&mut rng) as u64;
         let gifted = rng.random_bool(0.08 + 0.01 * t);
         writeln!(
             w,

@@ -7,7 +7,9 @@ use paribus_io::{ColumnSpec, Missing, Source};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (file, cols) = args.split_first().ok_or("usage: read_columns FILE CAT_COL NUM_COL...")?;
+    let (file, cols) = args
+        .split_first()
+        .ok_or("usage: read_columns FILE CAT_COL NUM_COL...")?;
     let (cat, nums) = cols.split_first().ok_or("name at least one column")?;
     let src = Source::open(file, None)?;
     let mut specs = vec![ColumnSpec::categorical(cat)];

@@ -369,8 +369,7 @@ impl Source {
                 what: "no data rows",
             });
         }
-        if let (Missing::Error, Some(si)) =
-            (missing, (0..specs.len()).find(|&i| miss_count[i] > 0))
+        if let (Missing::Error, Some(si)) = (missing, (0..specs.len()).find(|&i| miss_count[i] > 0))
         {
             return Err(Error::Missing {
                 path: self.path.clone(),

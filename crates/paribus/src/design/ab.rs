@@ -378,7 +378,10 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
                         "variance_reduction": reduction,
                     }),
                 );
-                thetas[mi] = Some(Theta { covariates: used.clone(), coef: theta });
+                thetas[mi] = Some(Theta {
+                    covariates: used.clone(),
+                    coef: theta,
+                });
             }
         }
     }
@@ -387,7 +390,10 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
     let adjusted = |m: &Moments, y: usize, th: Option<&Theta>| -> (f64, f64) {
         match th {
             None => (m.mean(y), m.cov(y, y)),
-            Some(Theta { covariates: xs, coef: t }) => {
+            Some(Theta {
+                covariates: xs,
+                coef: t,
+            }) => {
                 let mut mean = m.mean(y);
                 let mut v = m.cov(y, y);
                 for (a, &xa) in xs.iter().enumerate() {
