@@ -396,11 +396,14 @@ impl Source {
     /// # Errors
     /// As [`scan`](Self::scan).
     pub fn read(&self, specs: &[ColumnSpec], missing: Missing) -> Result<Table, Error> {
+        // Reserve the exact size when the file records it, so that growing the vectors never
+        // holds two copies (the memory rule: at most about twice the kept columns).
+        let cap = self.rows.map_or(0, |r| usize::try_from(r).unwrap_or(0));
         let mut columns: Vec<Column> = specs
             .iter()
             .map(|s| match s.role {
-                Role::Numeric => Column::Numeric(Vec::new()),
-                Role::Categorical => Column::Codes(Vec::new()),
+                Role::Numeric => Column::Numeric(Vec::with_capacity(cap)),
+                Role::Categorical => Column::Codes(Vec::with_capacity(cap)),
             })
             .collect();
         let summary = self.scan(specs, missing, |b| {

@@ -59,6 +59,8 @@ pub struct Source {
     pub(crate) path: PathBuf,
     pub(crate) format: Format,
     pub(crate) schema: Arc<Schema>,
+    /// Number of data rows when the format records it (Parquet).
+    pub(crate) rows: Option<u64>,
 }
 
 impl Source {
@@ -80,6 +82,7 @@ impl Source {
                 reason: "is a directory".into(),
             });
         }
+        let mut rows = None;
         let schema = match format {
             Format::Csv | Format::CsvGz => {
                 let reader = csv_reader(file, format);
@@ -92,6 +95,7 @@ impl Source {
             Format::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file)
                     .map_err(|e| corrupt(&path, "Parquet", e))?;
+                rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
                 builder.schema().clone()
             }
         };
@@ -105,12 +109,18 @@ impl Source {
             path,
             format,
             schema,
+            rows,
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The number of data rows, when the file records it (Parquet); `None` for CSV.
+    pub fn row_count(&self) -> Option<u64> {
+        self.rows
     }
 
     /// The column names in file order.
