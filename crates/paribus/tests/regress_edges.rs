@@ -110,3 +110,61 @@ fn logit_separation_and_bad_outcomes() {
     assert!(LogitParams::new().l2(-1.0).check().is_err());
     assert!(fit.vcov(&VcovSpec::Hc2).is_err());
 }
+
+/// `../shared/specs/experiment-designs.md` §2.4, no small-sample factors: the intercept-only
+/// mean has two-way variance 0.75; the 8-pair slope case has −0.423467 and the guard fires.
+#[test]
+fn cgm_spec_vectors() {
+    let y = [1.0, 3.0, 2.0, 6.0];
+    let v = [0u32, 0, 1, 1];
+    let s = [0u32, 1, 0, 1];
+    let fit = OlsParams::new()
+        .check()
+        .unwrap()
+        .fit(&LinearData::new::<&str>(&y, vec![], None))
+        .unwrap();
+    let vc = fit
+        .vcov(&VcovSpec::TwoWayUncorrected(
+            Clusters::new(&v),
+            Clusters::new(&s),
+        ))
+        .unwrap();
+    assert!((vc.matrix.get(0, 0) - 0.75).abs() < 1e-12);
+    assert!(vc.warnings.is_empty());
+
+    // (v, s, D, y)
+    let rows = [
+        (0, 0, 1.0, 9.0),
+        (0, 1, 1.0, 11.0),
+        (0, 2, 0.0, 6.0),
+        (1, 0, 1.0, 13.0),
+        (1, 2, 0.0, 7.0),
+        (2, 1, 0.0, 6.0),
+        (2, 2, 0.0, 3.0),
+        (2, 0, 0.0, 7.0),
+    ];
+    let v: Vec<u32> = rows.iter().map(|r| r.0).collect();
+    let s: Vec<u32> = rows.iter().map(|r| r.1).collect();
+    let d: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r.3).collect();
+    let fit = OlsParams::new()
+        .check()
+        .unwrap()
+        .fit(&LinearData::new(&y, vec![("D", &d[..])], None))
+        .unwrap();
+    assert!((fit.coef()[1] - 5.2).abs() < 1e-12);
+    let vc = fit
+        .vcov(&VcovSpec::TwoWayUncorrected(
+            Clusters::new(&v),
+            Clusters::new(&s),
+        ))
+        .unwrap();
+    let raw = vc.unrepaired.as_ref().expect("repaired");
+    assert!(
+        (raw.get(1, 1) - (-0.423467)).abs() < 5e-7,
+        "{}",
+        raw.get(1, 1)
+    );
+    assert!(vc.min_eigenvalue.unwrap() < 0.0);
+    assert!(vc.warnings[0].contains("not positive semi-definite"));
+}
