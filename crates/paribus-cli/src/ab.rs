@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::InputError;
 use crate::common::Common;
 use crate::output;
+use crate::plot;
 
 /// Options of `paribus ab`.
 #[derive(Debug, Args)]
@@ -157,6 +158,9 @@ pub fn run(args: &AbArgs) -> Result<()> {
             "rows_dropped": summary.rows_dropped(),
         }),
     );
+    if let Some(path) = &c.plot {
+        plot_lifts(path, &analysis, c.alpha)?;
+    }
     output::warn_all(&analysis);
     if c.json {
         println!("{}", output::to_json(&analysis)?);
@@ -266,4 +270,31 @@ fn print_table(a: &paribus::Analysis, params: &ab::AbParamsChecked, alpha: f64) 
     println!(
         "diff: Welch t test (difference in means) or delta method (ratios); rel. lift: delta method."
     );
+}
+
+/// The standard picture of an A/B test: relative lift of every arm and metric with its interval.
+fn plot_lifts(path: &std::path::Path, a: &paribus::Analysis, alpha: f64) -> Result<()> {
+    let rows: Vec<plot::ForestRow> = a
+        .estimates
+        .iter()
+        .filter_map(|e| {
+            let inner = e.label.strip_prefix("rel(")?.strip_suffix(')')?;
+            let (metric, arm) = inner.rsplit_once(':')?;
+            Some(plot::ForestRow {
+                label: format!("{metric}: {arm}"),
+                estimate: 100.0 * e.estimate,
+                interval: e
+                    .ci_lower
+                    .zip(e.ci_upper)
+                    .map(|(l, h)| (100.0 * l, 100.0 * h)),
+            })
+        })
+        .collect();
+    let level = (100.0 * (1.0 - alpha)).round();
+    plot::forest(
+        path,
+        "Relative lift against the control",
+        &format!("relative lift (%), {level}% interval"),
+        &rows,
+    )
 }

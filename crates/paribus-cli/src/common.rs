@@ -27,6 +27,9 @@ pub struct Common {
     /// Print the result as one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Draw the family's standard picture to this file (`.svg` or `.png`).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Seed of every random step (echoed in the output).
     #[arg(long)]
     pub seed: Option<u64>,

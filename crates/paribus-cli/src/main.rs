@@ -9,6 +9,7 @@ use clap::Parser;
 mod ab;
 mod common;
 mod output;
+mod plot;
 
 /// Causal inference and experiment analysis for two-sided platforms.
 #[derive(Debug, Parser)]

@@ -377,3 +377,48 @@ fn bad_inputs_exit_2_with_a_clear_line() {
     );
     run(&[], &["--metric"]);
 }
+
+#[test]
+fn plot_draws_the_lifts() {
+    let f = tmp("p.csv", "arm,y\nc,1\nc,2\nc,3\nt,2\nt,4\nt,5\n");
+    let svg = std::env::temp_dir().join(format!("paribus-plot-{}.svg", std::process::id()));
+    let out = paribus(&[
+        "ab",
+        "--data",
+        &f,
+        "--arm",
+        "arm",
+        "--control",
+        "c",
+        "--metric",
+        "y",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("<svg") && text.contains("y: t"),
+        "svg lacks the row label"
+    );
+    bad(
+        &[
+            "ab",
+            "--data",
+            &f,
+            "--arm",
+            "arm",
+            "--control",
+            "c",
+            "--metric",
+            "y",
+            "--plot",
+            "/tmp/x.jpg",
+        ],
+        &["--plot", ".svg or .png"],
+    );
+}
