@@ -65,7 +65,7 @@ fn ab_intervals_cover() {
             codes.push(u32::from(t));
             x.push(pre);
             y.push(2.0 * pre + 3.0 + effect * tf + 3.0 * (e - 1.0) * (1.0 + tf));
-            let d = 1.0 + Poisson::new(2.0 + tf).unwrap().sample(&mut rng) as f64;
+            let d: f64 = 1.0 + Poisson::new(2.0 + tf).unwrap().sample(&mut rng);
             den.push(d);
             num.push(5.0 * d + Normal::new(0.0, 2.0).unwrap().sample(&mut rng));
         }
