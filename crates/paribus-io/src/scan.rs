@@ -8,7 +8,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 use crate::Error;
 use crate::source::{Format, Source, corrupt, csv_reader, open_file};
@@ -210,7 +210,8 @@ impl Source {
                         let ty = match specs.iter().find(|s| s.name == name).map(|s| s.role) {
                             Some(Role::Numeric) if self.is_boolean(i) => DataType::Boolean,
                             Some(Role::Numeric) => DataType::Float64,
-                            _ => DataType::Utf8,
+                            Some(Role::Categorical) => dict_utf8(),
+                            None => DataType::Utf8,
                         };
                         Field::new(name, ty, true)
                     })
@@ -226,7 +227,26 @@ impl Source {
                 Ok(Box::new(reader))
             }
             Format::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                let fields: Vec<Field> = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let categorical = specs
+                            .iter()
+                            .any(|s| s.role == Role::Categorical && &s.name == f.name());
+                        match f.data_type() {
+                            DataType::Utf8 if categorical => {
+                                f.as_ref().clone().with_data_type(dict_utf8())
+                            }
+                            _ => f.as_ref().clone(),
+                        }
+                    })
+                    .collect();
+                let options = ArrowReaderOptions::new().with_schema(Arc::new(
+                    Schema::new_with_metadata(fields, self.schema.metadata().clone()),
+                ));
+                let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
                     .map_err(|e| corrupt(&self.path, "Parquet", e))?;
                 let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
                 let reader = builder
@@ -313,23 +333,9 @@ impl Source {
                         cols.push((v, Vec::new()));
                     }
                     Role::Categorical => {
-                        let s = arrow_cast::cast(arr, &DataType::Utf8).map_err(|_| {
-                            Error::WrongType {
-                                path: self.path.clone(),
-                                column: spec.name.clone(),
-                                found: arr.data_type().to_string(),
-                                role: "a category (id, arm or group)",
-                            }
-                        })?;
-                        let s = s.as_string::<i32>();
-                        let mut codes = Vec::with_capacity(n);
-                        for i in 0..n {
-                            if s.is_null(i) {
-                                mark(i, &mut keep);
-                                codes.push(0);
-                            } else {
-                                codes.push(dicts[si].code(s.value(i)));
-                            }
+                        let (codes, nulls) = self.to_codes(arr, &spec.name, &mut dicts[si])?;
+                        for i in nulls {
+                            mark(i, &mut keep);
                         }
                         cols.push((Vec::new(), codes));
                     }
@@ -418,6 +424,64 @@ impl Source {
         Ok(Table { columns, summary })
     }
 
+    /// Converts one Arrow column to dense codes; returns the codes and the rows that are null.
+    ///
+    /// Dictionary arrays (text columns are read that way) are mapped through their small
+    /// dictionary, so no per-row string is built or compared.
+    fn to_codes(
+        &self,
+        arr: &ArrayRef,
+        name: &str,
+        dict: &mut Dictionary,
+    ) -> Result<(Vec<u32>, Vec<usize>), Error> {
+        let n = arr.len();
+        let wrong = || Error::WrongType {
+            path: self.path.clone(),
+            column: name.to_string(),
+            found: arr.data_type().to_string(),
+            role: "a category (id, arm or group)",
+        };
+        let nulls: Vec<usize> = match arr.logical_nulls() {
+            Some(nb) if nb.null_count() > 0 => (0..n).filter(|&i| nb.is_null(i)).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(d) = arr.as_any_dictionary_opt() {
+            let values = arrow_cast::cast(d.values(), &DataType::Utf8).map_err(|_| wrong())?;
+            let values = values.as_string::<i32>();
+            let map: Vec<u32> = (0..values.len())
+                .map(|j| {
+                    if values.is_null(j) {
+                        0
+                    } else {
+                        dict.code(values.value(j))
+                    }
+                })
+                .collect();
+            if map.is_empty() {
+                // every row is null (arrow's normalized keys need a non-empty dictionary)
+                return Ok((vec![0; n], nulls));
+            }
+            let codes = d
+                .normalized_keys()
+                .into_iter()
+                .map(|k| map.get(k).copied().unwrap_or(0))
+                .collect();
+            return Ok((codes, nulls));
+        }
+        let s = arrow_cast::cast(arr, &DataType::Utf8).map_err(|_| wrong())?;
+        let s = s.as_string::<i32>();
+        let codes = (0..n)
+            .map(|i| {
+                if s.is_null(i) {
+                    0
+                } else {
+                    dict.code(s.value(i))
+                }
+            })
+            .collect();
+        Ok((codes, nulls))
+    }
+
     /// Converts one Arrow column to `f64`, missing values as NaN.
     fn to_f64(&self, arr: &ArrayRef, name: &str, offset: u64) -> Result<Vec<f64>, Error> {
         let n = arr.len();
@@ -487,6 +551,11 @@ impl Source {
         };
         Ok(out)
     }
+}
+
+/// The type text categories are read as: dictionary-encoded strings.
+fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
 fn filter<T: Copy>(v: &[T], keep: &[bool]) -> Vec<T> {
