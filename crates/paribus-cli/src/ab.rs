@@ -136,13 +136,33 @@ pub fn run(args: &AbArgs) -> Result<()> {
     let vars = params.variables();
     let mut specs = vec![ColumnSpec::categorical(&arm)];
     specs.extend(vars.iter().map(ColumnSpec::numeric));
-    let mut acc = GroupedMoments::new(vars.len());
-    let summary = src.scan(&specs, c.missing(), |b| {
-        let cols: Vec<&[f64]> = (1..=vars.len()).map(|i| b.numeric(i)).collect();
-        acc.push(b.codes(0), &cols);
-    })?;
+    let k = vars.len();
+    let (parts, summary) = src.scan_partitioned(
+        &specs,
+        c.missing(),
+        c.threads(),
+        || GroupedMoments::new(k),
+        |acc, b| {
+            let cols: Vec<&[f64]> = (1..=k).map(|i| b.numeric(i)).collect();
+            acc.push(b.codes(0), &cols);
+        },
+    )?;
+    // partitions carry their own codes: merge them, in file order, onto the global labels
     let labels = &summary.labels[0];
+    let mut acc = GroupedMoments::new(k);
     acc.reserve_groups(labels.len());
+    for p in &parts {
+        let map: Vec<u32> = p.labels[0]
+            .iter()
+            .map(|l| {
+                labels
+                    .iter()
+                    .position(|g| g == l)
+                    .expect("global labels hold every local one") as u32
+            })
+            .collect();
+        acc.merge_mapped(&p.state, &map);
+    }
     let mut analysis = ab::analyze(&params, labels, &acc.into_groups())
         .map_err(|e| anyhow::Error::new(e).context(src.path().display().to_string()))?;
     analysis.seed = c.seed;

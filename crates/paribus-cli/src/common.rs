@@ -53,6 +53,12 @@ impl Common {
         Ok(Source::open(&self.data, format)?)
     }
 
+    /// Worker threads: `--threads`, or every core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// The missing-value policy.
     pub fn missing(&self) -> Missing {
         if self.drop_missing {

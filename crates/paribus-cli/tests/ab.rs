@@ -422,3 +422,97 @@ fn plot_draws_the_lifts() {
         &["--plot", ".svg or .png"],
     );
 }
+
+/// The same seed and data give byte-identical JSON whatever `--threads` is, on a Parquet file
+/// of many row groups read in parallel; and the Parquet and CSV copies of the data agree.
+#[test]
+fn threads_do_not_change_the_bytes() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+
+    let n = 5000usize;
+    let arms: Vec<&str> = (0..n)
+        .map(|i| ["c", "a", "b"][(i * 7 + i / 13) % 3])
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| ((i * 37 % 101) as f64).sin() * 10.0 + (i % 3) as f64)
+        .collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| y[i] * 0.5 + ((i * 11 % 17) as f64))
+        .collect();
+    let d: Vec<f64> = (0..n).map(|i| 1.0 + (i % 4) as f64).collect();
+    let batch = RecordBatch::try_from_iter([
+        ("arm", Arc::new(StringArray::from(arms.clone())) as ArrayRef),
+        ("y", Arc::new(Float64Array::from(y.clone())) as ArrayRef),
+        ("x", Arc::new(Float64Array::from(x.clone())) as ArrayRef),
+        ("d", Arc::new(Float64Array::from(d.clone())) as ArrayRef),
+    ])
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("paribus-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pq = dir.join("threads.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(700))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&pq).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let mut csv = String::from("arm,y,x,d\n");
+    for i in 0..n {
+        csv.push_str(&format!("{},{:?},{:?},{:?}\n", arms[i], y[i], x[i], d[i]));
+    }
+    let csv = tmp("threads.csv", &csv);
+    let run = |file: &str, threads: &str| {
+        let out = paribus(&[
+            "ab",
+            "--data",
+            file,
+            "--arm",
+            "arm",
+            "--control",
+            "c",
+            "--metric",
+            "y",
+            "--pre",
+            "x",
+            "--ratio",
+            "y/d",
+            "--json",
+            "--seed",
+            "1",
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let pq = pq.to_str().unwrap();
+    let one = run(pq, "1");
+    for t in ["2", "3", "8"] {
+        assert_eq!(one, run(pq, t), "--threads {t} changed the output");
+    }
+    let a: Value = serde_json::from_slice(&one).unwrap();
+    let b: Value = serde_json::from_slice(&run(&csv, "2")).unwrap();
+    for label in ["diff(y:a)", "diff(y:b)", "diff(y/d:a)", "rel(y:b)"] {
+        close(
+            &estimate(&a, label)["estimate"],
+            &estimate(&b, label)["estimate"],
+            label,
+        );
+        close(
+            &estimate(&a, label)["std_error"],
+            &estimate(&b, label)["std_error"],
+            label,
+        );
+    }
+}

@@ -15,5 +15,5 @@ mod scan;
 mod source;
 
 pub use error::Error;
-pub use scan::{Batch, ColumnSpec, Missing, Role, ScanSummary, Table};
+pub use scan::{Batch, Column, ColumnSpec, Missing, Partial, Role, ScanSummary, Table};
 pub use source::{Format, Source};

@@ -186,10 +186,33 @@ impl Dictionary {
     }
 }
 
-type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
+
+/// What one partition of a scan saw (row numbers already global).
+struct PartStats {
+    rows_read: u64,
+    rows_kept: u64,
+    miss_count: Vec<u64>,
+    miss_first: Vec<u64>,
+    labels: Vec<Vec<String>>,
+}
+
+/// The state a partitioned scan built for one partition, with the labels of its local codes.
+#[derive(Debug, Clone)]
+pub struct Partial<S> {
+    /// What the fold built.
+    pub state: S,
+    /// For each spec, the labels of this partition's codes (empty for numeric specs). Codes are
+    /// local to the partition: map them through the labels.
+    pub labels: Vec<Vec<String>>,
+}
 
 impl Source {
-    fn batches(&self, specs: &[ColumnSpec]) -> Result<BatchIter, Error> {
+    fn batches(
+        &self,
+        specs: &[ColumnSpec],
+        row_groups: Option<Vec<usize>>,
+    ) -> Result<BatchIter, Error> {
         let mut indices: Vec<usize> = Vec::new();
         for s in specs {
             let i = self.column(&s.name, "a role")?;
@@ -249,6 +272,10 @@ impl Source {
                 let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
                     .map_err(|e| corrupt(&self.path, "Parquet", e))?;
                 let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+                let builder = match row_groups {
+                    Some(rg) => builder.with_row_groups(rg),
+                    None => builder,
+                };
                 let reader = builder
                     .with_projection(mask)
                     .with_batch_size(BATCH_ROWS)
@@ -299,14 +326,115 @@ impl Source {
         &self,
         specs: &[ColumnSpec],
         missing: Missing,
-        mut f: impl FnMut(&Batch),
+        f: impl FnMut(&Batch),
     ) -> Result<ScanSummary, Error> {
+        let part = self.scan_part(self.batches(specs, None)?, 0, specs, missing, f)?;
+        self.finish(specs, missing, vec![part])
+    }
+
+    /// Reads the file in partitions — one per Parquet row group (a CSV file is one partition) —
+    /// on up to `threads` threads. Each partition folds its batches into its own state,
+    /// started by `init`; the states come back in file order with the labels of their local
+    /// codes. Merging them in that order gives the same result whatever `threads` is.
+    ///
+    /// # Errors
+    /// As [`scan`](Self::scan); when several partitions fail, the first in file order is
+    /// reported.
+    pub fn scan_partitioned<S: Send>(
+        &self,
+        specs: &[ColumnSpec],
+        missing: Missing,
+        threads: usize,
+        init: impl Fn() -> S + Sync,
+        fold: impl Fn(&mut S, &Batch) + Sync,
+    ) -> Result<(Vec<Partial<S>>, ScanSummary), Error> {
+        let groups = self.row_groups();
+        let run = |rg: Option<(usize, u64)>| -> Result<(S, PartStats), Error> {
+            let mut state = init();
+            let (iter, offset) = match rg {
+                Some((g, offset)) => (self.batches(specs, Some(vec![g]))?, offset),
+                None => (self.batches(specs, None)?, 0),
+            };
+            let stats = self.scan_part(iter, offset, specs, missing, |b| fold(&mut state, b))?;
+            Ok((state, stats))
+        };
+        let results: Vec<Result<(S, PartStats), Error>> = match &groups {
+            None => vec![run(None)],
+            Some(g) if threads <= 1 || g.len() <= 1 => g.iter().map(|&x| run(Some(x))).collect(),
+            Some(g) => {
+                let next = std::sync::atomic::AtomicUsize::new(0);
+                let slots: Vec<std::sync::Mutex<Option<Result<(S, PartStats), Error>>>> =
+                    g.iter().map(|_| std::sync::Mutex::new(None)).collect();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads.min(g.len()) {
+                        scope.spawn(|| {
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if i >= g.len() {
+                                    break;
+                                }
+                                let r = run(Some(g[i]));
+                                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                            }
+                        });
+                    }
+                });
+                slots
+                    .into_iter()
+                    .map(|m| {
+                        m.into_inner()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .expect("every partition ran")
+                    })
+                    .collect()
+            }
+        };
+        let mut states = Vec::with_capacity(results.len());
+        let mut parts = Vec::with_capacity(results.len());
+        for r in results {
+            let (state, stats) = r?;
+            states.push(Partial {
+                state,
+                labels: stats.labels.clone(),
+            });
+            parts.push(stats);
+        }
+        let summary = self.finish(specs, missing, parts)?;
+        Ok((states, summary))
+    }
+
+    /// Parquet row groups with the global row offset of their first row; `None` for CSV.
+    fn row_groups(&self) -> Option<Vec<(usize, u64)>> {
+        let sizes = self.row_group_rows.as_ref()?;
+        let mut offset = 0u64;
+        Some(
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let o = offset;
+                    offset += n;
+                    (i, o)
+                })
+                .collect(),
+        )
+    }
+
+    /// Scans one partition whose first row is global row `offset + 1`.
+    fn scan_part(
+        &self,
+        batches: BatchIter,
+        offset: u64,
+        specs: &[ColumnSpec],
+        missing: Missing,
+        mut f: impl FnMut(&Batch),
+    ) -> Result<PartStats, Error> {
         let mut dicts: Vec<Dictionary> = specs.iter().map(|_| Dictionary::default()).collect();
         let mut miss_count = vec![0u64; specs.len()];
         let mut miss_first = vec![0u64; specs.len()];
         let mut rows_read = 0u64;
         let mut rows_kept = 0u64;
-        for rb in self.batches(specs)? {
+        for rb in batches {
             let rb = rb.map_err(|e| self.read_error(e))?;
             let n = rb.num_rows();
             let mut keep = vec![true; n];
@@ -317,14 +445,14 @@ impl Source {
                 })?;
                 let mut mark = |i: usize, keep: &mut [bool]| {
                     if miss_count[si] == 0 {
-                        miss_first[si] = rows_read + i as u64 + 1;
+                        miss_first[si] = offset + rows_read + i as u64 + 1;
                     }
                     miss_count[si] += 1;
                     keep[i] = false;
                 };
                 match spec.role {
                     Role::Numeric => {
-                        let v = self.to_f64(arr, &spec.name, rows_read)?;
+                        let v = self.to_f64(arr, &spec.name, offset + rows_read)?;
                         for (i, x) in v.iter().enumerate() {
                             if x.is_nan() {
                                 mark(i, &mut keep);
@@ -369,20 +497,58 @@ impl Source {
                 });
             }
         }
+        Ok(PartStats {
+            rows_read,
+            rows_kept,
+            miss_count,
+            miss_first,
+            labels: dicts.into_iter().map(|d| d.labels).collect(),
+        })
+    }
+
+    /// Combines partition statistics (in file order) into the summary, or the error the
+    /// missing-value policy asks for.
+    fn finish(
+        &self,
+        specs: &[ColumnSpec],
+        missing: Missing,
+        parts: Vec<PartStats>,
+    ) -> Result<ScanSummary, Error> {
+        let rows_read: u64 = parts.iter().map(|p| p.rows_read).sum();
+        let rows_kept: u64 = parts.iter().map(|p| p.rows_kept).sum();
         if rows_read == 0 {
             return Err(Error::Empty {
                 path: self.path.clone(),
                 what: "no data rows",
             });
         }
+        let miss_count: Vec<u64> = (0..specs.len())
+            .map(|i| parts.iter().map(|p| p.miss_count[i]).sum())
+            .collect();
+        let first = |i: usize| {
+            parts
+                .iter()
+                .find(|p| p.miss_count[i] > 0)
+                .map_or(0, |p| p.miss_first[i])
+        };
         if let (Missing::Error, Some(si)) = (missing, (0..specs.len()).find(|&i| miss_count[i] > 0))
         {
             return Err(Error::Missing {
                 path: self.path.clone(),
                 column: specs[si].name.clone(),
                 count: miss_count[si],
-                first_row: miss_first[si],
+                first_row: first(si),
             });
+        }
+        let mut labels: Vec<Vec<String>> = vec![Vec::new(); specs.len()];
+        for p in &parts {
+            for (all, local) in labels.iter_mut().zip(&p.labels) {
+                for l in local {
+                    if !all.contains(l) {
+                        all.push(l.clone());
+                    }
+                }
+            }
         }
         Ok(ScanSummary {
             rows_read,
@@ -393,7 +559,7 @@ impl Source {
                 .filter(|(_, c)| **c > 0)
                 .map(|(s, c)| (s.name.clone(), *c))
                 .collect(),
-            labels: dicts.into_iter().map(|d| d.labels).collect(),
+            labels,
         })
     }
 

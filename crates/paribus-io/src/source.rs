@@ -61,6 +61,8 @@ pub struct Source {
     pub(crate) schema: Arc<Schema>,
     /// Number of data rows when the format records it (Parquet).
     pub(crate) rows: Option<u64>,
+    /// Rows per Parquet row group.
+    pub(crate) row_group_rows: Option<Vec<u64>>,
 }
 
 impl Source {
@@ -83,6 +85,7 @@ impl Source {
             });
         }
         let mut rows = None;
+        let mut row_group_rows = None;
         let schema = match format {
             Format::Csv | Format::CsvGz => {
                 let reader = csv_reader(file, format);
@@ -96,6 +99,14 @@ impl Source {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file)
                     .map_err(|e| corrupt(&path, "Parquet", e))?;
                 rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
+                row_group_rows = Some(
+                    builder
+                        .metadata()
+                        .row_groups()
+                        .iter()
+                        .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+                        .collect(),
+                );
                 builder.schema().clone()
             }
         };
@@ -110,6 +121,7 @@ impl Source {
             format,
             schema,
             rows,
+            row_group_rows,
         })
     }
 

@@ -248,3 +248,80 @@ fn corrupt_parquet() {
     let e = Source::open(&p, None).unwrap_err().to_string();
     assert!(e.contains("m.parquet") && e.contains("Parquet"), "{e}");
 }
+
+/// Partitioned scans number rows globally and merge their labels in file order.
+#[test]
+fn partitioned_scan_of_row_groups() {
+    let n = 3000usize;
+    let arm: ArrayRef = Arc::new(StringArray::from(
+        (0..n)
+            .map(|i| if i < 1200 { "x" } else { "y" })
+            .collect::<Vec<_>>(),
+    ));
+    let v: ArrayRef = Arc::new(Float64Array::from(
+        (0..n)
+            .map(|i| {
+                if i == 1499 || i == 2600 {
+                    None
+                } else {
+                    Some(i as f64)
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_from_iter([("arm", arm), ("v", v)]).unwrap();
+    let p = tmp("rg.parquet", b"");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1000))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&p).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let src = Source::open(&p, None).unwrap();
+    let specs = [ColumnSpec::categorical("arm"), ColumnSpec::numeric("v")];
+    for threads in [1, 2, 4] {
+        let e = src
+            .scan_partitioned(
+                &specs,
+                Missing::Error,
+                threads,
+                || 0usize,
+                |s, b| *s += b.n_rows,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Missing {
+                    count: 2,
+                    first_row: 1500,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let (parts, summary) = src
+            .scan_partitioned(
+                &specs,
+                Missing::Drop,
+                threads,
+                || 0usize,
+                |s, b| *s += b.n_rows,
+            )
+            .unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(
+            parts.iter().map(|p| p.state).collect::<Vec<_>>(),
+            vec![1000, 999, 999]
+        );
+        assert_eq!(parts[0].labels[0], vec!["x"]);
+        assert_eq!(parts[2].labels[0], vec!["y"]);
+        assert_eq!(summary.labels[0], vec!["x", "y"]);
+        assert_eq!(summary.rows_dropped(), 2);
+    }
+}

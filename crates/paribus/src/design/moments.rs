@@ -187,6 +187,22 @@ impl GroupedMoments {
         }
     }
 
+    /// Merges another accumulator whose group `g` is this one's group `map[g]` (partitions
+    /// scanned with their own codes). Merging partitions in a fixed order gives the same bits
+    /// whatever the order they were computed in.
+    ///
+    /// # Panics
+    /// If the widths differ or `map` does not cover `other`'s groups.
+    #[track_caller]
+    pub fn merge_mapped(&mut self, other: &GroupedMoments, map: &[u32]) {
+        assert_eq!(self.k, other.k, "moments of different widths");
+        for (g, m) in other.groups.iter().enumerate() {
+            let target = map[g] as usize;
+            self.reserve_groups(target + 1);
+            self.groups[target].merge(m);
+        }
+    }
+
     /// The moments of each group code seen (codes never seen have `n = 0`).
     pub fn into_groups(self) -> Vec<Moments> {
         self.groups
