@@ -188,6 +188,9 @@ impl Dictionary {
 
 type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
+/// The outcome of scanning one partition.
+type PartResult<S> = Result<(S, PartStats), Error>;
+
 /// What one partition of a scan saw (row numbers already global).
 struct PartStats {
     rows_read: u64,
@@ -349,7 +352,7 @@ impl Source {
         fold: impl Fn(&mut S, &Batch) + Sync,
     ) -> Result<(Vec<Partial<S>>, ScanSummary), Error> {
         let groups = self.row_groups();
-        let run = |rg: Option<(usize, u64)>| -> Result<(S, PartStats), Error> {
+        let run = |rg: Option<(usize, u64)>| -> PartResult<S> {
             let mut state = init();
             let (iter, offset) = match rg {
                 Some((g, offset)) => (self.batches(specs, Some(vec![g]))?, offset),
@@ -358,12 +361,12 @@ impl Source {
             let stats = self.scan_part(iter, offset, specs, missing, |b| fold(&mut state, b))?;
             Ok((state, stats))
         };
-        let results: Vec<Result<(S, PartStats), Error>> = match &groups {
+        let results: Vec<PartResult<S>> = match &groups {
             None => vec![run(None)],
             Some(g) if threads <= 1 || g.len() <= 1 => g.iter().map(|&x| run(Some(x))).collect(),
             Some(g) => {
                 let next = std::sync::atomic::AtomicUsize::new(0);
-                let slots: Vec<std::sync::Mutex<Option<Result<(S, PartStats), Error>>>> =
+                let slots: Vec<std::sync::Mutex<Option<PartResult<S>>>> =
                     g.iter().map(|_| std::sync::Mutex::new(None)).collect();
                 std::thread::scope(|scope| {
                     for _ in 0..threads.min(g.len()) {
