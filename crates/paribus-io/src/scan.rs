@@ -78,22 +78,35 @@ pub struct Batch {
     pub n_rows: usize,
 }
 
+impl Column {
+    /// The values, which must be numeric.
+    #[track_caller]
+    pub fn numeric(&self) -> &[f64] {
+        match self {
+            Column::Numeric(v) => v,
+            Column::Codes(_) => panic!("the column is categorical, not numeric"),
+        }
+    }
+    /// The codes, which must be categorical.
+    #[track_caller]
+    pub fn codes(&self) -> &[u32] {
+        match self {
+            Column::Codes(v) => v,
+            Column::Numeric(_) => panic!("the column is numeric, not categorical"),
+        }
+    }
+}
+
 impl Batch {
     /// The values of spec `i`, which must be numeric.
     #[track_caller]
     pub fn numeric(&self, i: usize) -> &[f64] {
-        match &self.columns[i] {
-            Column::Numeric(v) => v,
-            Column::Codes(_) => panic!("column {i} is categorical"),
-        }
+        self.columns[i].numeric()
     }
     /// The codes of spec `i`, which must be categorical.
     #[track_caller]
     pub fn codes(&self, i: usize) -> &[u32] {
-        match &self.columns[i] {
-            Column::Codes(v) => v,
-            Column::Numeric(_) => panic!("column {i} is numeric"),
-        }
+        self.columns[i].codes()
     }
 }
 
@@ -147,18 +160,12 @@ impl Table {
     /// The values of spec `i`, which must be numeric.
     #[track_caller]
     pub fn numeric(&self, i: usize) -> &[f64] {
-        match &self.columns[i] {
-            Column::Numeric(v) => v,
-            Column::Codes(_) => panic!("column {i} is categorical"),
-        }
+        self.columns[i].numeric()
     }
     /// The codes of spec `i`, which must be categorical.
     #[track_caller]
     pub fn codes(&self, i: usize) -> &[u32] {
-        match &self.columns[i] {
-            Column::Codes(v) => v,
-            Column::Numeric(_) => panic!("column {i} is numeric"),
-        }
+        self.columns[i].codes()
     }
 }
 
