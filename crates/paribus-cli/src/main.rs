@@ -10,6 +10,7 @@ mod ab;
 mod common;
 mod output;
 mod plot;
+mod simulate;
 
 /// Causal inference and experiment analysis for two-sided platforms.
 #[derive(Debug, Parser)]
@@ -17,6 +18,8 @@ mod plot;
 enum Cli {
     /// Analyse a randomized A/B (or A/B/n) experiment from one row per randomization unit.
     Ab(ab::AbArgs),
+    /// Simulate a two-sided live-streaming market with known ground truth.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli {
         Cli::Ab(args) => ab::run(&args),
+        Cli::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,11 +9,15 @@
 //! unless the caller asks to drop them, in which case the count is reported.
 //!
 //! Rows are numbered from 1 over data rows (a CSV header is not a row).
+//!
+//! [`TableWriter`] and [`write_table`] write results and simulated data back to Parquet or CSV.
 
 mod error;
 mod scan;
 mod source;
+mod write;
 
 pub use error::Error;
 pub use scan::{Batch, Column, ColumnSpec, Missing, Partial, Role, ScanSummary, Table};
 pub use source::{Format, Source};
+pub use write::{OutFormat, TableWriter, Values, write_table};

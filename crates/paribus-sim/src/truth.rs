@@ -1,0 +1,240 @@
+//! Ground truth from counterfactual worlds.
+//!
+//! Each world re-simulates the same random world (same population, same luck in every slice)
+//! under another assignment, so differences between worlds are effects, not noise:
+//!
+//! - `gte`: everyone treated against no one (`AllTreated − NoneTreated`), per viewer (and per
+//!   streamer) over the experiment;
+//! - for a randomized side: `total_on_treated` = mean over treated units of `factual − none`,
+//!   `spillover` = the same mean over control units (what treating others did to them),
+//!   `direct` = their difference (what a within-experiment comparison targets);
+//! - switchback: the lag-m effect `τ_m = 1/(T−m)·Σ_{t>m} [ȳ_t(all) − ȳ_t(none)]` on watch minutes
+//!   per viewer and slice;
+//! - staggered rollout: `ATT(g, t)` per adoption-day cohort `g` and experiment day `t` on watch
+//!   minutes per viewer-day;
+//! - every scenario: each viewer's own effect `cateᵢ = yᵢ(all) − yᵢ(none)` (exact under common
+//!   random numbers), and its averages over the treated (`att`), the untreated (`atc`) and all
+//!   (`ate`).
+
+use serde::Serialize;
+
+use crate::config::Scenario;
+use crate::engine::Totals;
+use crate::plan::Plan;
+use crate::population::Viewers;
+
+/// Effects of one randomized side, per unit of that side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SideTruth {
+    /// Mean effect on treated units of the experiment as run.
+    pub total_on_treated: f64,
+    /// Mean effect on control units of treating the others.
+    pub spillover: f64,
+    /// `total_on_treated − spillover`.
+    pub direct: f64,
+    /// Everyone on this side treated against no one.
+    pub gte: f64,
+}
+
+/// `ATT(g, t)` of one cohort and day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupTime {
+    /// Adoption day of the cohort.
+    pub cohort: usize,
+    /// Experiment day.
+    pub day: usize,
+    /// Mean effect on the cohort's viewers that day (watch minutes per viewer-day).
+    pub att: f64,
+}
+
+/// Everything `truth.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Truth {
+    /// The scenario.
+    pub scenario: &'static str,
+    /// The outcome the truths refer to.
+    pub outcome: &'static str,
+    /// Everyone treated against no one, per viewer over the experiment.
+    pub gte: f64,
+    /// Mean of each viewer's own effect.
+    pub ate: f64,
+    /// Mean own effect over treated viewers.
+    pub att: Option<f64>,
+    /// Mean own effect over untreated viewers.
+    pub atc: Option<f64>,
+    /// Viewer side of a randomized design.
+    pub viewer: Option<SideTruth>,
+    /// Streamer side of a two-sided design (per streamer: watch minutes received).
+    pub streamer: Option<SideTruth>,
+    /// Lag-m effect of a switchback, per viewer and slice.
+    pub lag: Option<LagTruth>,
+    /// Group-time effects of a staggered rollout.
+    pub att_gt: Vec<GroupTime>,
+    /// How often capacity turned viewers away in the factual world.
+    pub capacity: CapacityTruth,
+}
+
+/// The switchback estimand.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LagTruth {
+    /// Carryover order m (= p).
+    pub p: usize,
+    /// `τ_p`.
+    pub effect: f64,
+}
+
+/// Capacity diagnostics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityTruth {
+    /// Stream choices made in the experiment.
+    pub choices: u64,
+    /// Choices turned away by a full streamer.
+    pub turned_away: u64,
+    /// Their share.
+    pub share_turned_away: f64,
+}
+
+fn mean_where(v: &[f64], mask: impl Fn(usize) -> bool) -> Option<f64> {
+    let (s, n) = v
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask(*i))
+        .fold((0.0, 0usize), |(s, n), (_, x)| (s + x, n + 1));
+    (n > 0).then(|| s / n as f64)
+}
+
+fn diff(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+/// The worlds a truth needs.
+pub struct Worlds<'a> {
+    /// As run.
+    pub factual: &'a Totals,
+    /// Everyone treated.
+    pub all: &'a Totals,
+    /// No one treated.
+    pub none: &'a Totals,
+}
+
+/// Per-viewer own effects on experiment watch minutes.
+pub fn cate(w: &Worlds<'_>) -> Vec<f64> {
+    diff(&w.all.viewer_watch, &w.none.viewer_watch)
+}
+
+/// Computes the truth of a scenario.
+pub fn compute(
+    scenario: Scenario,
+    carryover: usize,
+    plan: &Plan,
+    viewers: &Viewers,
+    w: &Worlds<'_>,
+) -> Truth {
+    let n = w.factual.viewer_watch.len();
+    let own = cate(w);
+    let ate = own.iter().sum::<f64>() / n as f64;
+    let static_arms = matches!(
+        scenario,
+        Scenario::Ab | Scenario::Bilateral | Scenario::Observational
+    );
+    let (att, atc) = if static_arms {
+        (
+            mean_where(&own, |i| plan.viewer_arm[i]),
+            mean_where(&own, |i| !plan.viewer_arm[i]),
+        )
+    } else {
+        (None, None)
+    };
+    let side = |f: &[f64], a: &[f64], z: &[f64], arm: &dyn Fn(usize) -> bool| {
+        let eff = diff(f, z);
+        let tot = mean_where(&eff, arm).unwrap_or(f64::NAN);
+        let sp = mean_where(&eff, |i| !arm(i)).unwrap_or(f64::NAN);
+        SideTruth {
+            total_on_treated: tot,
+            spillover: sp,
+            direct: tot - sp,
+            gte: diff(a, z).iter().sum::<f64>() / a.len().max(1) as f64,
+        }
+    };
+    let viewer = matches!(scenario, Scenario::Ab | Scenario::Bilateral).then(|| {
+        side(
+            &w.factual.viewer_watch,
+            &w.all.viewer_watch,
+            &w.none.viewer_watch,
+            &|i| plan.viewer_arm[i],
+        )
+    });
+    let streamer = (scenario == Scenario::Bilateral).then(|| {
+        side(
+            &w.factual.streamer_watch,
+            &w.all.streamer_watch,
+            &w.none.streamer_watch,
+            &|j| plan.streamer_arm[j],
+        )
+    });
+    let lag = (scenario == Scenario::Switchback).then(|| {
+        let t = w.all.slice_watch.len();
+        let m = carryover.min(t.saturating_sub(1));
+        let s: f64 = (m..t)
+            .map(|k| w.all.slice_watch[k] - w.none.slice_watch[k])
+            .sum();
+        LagTruth {
+            p: carryover,
+            effect: s / (t - m) as f64 / n as f64,
+        }
+    });
+    let mut att_gt = Vec::new();
+    if scenario == Scenario::Staggered {
+        let days = w.factual.days;
+        let mut cohorts: Vec<usize> = plan.adoption_day.iter().flatten().copied().collect();
+        cohorts.sort_unstable();
+        cohorts.dedup();
+        for g in cohorts {
+            let members: Vec<usize> = (0..n)
+                .filter(|&i| plan.adoption_day[viewers.region[i] as usize] == Some(g))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            for day in 0..days {
+                let s: f64 = members
+                    .iter()
+                    .map(|&i| {
+                        w.factual.viewer_daily_watch[i * days + day]
+                            - w.none.viewer_daily_watch[i * days + day]
+                    })
+                    .sum();
+                att_gt.push(GroupTime {
+                    cohort: g,
+                    day,
+                    att: s / members.len() as f64,
+                });
+            }
+        }
+    }
+    let f = w.factual;
+    Truth {
+        scenario: scenario.name(),
+        outcome: "watch_minutes per viewer over the experiment (lag: per viewer and slice; att_gt: per viewer-day)",
+        gte: diff(&w.all.viewer_watch, &w.none.viewer_watch)
+            .iter()
+            .sum::<f64>()
+            / n as f64,
+        ate,
+        att,
+        atc,
+        viewer,
+        streamer,
+        lag,
+        att_gt,
+        capacity: CapacityTruth {
+            choices: f.choices,
+            turned_away: f.turned_away,
+            share_turned_away: if f.choices > 0 {
+                f.turned_away as f64 / f.choices as f64
+            } else {
+                0.0
+            },
+        },
+    }
+}
