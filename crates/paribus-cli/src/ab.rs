@@ -16,7 +16,7 @@ use crate::plot;
 /// Options of `paribus ab`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  paribus ab --data examples/ab.csv --arm arm --control control \\\n     --metric watch_minutes,gifted --ratio watch_seconds/views --pre pre_watch_minutes --split 50,50"
+    after_help = "Example:\n  paribus ab --data examples/ab/viewer_outcomes.csv --arm arm --control control \\\n     --metric watch_minutes,sessions --ratio gift_coins/sessions --pre pre_watch_minutes --split 50,50"
 )]
 pub struct AbArgs {
     #[command(flatten)]

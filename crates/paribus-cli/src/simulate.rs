@@ -27,29 +27,29 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Number of viewers.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     viewers: Option<usize>,
     /// Number of streamers.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     streamers: Option<usize>,
     /// Experiment slices (hours).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     periods: Option<usize>,
     /// Pre-experiment slices.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pre_periods: Option<usize>,
     /// Mean seats per streamer and slice (0 = unlimited).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     capacity: Option<f64>,
     /// Master seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Worker threads (default: all cores); the output does not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     threads: Option<usize>,
-    /// Also write CSV copies of every table.
-    #[arg(long)]
-    csv: bool,
+    /// Table format: parquet, csv, or both.
+    #[arg(long, default_value = "parquet", value_name = "parquet|csv|both")]
+    format_out: String,
     /// Skip the session-level table (the largest one).
     #[arg(long)]
     no_sessions: bool,
@@ -144,10 +144,16 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| InputError(format!("{}: cannot create: {e}", args.out.display())))?;
-    let formats: Vec<OutFormat> = if args.csv {
-        vec![OutFormat::Parquet, OutFormat::Csv]
-    } else {
-        vec![OutFormat::Parquet]
+    let formats: Vec<OutFormat> = match args.format_out.as_str() {
+        "parquet" => vec![OutFormat::Parquet],
+        "csv" => vec![OutFormat::Csv],
+        "both" => vec![OutFormat::Parquet, OutFormat::Csv],
+        other => {
+            return Err(InputError(format!(
+                "--format-out must be parquet, csv or both, got `{other}`"
+            ))
+            .into());
+        }
     };
     let file = |name: &str, f: OutFormat| args.out.join(format!("{name}.{}", f.extension()));
 
@@ -168,6 +174,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message("factual and counterfactual worlds");
+    let started = std::time::Instant::now();
+    let world_ends = std::sync::Mutex::new(Vec::<f64>::new());
+    let done = std::sync::atomic::AtomicU64::new(0);
     let mut write_error: Option<anyhow::Error> = None;
     let sim = simulate(
         &cfg,
@@ -182,7 +191,13 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 }
             }
         },
-        &|| bar.inc(1),
+        &|| {
+            bar.inc(1);
+            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let (true, Ok(mut v)) = (k.is_multiple_of(slices), world_ends.lock()) {
+                v.push(started.elapsed().as_secs_f64());
+            }
+        },
     )
     .map_err(|e| InputError(e.to_string()))?;
     bar.finish_and_clear();
@@ -201,13 +216,20 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let effective = toml::to_string(&cfg).context("serializing the configuration")?;
     std::fs::write(args.out.join("config.toml"), effective)
         .with_context(|| format!("cannot write {}", args.out.join("config.toml").display()))?;
+    let ends = world_ends.into_inner().unwrap_or_default();
+    let secs: Vec<String> = ends
+        .iter()
+        .enumerate()
+        .map(|(k, e)| format!("{:.1}s", e - if k == 0 { 0.0 } else { ends[k - 1] }))
+        .collect();
     eprintln!(
-        "wrote {} ({} viewers, {} streamers, {} slices; {:.1}% of stream choices turned away by capacity)",
+        "wrote {} ({} viewers, {} streamers, {} slices; {:.1}% of stream choices turned away by capacity; worlds factual/all/none simulated in {})",
         args.out.display(),
         cfg.viewers,
         cfg.streamers,
         cfg.periods,
-        100.0 * sim.truth.capacity.share_turned_away
+        100.0 * sim.truth.capacity.share_turned_away,
+        secs.join("/")
     );
     if args.analyze {
         print_analysis(&sim)?;
