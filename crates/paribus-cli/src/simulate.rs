@@ -346,6 +346,8 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
     ]);
     write_table(&path("streamer_outcomes"), f, s_out)?;
 
+    write_table(&path("assignments"), f, assignments(sim))?;
+
     match cfg.scenario {
         Scenario::Switchback => {
             let periods = cfg.periods;
@@ -433,6 +435,53 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// Who was assigned what: one row per randomized unit (viewer, streamer), switchback block or
+/// region, with the first experiment slice of treatment (−1 for never).
+fn assignments(sim: &Simulation) -> Vec<(&'static str, Values)> {
+    let cfg = &sim.config;
+    let plan = &sim.plan;
+    let mut side = Vec::new();
+    let mut unit = Vec::new();
+    let mut start = Vec::new();
+    let mut arm = Vec::new();
+    let mut push = |s: &str, u: usize, treated: Option<i64>| {
+        side.push(s.to_string());
+        unit.push(u as i64);
+        start.push(treated.unwrap_or(-1));
+        arm.push(arm_label(treated.is_some()));
+    };
+    match cfg.scenario {
+        Scenario::Ab | Scenario::Bilateral | Scenario::Observational => {
+            for (i, &t) in plan.viewer_arm.iter().enumerate() {
+                push("viewer", i, t.then_some(0));
+            }
+            if cfg.scenario == Scenario::Bilateral {
+                for (j, &t) in plan.streamer_arm.iter().enumerate() {
+                    push("streamer", j, t.then_some(0));
+                }
+            }
+        }
+        Scenario::Switchback => {
+            let b = cfg.switchback.block;
+            for (k, first) in (0..cfg.periods).step_by(b).enumerate() {
+                push("block", k, plan.switch[first].then_some(first as i64));
+            }
+        }
+        Scenario::Staggered => {
+            for (r, g) in plan.adoption_day.iter().enumerate() {
+                push("region", r, g.map(|g| 24 * g as i64));
+            }
+        }
+        Scenario::None => {}
+    }
+    vec![
+        ("side", Values::Str(side)),
+        ("unit_id", Values::I64(unit)),
+        ("first_treated_period", Values::I64(start)),
+        ("arm", Values::Str(arm)),
+    ]
 }
 
 /// The README's main job: the analysis a user would run, beside the truth.
