@@ -11,6 +11,7 @@ mod common;
 mod output;
 mod plot;
 mod simulate;
+mod switchback;
 
 /// Causal inference and experiment analysis for two-sided platforms.
 #[derive(Debug, Parser)]
@@ -20,6 +21,9 @@ enum Cli {
     Ab(ab::AbArgs),
     /// Simulate a two-sided live-streaming market with known ground truth.
     Simulate(simulate::SimulateArgs),
+    /// Time-slice rotation (switchback) experiments: optimal design and exact analysis.
+    #[command(subcommand)]
+    Switchback(switchback::SwitchbackCmd),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli {
         Cli::Ab(args) => ab::run(&args),
         Cli::Simulate(args) => simulate::run(&args),
+        Cli::Switchback(cmd) => switchback::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,7 +51,10 @@ fn prepare(design: &RegularDesign, p: usize, data: SwitchbackData<'_>) -> Result
         )));
     }
     if let Some(i) = data.y.iter().position(|v| !v.is_finite()) {
-        return Err(Error::InvalidData(format!("the outcome of slice {} is not a finite number", i + 1)));
+        return Err(Error::InvalidData(format!(
+            "the outcome of slice {} is not a finite number",
+            i + 1
+        )));
     }
     let coins = design.coins_of(data.w)?;
     let b = design.blocks();
@@ -60,19 +63,26 @@ fn prepare(design: &RegularDesign, p: usize, data: SwitchbackData<'_>) -> Result
         let (lo, hi) = (b[s - 1 - p], b[s - 1]);
         match cells.last_mut() {
             Some(c) if c.lo == lo && c.hi == hi => c.sum += data.y[s - 1],
-            _ => cells.push(Cell { lo, hi, sum: data.y[s - 1], pi: 0.5f64.powi((hi - lo + 1) as i32) }),
+            _ => cells.push(Cell {
+                lo,
+                hi,
+                sum: data.y[s - 1],
+                pi: 0.5f64.powi((hi - lo + 1) as i32),
+            }),
         }
     }
     let pts = design.points();
     let gaps: Vec<usize> = pts.windows(2).map(|w| w[1] - w[0]).collect();
     let first = pts.get(1).map_or(t, |&x| x - 1);
     let last = t + 1 - pts[pts.len() - 1];
-    let interior_equal_p = p >= 1
-        && pts.len() >= 2
-        && first >= p
-        && last >= p
-        && gaps.iter().skip(1).all(|&g| g == p);
-    Ok(Prepared { cells, coins, denom: (t - p) as f64, interior_equal_p })
+    let interior_equal_p =
+        p >= 1 && pts.len() >= 2 && first >= p && last >= p && gaps.iter().skip(1).all(|&g| g == p);
+    Ok(Prepared {
+        cells,
+        coins,
+        denom: (t - p) as f64,
+        interior_equal_p,
+    })
 }
 
 /// +1 when the coins `lo..=hi` are all treatment, −1 when all control, 0 otherwise.
@@ -100,7 +110,10 @@ impl Prepared {
     /// `Σ_c S_c·sign_c/π_c` (the estimate times `T − p`) for given coins.
     fn weighted_sum(&self, coins: &[bool]) -> f64 {
         let pre = prefix(coins);
-        self.cells.iter().map(|c| c.sum * sign(&pre, c.lo, c.hi) / c.pi).sum()
+        self.cells
+            .iter()
+            .map(|c| c.sum * sign(&pre, c.lo, c.hi) / c.pi)
+            .sum()
     }
 
     /// An unbiased estimate of an upper bound on `(T−p)²·Var(τ̂_p)`, with the bound's name.
@@ -151,7 +164,10 @@ impl Prepared {
                 }
             }
         }
-        (v.max(0.0), "Young-inequality bound for general regular designs")
+        (
+            v.max(0.0),
+            "Young-inequality bound for general regular designs",
+        )
     }
 }
 
@@ -191,7 +207,11 @@ pub fn ht_estimate(units: &[(&RegularDesign, SwitchbackData<'_>)], p: usize) -> 
         den += prep.denom;
         let (v, name) = prep.variance_bound();
         var += v;
-        bound = if bound.is_empty() || bound == name { name } else { "mixed bounds (per unit)" };
+        bound = if bound.is_empty() || bound == name {
+            name
+        } else {
+            "mixed bounds (per unit)"
+        };
         let pre = prefix(&prep.coins);
         let b = design.blocks();
         used += (p + 1..=design.periods())
@@ -236,8 +256,10 @@ pub fn fisher_test(
     draws: usize,
     seed: u64,
 ) -> Result<FisherTest> {
-    let preps: Vec<Prepared> =
-        units.iter().map(|(d, data)| prepare(d, p, *data)).collect::<Result<_>>()?;
+    let preps: Vec<Prepared> = units
+        .iter()
+        .map(|(d, data)| prepare(d, p, *data))
+        .collect::<Result<_>>()?;
     let den: f64 = preps.iter().map(|x| x.denom).sum();
     let total_coins: usize = preps.iter().map(|x| x.coins.len()).sum();
     let stat = |coins: &[bool]| -> f64 {
@@ -273,11 +295,16 @@ pub fn fisher_test(
                 (k, s, q)
             })
             .collect();
-        let (k, s, q) = parts.iter().fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        let (k, s, q) = parts
+            .iter()
+            .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
         (k, s, q, n, true)
     } else {
         if draws == 0 {
-            return Err(Error::InvalidParameter { name: "draws", reason: "must be at least 1".into() });
+            return Err(Error::InvalidParameter {
+                name: "draws",
+                reason: "must be at least 1".into(),
+            });
         }
         let n = draws as u64;
         let chunks: Vec<u64> = (0..n.div_ceil(CHUNK)).collect();
@@ -299,13 +326,24 @@ pub fn fisher_test(
                 (k, s, q)
             })
             .collect();
-        let (k, s, q) = parts.iter().fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        let (k, s, q) = parts
+            .iter()
+            .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
         (k, s, q, n, false)
     };
     let nf = paths as f64;
-    let p_value = if enumerated { count as f64 / nf } else { (1.0 + count as f64) / (1.0 + nf) };
+    let p_value = if enumerated {
+        count as f64 / nf
+    } else {
+        (1.0 + count as f64) / (1.0 + nf)
+    };
     let mean = sum / nf;
-    Ok(FisherTest { p_value, enumerated, paths, null_variance: (sum_sq / nf - mean * mean).max(0.0) })
+    Ok(FisherTest {
+        p_value,
+        enumerated,
+        paths,
+        null_variance: (sum_sq / nf - mean * mean).max(0.0),
+    })
 }
 
 /// One row of the carryover diagnostic.
@@ -330,7 +368,9 @@ pub fn carryover_profile(
     units: &[(&RegularDesign, SwitchbackData<'_>)],
     max_p: usize,
 ) -> Result<Vec<CarryoverRow>> {
-    let ests: Vec<HtEstimate> = (0..=max_p).map(|p| ht_estimate(units, p)).collect::<Result<_>>()?;
+    let ests: Vec<HtEstimate> = (0..=max_p)
+        .map(|p| ht_estimate(units, p))
+        .collect::<Result<_>>()?;
     let last = ests[max_p].clone();
     Ok(ests
         .into_iter()
@@ -338,7 +378,11 @@ pub fn carryover_profile(
             let z = (e.p < max_p).then(|| {
                 (e.estimate - last.estimate) / (e.variance_bound + last.variance_bound).sqrt()
             });
-            CarryoverRow { p: e.p, estimate: e, z_vs_largest: z }
+            CarryoverRow {
+                p: e.p,
+                estimate: e,
+                z_vs_largest: z,
+            }
         })
         .collect())
 }
@@ -347,7 +391,9 @@ pub fn carryover_profile(
 mod tests {
     use super::*;
 
-    const Y: [f64; 12] = [5.0, 6.0, 10.0, 12.0, 11.0, 13.0, 9.0, 8.0, 7.0, 9.0, 8.0, 6.0];
+    const Y: [f64; 12] = [
+        5.0, 6.0, 10.0, 12.0, 11.0, 13.0, 9.0, 8.0, 7.0, 9.0, 8.0, 6.0,
+    ];
 
     fn example() -> (RegularDesign, Vec<bool>) {
         let d = RegularDesign::optimal(12, 2).unwrap();
@@ -361,7 +407,11 @@ mod tests {
         let (d, w) = example();
         let e = ht_estimate(&[(&d, SwitchbackData { y: &Y, w: &w })], 2).unwrap();
         assert!((e.estimate - 4.8).abs() < 1e-12);
-        assert!((e.variance_bound - 320.64).abs() < 1e-9, "{}", e.variance_bound);
+        assert!(
+            (e.variance_bound - 320.64).abs() < 1e-9,
+            "{}",
+            e.variance_bound
+        );
         let f = fisher_test(&[(&d, SwitchbackData { y: &Y, w: &w })], 2, 0, 0).unwrap();
         assert!(f.enumerated && f.paths == 16);
         assert!((f.p_value - 0.75).abs() < 1e-12);
@@ -375,7 +425,9 @@ mod tests {
 
     /// Tiny deterministic generator for the property tests.
     fn lcg(state: &mut u64) -> f64 {
-        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*state >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -408,7 +460,8 @@ mod tests {
                     // mixed windows arbitrary but fixed per path pattern
                     let a: Vec<f64> = (0..t).map(|_| 10.0 * lcg(&mut st) - 3.0).collect();
                     let c: Vec<f64> = (0..t).map(|_| 10.0 * lcg(&mut st) - 3.0).collect();
-                    let tau: f64 = (m + 1..=t).map(|s| a[s - 1] - c[s - 1]).sum::<f64>() / (t - m) as f64;
+                    let tau: f64 =
+                        (m + 1..=t).map(|s| a[s - 1] - c[s - 1]).sum::<f64>() / (t - m) as f64;
                     let (mut mean, mut sq, mut bound) = (0.0, 0.0, 0.0);
                     let n = 1u64 << k;
                     for path in 0..n {
@@ -436,8 +489,16 @@ mod tests {
                     mean /= nf;
                     let var = sq / nf - mean * mean;
                     bound /= nf;
-                    assert!((mean - tau).abs() < 1e-9 * (1.0 + tau.abs()), "biased: T={t} m={m} {:?}", d.points());
-                    assert!(bound >= var - 1e-9 * (1.0 + var), "bound {bound} < var {var}: T={t} m={m} {:?}", d.points());
+                    assert!(
+                        (mean - tau).abs() < 1e-9 * (1.0 + tau.abs()),
+                        "biased: T={t} m={m} {:?}",
+                        d.points()
+                    );
+                    assert!(
+                        bound >= var - 1e-9 * (1.0 + var),
+                        "bound {bound} < var {var}: T={t} m={m} {:?}",
+                        d.points()
+                    );
                     checked += 1;
                 }
             }

@@ -22,9 +22,17 @@ impl RegularDesign {
     /// [`Error::InvalidParameter`] unless the points start at 1, increase strictly and stay
     /// within `1..=periods`.
     pub fn new(periods: usize, points: Vec<usize>) -> Result<Self> {
-        let bad = |reason: String| Err(Error::InvalidParameter { name: "randomization_points", reason });
+        let bad = |reason: String| {
+            Err(Error::InvalidParameter {
+                name: "randomization_points",
+                reason,
+            })
+        };
         if periods == 0 {
-            return Err(Error::InvalidParameter { name: "periods", reason: "must be at least 1".into() });
+            return Err(Error::InvalidParameter {
+                name: "periods",
+                reason: "must be at least 1".into(),
+            });
         }
         if points.first() != Some(&1) {
             return bad(format!("must start at slice 1, got {points:?}"));
@@ -33,7 +41,9 @@ impl RegularDesign {
             return bad(format!("must increase strictly ({} then {})", w[0], w[1]));
         }
         if let Some(&last) = points.last().filter(|&&l| l > periods) {
-            return bad(format!("point {last} is beyond the horizon of {periods} slices"));
+            return bad(format!(
+                "point {last} is beyond the horizon of {periods} slices"
+            ));
         }
         Ok(RegularDesign { periods, points })
     }
@@ -44,7 +54,10 @@ impl RegularDesign {
     /// [`Error::InvalidParameter`] for `len = 0`.
     pub fn fixed_blocks(periods: usize, len: usize) -> Result<Self> {
         if len == 0 {
-            return Err(Error::InvalidParameter { name: "block", reason: "must be at least 1 slice".into() });
+            return Err(Error::InvalidParameter {
+                name: "block",
+                reason: "must be at least 1 slice".into(),
+            });
         }
         RegularDesign::new(periods, (1..=periods).step_by(len).collect())
     }
@@ -112,7 +125,10 @@ impl RegularDesign {
                 break;
             }
             let mut gap = g;
-            while !(p + gap <= t && r[p + gap] != inf && 4 * ((gap + m) as u128).pow(2) + r[p + gap] == remaining) {
+            while !(p + gap <= t
+                && r[p + gap] != inf
+                && 4 * ((gap + m) as u128).pow(2) + r[p + gap] == remaining)
+            {
                 gap += 1;
             }
             remaining -= 4 * ((gap + m) as u128).pow(2);
@@ -156,7 +172,11 @@ impl RegularDesign {
     /// If `coins` does not hold one value per coin.
     #[track_caller]
     pub fn path(&self, coins: &[bool]) -> Vec<bool> {
-        assert_eq!(coins.len(), self.n_coins(), "one coin per randomization point");
+        assert_eq!(
+            coins.len(),
+            self.n_coins(),
+            "one coin per randomization point"
+        );
         self.blocks().into_iter().map(|b| coins[b]).collect()
     }
 
@@ -216,7 +236,9 @@ impl RegularDesign {
             });
         }
         let b = self.blocks();
-        let win: Vec<(usize, usize)> = (m + 1..=self.periods).map(|t| (b[t - 1 - m], b[t - 1])).collect();
+        let win: Vec<(usize, usize)> = (m + 1..=self.periods)
+            .map(|t| (b[t - 1 - m], b[t - 1]))
+            .collect();
         let mut total = 0.0;
         for &(lo1, hi1) in &win {
             for &(lo2, hi2) in &win {
@@ -238,7 +260,10 @@ pub fn brute_force_optimal(periods: usize, m: usize) -> (f64, Vec<Vec<usize>>) {
     for mask in 0u32..(1 << (periods - 1)) {
         let mut pts = vec![1];
         pts.extend((2..=periods).filter(|t| mask >> (t - 2) & 1 == 1));
-        let d = RegularDesign { periods, points: pts.clone() };
+        let d = RegularDesign {
+            periods,
+            points: pts.clone(),
+        };
         let r = d.worst_case_risk(m).unwrap_or(f64::INFINITY);
         if r < best - 1e-12 {
             best = r;
@@ -276,7 +301,12 @@ mod tests {
             (12, 3, Some(&[1, 7]), frac(32.0, 9.0)),
             (10, 2, Some(&[1, 5, 7]), 3.0),
             (8, 2, Some(&[1, 5]), frac(32.0, 9.0)),
-            (12, 1, Some(&[1, 3, 4, 5, 6, 7, 8, 9, 10, 11]), frac(160.0, 121.0)),
+            (
+                12,
+                1,
+                Some(&[1, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+                frac(160.0, 121.0),
+            ),
             (10, 0, Some(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 0.4),
             (9, 3, Some(&[1]), 4.0),
             (11, 2, None, frac(76.0, 27.0)),
@@ -300,7 +330,10 @@ mod tests {
     fn propensities_vector() {
         let d = RegularDesign::optimal(12, 2).unwrap();
         let p: Vec<f64> = d.propensities(2).into_iter().flatten().collect();
-        assert_eq!(p, vec![0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.5, 0.5]);
+        assert_eq!(
+            p,
+            vec![0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.5, 0.5]
+        );
     }
 
     /// The closed-form theorem for T = nm, n ≥ 4: risk 16(n−2)/(n−1)².
@@ -310,7 +343,10 @@ mod tests {
             for n in 4..=9 {
                 let d = RegularDesign::optimal(n * m, m).unwrap();
                 let want = 16.0 * (n as f64 - 2.0) / (n as f64 - 1.0).powi(2);
-                assert!((d.worst_case_risk(m).unwrap() - want).abs() < 1e-12, "n={n} m={m}");
+                assert!(
+                    (d.worst_case_risk(m).unwrap() - want).abs() < 1e-12,
+                    "n={n} m={m}"
+                );
             }
         }
     }
@@ -323,8 +359,15 @@ mod tests {
                 let (best, sets) = brute_force_optimal(t, m);
                 let d = RegularDesign::optimal(t, m).unwrap();
                 let r = d.worst_case_risk(m).unwrap();
-                assert!((r - best).abs() < 1e-12, "T={t} m={m}: dp {r} vs brute {best}");
-                assert!(sets.iter().any(|s| s == d.points()), "T={t} m={m}: {:?} not optimal", d.points());
+                assert!(
+                    (r - best).abs() < 1e-12,
+                    "T={t} m={m}: dp {r} vs brute {best}"
+                );
+                assert!(
+                    sets.iter().any(|s| s == d.points()),
+                    "T={t} m={m}: {:?} not optimal",
+                    d.points()
+                );
             }
         }
     }
@@ -336,8 +379,14 @@ mod tests {
         assert!(RegularDesign::new(10, vec![1, 5, 5]).is_err());
         assert!(RegularDesign::new(10, vec![1, 11]).is_err());
         let d = RegularDesign::new(6, vec![1, 4]).unwrap();
-        assert_eq!(d.coins_of(&[true, true, true, false, false, false]).unwrap(), vec![true, false]);
-        let e = d.coins_of(&[true, false, true, false, false, false]).unwrap_err();
+        assert_eq!(
+            d.coins_of(&[true, true, true, false, false, false])
+                .unwrap(),
+            vec![true, false]
+        );
+        let e = d
+            .coins_of(&[true, false, true, false, false, false])
+            .unwrap_err();
         assert!(e.to_string().contains("slice 2"), "{e}");
     }
 }

@@ -13,6 +13,7 @@ mod analysis;
 mod design;
 
 pub use analysis::{
-    CarryoverRow, FisherTest, HtEstimate, SwitchbackData, carryover_profile, fisher_test, ht_estimate,
+    CarryoverRow, FisherTest, HtEstimate, SwitchbackData, carryover_profile, fisher_test,
+    ht_estimate,
 };
 pub use design::{RegularDesign, brute_force_optimal, mde_optimal};

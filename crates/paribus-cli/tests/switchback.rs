@@ -1,0 +1,232 @@
+//! End-to-end tests of `paribus switchback design|analyze` (issue #10).
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn paribus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paribus"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn tmp(name: &str, content: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("paribus-sb-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.display().to_string()
+}
+
+const Y: [f64; 12] = [
+    5.0, 6.0, 10.0, 12.0, 11.0, 13.0, 9.0, 8.0, 7.0, 9.0, 8.0, 6.0,
+];
+const W: [u8; 12] = [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
+
+fn example_csv(name: &str, skip: Option<usize>) -> String {
+    let mut s = String::from("slice,y,w\n");
+    for t in 0..12 {
+        if Some(t + 1) != skip {
+            s.push_str(&format!("{},{},{}\n", t + 1, Y[t], W[t]));
+        }
+    }
+    tmp(name, &s)
+}
+
+#[test]
+fn design_json_has_the_optimal_points_and_risk() {
+    let o = paribus(&[
+        "switchback",
+        "design",
+        "--periods",
+        "12",
+        "--carryover",
+        "2",
+        "--json",
+        "--units",
+        "north,south",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["design"];
+    assert_eq!(d["randomization_points"], serde_json::json!([1, 5, 7, 9]));
+    assert!((d["worst_case_risk"].as_f64().unwrap() - 2.56).abs() < 1e-12);
+    assert_eq!(d["units"].as_array().unwrap().len(), 2);
+    assert_eq!(d["assignment"].as_array().unwrap().len(), 12);
+}
+
+#[test]
+fn analyze_reproduces_the_worked_example() {
+    let f = example_csv("ex.csv", None);
+    let design = paribus(&[
+        "switchback",
+        "design",
+        "--periods",
+        "12",
+        "--carryover",
+        "2",
+        "--json",
+    ]);
+    let dfile = tmp("design.json", &String::from_utf8_lossy(&design.stdout));
+    for extra in [
+        vec!["--randomization-points", "1,5,7,9"],
+        vec!["--design", dfile.as_str()],
+    ] {
+        let mut args = vec![
+            "switchback",
+            "analyze",
+            "--data",
+            f.as_str(),
+            "--outcome",
+            "y",
+            "--time",
+            "slice",
+            "--arm",
+            "w",
+            "--carryover",
+            "2",
+            "--json",
+        ];
+        args.extend(extra);
+        let o = paribus(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let e = &v["estimates"][0];
+        assert_eq!(e["label"], "lag(p=2)");
+        assert!((e["estimate"].as_f64().unwrap() - 4.8).abs() < 1e-12);
+        assert!((e["std_error"].as_f64().unwrap() - 320.64f64.sqrt()).abs() < 1e-9);
+        assert!((e["p_value"].as_f64().unwrap() - 0.75).abs() < 1e-12);
+        assert_eq!(v["diagnostics"]["randomization_test"]["paths"], 16);
+    }
+    let o = paribus(&[
+        "switchback",
+        "analyze",
+        "--data",
+        &f,
+        "--outcome",
+        "y",
+        "--time",
+        "slice",
+        "--arm",
+        "w",
+        "--carryover",
+        "2",
+        "--randomization-points",
+        "1,5,7,9",
+        "--centre",
+        "9",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &v["estimates"][0];
+    assert!((e["std_error"].as_f64().unwrap() - 15.36f64.sqrt()).abs() < 1e-9);
+    assert!((e["p_value"].as_f64().unwrap() - 0.125).abs() < 1e-12);
+}
+
+#[track_caller]
+fn bad(args: &[&str], needle: &str) {
+    let o = paribus(args);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+    assert!(e.contains(needle), "`{needle}` not in {e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn bad_inputs() {
+    bad(
+        &["switchback", "design", "--periods", "5", "--carryover", "5"],
+        "smaller than --periods",
+    );
+    let f = example_csv("ok.csv", None);
+    let design = paribus(&[
+        "switchback",
+        "design",
+        "--periods",
+        "12",
+        "--carryover",
+        "2",
+        "--json",
+    ]);
+    let dfile = tmp("d2.json", &String::from_utf8_lossy(&design.stdout));
+    // p < m: refuse, explaining the bias
+    bad(
+        &[
+            "switchback",
+            "analyze",
+            "--data",
+            &f,
+            "--outcome",
+            "y",
+            "--time",
+            "slice",
+            "--arm",
+            "w",
+            "--carryover",
+            "1",
+            "--design",
+            &dfile,
+        ],
+        "biased",
+    );
+    // assignments that do not follow the declared design
+    bad(
+        &[
+            "switchback",
+            "analyze",
+            "--data",
+            &f,
+            "--outcome",
+            "y",
+            "--time",
+            "slice",
+            "--arm",
+            "w",
+            "--carryover",
+            "2",
+            "--randomization-points",
+            "1,5,9",
+        ],
+        "not a randomization point",
+    );
+    // missing slices
+    let gap = example_csv("gap.csv", Some(6));
+    bad(
+        &[
+            "switchback",
+            "analyze",
+            "--data",
+            &gap,
+            "--outcome",
+            "y",
+            "--time",
+            "slice",
+            "--arm",
+            "w",
+            "--carryover",
+            "2",
+            "--randomization-points",
+            "1,5,7,9",
+        ],
+        "missing",
+    );
+    // no design
+    bad(
+        &[
+            "switchback",
+            "analyze",
+            "--data",
+            &f,
+            "--outcome",
+            "y",
+            "--time",
+            "slice",
+            "--arm",
+            "w",
+            "--carryover",
+            "2",
+        ],
+        "--design",
+    );
+}
