@@ -347,6 +347,20 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
     write_table(&path("streamer_outcomes"), f, s_out)?;
 
     write_table(&path("assignments"), f, assignments(sim))?;
+    if cfg.scenario == Scenario::Switchback {
+        let doc = serde_json::json!({
+            "design": {
+                "kind": cfg.switchback.design,
+                "periods": cfg.periods,
+                "carryover": cfg.switchback.carryover,
+                "randomization_points": sim.plan.switch_points,
+                "assignment": sim.plan.switch.iter().map(|&b| u8::from(b)).collect::<Vec<_>>(),
+            }
+        });
+        let p = dir.join("switchback_design.json");
+        std::fs::write(&p, serde_json::to_string_pretty(&doc)? + "\n")
+            .map_err(|e| InputError(format!("{}: cannot write: {e}", p.display())))?;
+    }
 
     match cfg.scenario {
         Scenario::Switchback => {
@@ -371,7 +385,13 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
                         "block",
                         Values::I64(
                             (0..periods)
-                                .map(|p| (p / cfg.switchback.block) as i64)
+                                .map(|p| {
+                                    sim.plan
+                                        .switch_points
+                                        .iter()
+                                        .filter(|&&q| q <= p + 1)
+                                        .count() as i64
+                                })
                                 .collect(),
                         ),
                     ),
@@ -391,6 +411,15 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
                     (
                         "watch_minutes_per_viewer",
                         Values::F64(t.slice_watch.iter().map(|w| w / n as f64).collect()),
+                    ),
+                    (
+                        "baseline_watch_minutes_per_viewer",
+                        Values::F64(
+                            paribus_sim::engine::hourly_baseline(&t.pre_slice_watch, periods)
+                                .iter()
+                                .map(|w| w / n as f64)
+                                .collect(),
+                        ),
                     ),
                     (
                         "sessions",
@@ -464,9 +493,12 @@ fn assignments(sim: &Simulation) -> Vec<(&'static str, Values)> {
             }
         }
         Scenario::Switchback => {
-            let b = cfg.switchback.block;
-            for (k, first) in (0..cfg.periods).step_by(b).enumerate() {
-                push("block", k, plan.switch[first].then_some(first as i64));
+            for (k, &first) in plan.switch_points.iter().enumerate() {
+                push(
+                    "block",
+                    k,
+                    plan.switch[first - 1].then_some(first as i64 - 1),
+                );
             }
         }
         Scenario::Staggered => {

@@ -82,7 +82,10 @@ pub struct StreamerTreatment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Switchback {
-    /// Slices per randomization block (a fair coin at the start of each block).
+    /// `optimal`: the minimax-optimal regular design for `carryover` (Bojinov et al. 2023);
+    /// `blocks`: a fair coin every `block` slices.
+    pub design: String,
+    /// Slices per randomization block when `design = "blocks"`.
     pub block: usize,
     /// Carryover order m: the effect at slice t depends on the arms of slices t−m..t.
     pub carryover: usize,
@@ -174,6 +177,7 @@ impl Default for StreamerTreatment {
 impl Default for Switchback {
     fn default() -> Self {
         Switchback {
+            design: "optimal".into(),
             block: 4,
             carryover: 2,
         }
@@ -371,8 +375,25 @@ impl Config {
         if self.trend <= -1.0 {
             return bad("trend", format!("must be > -1, got {}", self.trend));
         }
-        if self.scenario == Scenario::Switchback && self.switchback.block == 0 {
-            return bad("switchback.block", "must be at least 1 slice".into());
+        if self.scenario == Scenario::Switchback {
+            if !matches!(self.switchback.design.as_str(), "optimal" | "blocks") {
+                return bad(
+                    "switchback.design",
+                    format!(
+                        "must be `optimal` or `blocks`, got `{}`",
+                        self.switchback.design
+                    ),
+                );
+            }
+            if self.switchback.block == 0 {
+                return bad("switchback.block", "must be at least 1 slice".into());
+            }
+            if self.switchback.carryover >= self.periods {
+                return bad(
+                    "switchback.carryover",
+                    format!("must be smaller than periods ({})", self.periods),
+                );
+            }
         }
         if self.scenario == Scenario::Staggered {
             let days = self.periods.div_ceil(24);

@@ -77,6 +77,8 @@ pub struct Totals {
     pub streamer_coins: Vec<f64>,
     /// Watch minutes per experiment slice (all viewers).
     pub slice_watch: Vec<f64>,
+    /// Watch minutes per pre-period slice (all viewers).
+    pub pre_slice_watch: Vec<f64>,
     /// Sessions per experiment slice.
     pub slice_sessions: Vec<u32>,
     /// Choices of a stream in the experiment.
@@ -127,6 +129,7 @@ pub fn run(
         streamer_sessions: vec![0; ns],
         streamer_coins: vec![0.0; ns],
         slice_watch: vec![0.0; cfg.periods],
+        pre_slice_watch: vec![0.0; cfg.pre_periods],
         slice_sessions: vec![0; cfg.periods],
         choices: 0,
         turned_away: 0,
@@ -263,6 +266,7 @@ pub fn run(
             let (i, j) = (s.viewer as usize, s.streamer as usize);
             if period < 0 {
                 out.viewer_pre_watch[i] += s.watch_minutes;
+                out.pre_slice_watch[t] += s.watch_minutes;
                 continue;
             }
             let p = period as usize;
@@ -281,4 +285,26 @@ pub fn run(
         progress();
     }
     out
+}
+
+/// A pre-experiment prediction of each experiment slice's total: the latest pre-period slice at
+/// the same hour of day (or the pre-period mean when no such slice exists; 0 without a
+/// pre-period). It is fixed before the experiment, so subtracting it keeps the switchback
+/// estimator unbiased while removing the daily cycle from its variance.
+pub fn hourly_baseline(pre_slice_watch: &[f64], periods: usize) -> Vec<f64> {
+    let pre = pre_slice_watch.len();
+    let mean = if pre > 0 {
+        pre_slice_watch.iter().sum::<f64>() / pre as f64
+    } else {
+        0.0
+    };
+    (0..periods)
+        .map(|p| {
+            let hour = (pre + p) % 24;
+            (0..pre)
+                .rev()
+                .find(|s| s % 24 == hour)
+                .map_or(mean, |s| pre_slice_watch[s])
+        })
+        .collect()
 }

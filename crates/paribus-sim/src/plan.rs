@@ -1,6 +1,8 @@
 //! Who is treated when: the factual assignment of each scenario, and the counterfactual worlds
 //! used for the ground truth.
 
+use paribus::design::switchback::RegularDesign;
+
 use crate::config::{Config, Scenario};
 use crate::population::Viewers;
 use crate::rng::{Tag, key, unit};
@@ -33,6 +35,8 @@ pub struct Plan {
     pub streamer_arm: Vec<bool>,
     /// Platform arm of each experiment slice (switchback).
     pub switch: Vec<bool>,
+    /// Randomization points of the switchback design (1-based experiment slices).
+    pub switch_points: Vec<usize>,
     carryover: usize,
     /// Adoption day of each region (staggered); `None` = never.
     pub adoption_day: Vec<Option<usize>>,
@@ -71,13 +75,19 @@ impl Plan {
                     && unit(key(seed, Tag::StreamerArm, j as u64, 0)) < cfg.streamer_treatment.share
             })
             .collect();
-        let switch = if cfg.scenario == Scenario::Switchback {
-            let b = cfg.switchback.block;
-            (0..cfg.periods)
-                .map(|t| unit(key(seed, Tag::Switch, (t / b) as u64, 0)) < 0.5)
-                .collect()
+        let (switch, switch_points) = if cfg.scenario == Scenario::Switchback {
+            let design = if cfg.switchback.design == "blocks" {
+                RegularDesign::fixed_blocks(cfg.periods, cfg.switchback.block)
+            } else {
+                RegularDesign::optimal(cfg.periods, cfg.switchback.carryover)
+            }
+            .expect("checked settings give a valid design");
+            let coins: Vec<bool> = (0..design.n_coins())
+                .map(|k| unit(key(seed, Tag::Switch, k as u64, 0)) < 0.5)
+                .collect();
+            (design.path(&coins), design.points().to_vec())
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let adoption_day = (0..cfg.regions)
             .map(|r| {
@@ -95,6 +105,7 @@ impl Plan {
             propensity,
             streamer_arm,
             switch,
+            switch_points,
             carryover: cfg.switchback.carryover,
             adoption_day,
             anticipation: cfg.staggered.anticipation,
