@@ -156,3 +156,110 @@ where
     }
     Ok(())
 }
+
+/// The standard picture of a switchback experiment: the outcome over time on a background that
+/// marks treated slices, with the randomization points as vertical ticks.
+pub fn schedule(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    y: &[f64],
+    w: &[bool],
+    points: &[usize],
+) -> Result<()> {
+    register_font();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let size = (1000, 420);
+    match ext.as_str() {
+        "svg" => {
+            let root = SVGBackend::new(path, size).into_drawing_area();
+            draw_schedule(&root, title, y_label, y, w, points)?;
+            root.present()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        "png" => {
+            let root = BitMapBackend::new(path, size).into_drawing_area();
+            draw_schedule(&root, title, y_label, y, w, points)?;
+            root.present()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        _ => {
+            return Err(InputError(format!(
+                "--plot {}: the file name must end in .svg or .png",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn draw_schedule<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    y: &[f64],
+    w: &[bool],
+    points: &[usize],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let t = y.len() as f64;
+    let lo = y
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let hi = y
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.5..t + 0.5, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("slice (shaded: treatment; ticks: randomization points)")
+        .y_desc(y_label)
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let shade = RGBColor(255, 190, 120).mix(0.35);
+    chart
+        .draw_series(w.iter().enumerate().filter(|(_, x)| **x).map(|(i, _)| {
+            let x = i as f64 + 1.0;
+            Rectangle::new([(x - 0.5, lo), (x + 0.5, hi)], shade.filled())
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(points.iter().map(|&p| {
+            let x = p as f64 - 0.5;
+            PathElement::new(
+                vec![(x, lo), (x, lo + (hi - lo) * 0.04)],
+                BLACK.stroke_width(2),
+            )
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            y.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)),
+            RGBColor(31, 119, 180).stroke_width(2),
+        ))
+        .map_err(err)?;
+    Ok(())
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::design::switchback::{
-    RegularDesign, SwitchbackData, carryover_profile, fisher_test, ht_estimate,
+    RegularDesign, SwitchbackData, carryover_profile, fisher_test, ht_estimate, regression_estimate,
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, OutFormat, Values, write_table};
@@ -98,6 +98,13 @@ pub struct AnalyzeArgs {
     /// Largest lag of the carryover diagnostic (default: the assumed carryover + 2).
     #[arg(long)]
     max_lag: Option<usize>,
+    /// Period of the seasonal fixed effects in the regression alternative (e.g. 24 for hourly
+    /// slices); none by default.
+    #[arg(long)]
+    seasonality: Option<usize>,
+    /// Also draw the estimates by assumed carryover order to this file (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    plot_carryover: Option<PathBuf>,
 }
 
 /// Runs `paribus switchback ...`.
@@ -471,6 +478,19 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             .collect();
         diag.insert("per_unit".into(), Value::Array(per));
     }
+    match regression_estimate(&units, p, a.seasonality, c.alpha) {
+        Ok(r) => {
+            diag.insert("regression".into(), json!({
+                "estimate": r.estimate, "std_error": r.std_error, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper, "p_value": r.p_value, "df": r.df,
+                "burn_in": p, "seasonality": a.seasonality,
+                "assumptions": "model-based: no carryover beyond the burn-in of p slices after each switch, a constant additive effect, additive seasonal and unit effects; standard errors clustered by switchback block (CR1), unreliable with few blocks",
+            }));
+            estimates.push(r);
+        }
+        Err(e) => {
+            diag.insert("regression".into(), json!({"error": e.to_string()}));
+        }
+    }
     let max_lag = a.max_lag.unwrap_or(p + 2).min(periods - 1);
     let profile = carryover_profile(&units, max_lag)?;
     let mut rows = Vec::new();
@@ -501,12 +521,12 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         diagnostics: diag,
         warnings,
     };
-    if let Some(plot_path) = &c.plot {
+    if let Some(plot_path) = &a.plot_carryover {
+        let q = paribus::stats::critical_value(c.alpha, None);
         let rows: Vec<crate::plot::ForestRow> = profile
             .iter()
             .map(|r| {
                 let s = r.estimate.variance_bound.sqrt();
-                let q = paribus::stats::critical_value(c.alpha, None);
                 crate::plot::ForestRow {
                     label: format!("p = {}{}", r.p, if r.p == p { " (assumed)" } else { "" }),
                     estimate: r.estimate.estimate,
@@ -519,6 +539,17 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             "Switchback: lag-p effect by assumed carryover order",
             "effect per slice (conservative interval)",
             &rows,
+        )?;
+    }
+    if let Some(plot_path) = &c.plot {
+        let s = &series[0];
+        crate::plot::schedule(
+            plot_path,
+            &format!("Switchback schedule and outcome (unit {})", s.name),
+            &a.outcome,
+            &s.y,
+            &s.w,
+            design.points(),
         )?;
     }
     output::warn_all(&analysis);

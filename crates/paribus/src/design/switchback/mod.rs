@@ -14,6 +14,6 @@ mod design;
 
 pub use analysis::{
     CarryoverRow, FisherTest, HtEstimate, SwitchbackData, carryover_profile, fisher_test,
-    ht_estimate,
+    ht_estimate, regression_estimate,
 };
 pub use design::{RegularDesign, brute_force_optimal, mde_optimal};
