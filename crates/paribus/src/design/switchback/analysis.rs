@@ -387,6 +387,81 @@ pub fn carryover_profile(
         .collect())
 }
 
+/// The common industry alternative: least squares of the outcome on the arm with seasonal and
+/// unit fixed effects, on the slices whose last `p + 1` arms agree (a burn-in of `p` slices
+/// after every switch), with standard errors clustered by switchback block (CR1).
+///
+/// Its assumptions, unlike the design-based estimator's: no carryover beyond `p` slices, a
+/// constant additive effect, additive seasonal effects, and enough blocks for cluster-robust
+/// inference. Returns the estimate of the arm coefficient with t(G−1) inference.
+///
+/// # Errors
+/// As [`ht_estimate`], and [`Error::Singular`] when too few slices survive the burn-in.
+pub fn regression_estimate(
+    units: &[(&RegularDesign, SwitchbackData<'_>)],
+    p: usize,
+    seasonality: Option<usize>,
+    alpha: f64,
+) -> Result<crate::Estimate> {
+    use crate::regress::{Clusters, LinearData, OlsParams, VcovSpec};
+    let mut y = Vec::new();
+    let mut arm = Vec::new();
+    let mut season = Vec::new();
+    let mut unit = Vec::new();
+    let mut cluster = Vec::new();
+    let mut offset = 0u32;
+    for (u, (design, data)) in units.iter().enumerate() {
+        prepare(design, p, *data)?;
+        let b = design.blocks();
+        for t in p + 1..=design.periods() {
+            let win = &data.w[t - 1 - p..t];
+            if win.iter().all(|&x| x == win[0]) {
+                y.push(data.y[t - 1]);
+                arm.push(f64::from(u8::from(win[0])));
+                season.push(seasonality.map_or(0, |s| (t - 1) % s));
+                unit.push(u);
+                cluster.push(offset + b[t - 1] as u32);
+            }
+        }
+        offset += design.n_coins() as u32;
+    }
+    let mut cols: Vec<(String, Vec<f64>)> = vec![("arm".into(), arm)];
+    if let Some(s) = seasonality {
+        for k in 1..s {
+            cols.push((
+                format!("season{k}"),
+                season
+                    .iter()
+                    .map(|&x| f64::from(u8::from(x == k)))
+                    .collect(),
+            ));
+        }
+    }
+    for k in 1..units.len() {
+        cols.push((
+            format!("unit{k}"),
+            unit.iter().map(|&x| f64::from(u8::from(x == k))).collect(),
+        ));
+    }
+    let data = LinearData::new(
+        &y,
+        cols.iter().map(|(n, c)| (n.as_str(), &c[..])).collect(),
+        None,
+    );
+    let fit = OlsParams::new().check()?.fit(&data)?;
+    let (dense, _) = crate::data::densify(&cluster);
+    let v = fit.vcov(&VcovSpec::Cluster(Clusters::new(&dense)))?;
+    let j = fit
+        .names()
+        .iter()
+        .position(|n| n == "arm")
+        .ok_or_else(|| Error::Singular("the arm does not vary after the burn-in".into()))?;
+    let mut e = fit.estimates(&v, alpha).swap_remove(j);
+    e.label = format!("regression(p={p})");
+    e.estimand = "arm coefficient, burn-in regression with fixed effects (model-based)".into();
+    Ok(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,79 +596,4 @@ mod tests {
         let again = fisher_test(&many, 2, 2000, 1).unwrap();
         assert_eq!(f, again);
     }
-}
-
-/// The common industry alternative: least squares of the outcome on the arm with seasonal and
-/// unit fixed effects, on the slices whose last `p + 1` arms agree (a burn-in of `p` slices
-/// after every switch), with standard errors clustered by switchback block (CR1).
-///
-/// Its assumptions, unlike the design-based estimator's: no carryover beyond `p` slices, a
-/// constant additive effect, additive seasonal effects, and enough blocks for cluster-robust
-/// inference. Returns the estimate of the arm coefficient with t(G−1) inference.
-///
-/// # Errors
-/// As [`ht_estimate`], and [`Error::Singular`] when too few slices survive the burn-in.
-pub fn regression_estimate(
-    units: &[(&RegularDesign, SwitchbackData<'_>)],
-    p: usize,
-    seasonality: Option<usize>,
-    alpha: f64,
-) -> Result<crate::Estimate> {
-    use crate::regress::{Clusters, LinearData, OlsParams, VcovSpec};
-    let mut y = Vec::new();
-    let mut arm = Vec::new();
-    let mut season = Vec::new();
-    let mut unit = Vec::new();
-    let mut cluster = Vec::new();
-    let mut offset = 0u32;
-    for (u, (design, data)) in units.iter().enumerate() {
-        prepare(design, p, *data)?;
-        let b = design.blocks();
-        for t in p + 1..=design.periods() {
-            let win = &data.w[t - 1 - p..t];
-            if win.iter().all(|&x| x == win[0]) {
-                y.push(data.y[t - 1]);
-                arm.push(f64::from(u8::from(win[0])));
-                season.push(seasonality.map_or(0, |s| (t - 1) % s));
-                unit.push(u);
-                cluster.push(offset + b[t - 1] as u32);
-            }
-        }
-        offset += design.n_coins() as u32;
-    }
-    let mut cols: Vec<(String, Vec<f64>)> = vec![("arm".into(), arm)];
-    if let Some(s) = seasonality {
-        for k in 1..s {
-            cols.push((
-                format!("season{k}"),
-                season
-                    .iter()
-                    .map(|&x| f64::from(u8::from(x == k)))
-                    .collect(),
-            ));
-        }
-    }
-    for k in 1..units.len() {
-        cols.push((
-            format!("unit{k}"),
-            unit.iter().map(|&x| f64::from(u8::from(x == k))).collect(),
-        ));
-    }
-    let data = LinearData::new(
-        &y,
-        cols.iter().map(|(n, c)| (n.as_str(), &c[..])).collect(),
-        None,
-    );
-    let fit = OlsParams::new().check()?.fit(&data)?;
-    let (dense, _) = crate::data::densify(&cluster);
-    let v = fit.vcov(&VcovSpec::Cluster(Clusters::new(&dense)))?;
-    let j = fit
-        .names()
-        .iter()
-        .position(|n| n == "arm")
-        .ok_or_else(|| Error::Singular("the arm does not vary after the burn-in".into()))?;
-    let mut e = fit.estimates(&v, alpha).swap_remove(j);
-    e.label = format!("regression(p={p})");
-    e.estimand = "arm coefficient, burn-in regression with fixed effects (model-based)".into();
-    Ok(e)
 }
