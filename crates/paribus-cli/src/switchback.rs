@@ -23,7 +23,7 @@ pub enum SwitchbackCmd {
     Design(DesignArgs),
     /// Analyse a switchback experiment: Horvitz-Thompson lag-p effect, conservative SE, exact
     /// randomization test, carryover diagnostics.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
 }
 
 /// Options of `paribus switchback design`.
