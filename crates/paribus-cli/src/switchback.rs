@@ -24,6 +24,53 @@ pub enum SwitchbackCmd {
     /// Analyse a switchback experiment: Horvitz-Thompson lag-p effect, conservative SE, exact
     /// randomization test, carryover diagnostics.
     Analyze(Box<AnalyzeArgs>),
+    /// Minimum detectable effect and power of a design: by formula, and by simulating
+    /// experiments on the live-streaming simulator.
+    Power(PowerArgs),
+}
+
+/// Options of `paribus switchback power`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    /// Number of time slices T.
+    #[arg(long)]
+    periods: usize,
+    /// Carryover order m.
+    #[arg(long)]
+    carryover: usize,
+    /// Use blocks of this many slices instead of the optimal design.
+    #[arg(long)]
+    block: Option<usize>,
+    /// Typical magnitude b of a centred per-slice outcome (for the formula).
+    #[arg(long, default_value_t = 1.0)]
+    magnitude: f64,
+    /// Effect size at which to report the power (formula), in outcome units per slice.
+    #[arg(long, allow_negative_numbers = true)]
+    effect: Option<f64>,
+    /// Target power for the MDE.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
+    /// 1 − confidence level.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Simulate this many experiments on the live-streaming simulator (and as many A/A runs).
+    #[arg(long, default_value_t = 0)]
+    simulate: usize,
+    /// Viewers per simulated market.
+    #[arg(long, default_value_t = 4000)]
+    viewers: usize,
+    /// Streamers per simulated market.
+    #[arg(long, default_value_t = 250)]
+    streamers: usize,
+    /// Strength of the simulated viewer-side treatment (utility of watching).
+    #[arg(long, default_value_t = 0.4)]
+    utility: f64,
+    /// Seed of the first simulated market.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `paribus switchback design`.
@@ -112,6 +159,7 @@ pub fn run(cmd: &SwitchbackCmd) -> Result<()> {
     match cmd {
         SwitchbackCmd::Design(a) => design(a),
         SwitchbackCmd::Analyze(a) => analyze(a),
+        SwitchbackCmd::Power(a) => power(a),
     }
 }
 
@@ -596,6 +644,149 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             );
         }
         println!("carryover diagnostic:\n{t}");
+    }
+    Ok(())
+}
+
+fn power(a: &PowerArgs) -> Result<()> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if !(a.alpha > 0.0 && a.alpha < 1.0) || !(a.power > 0.0 && a.power < 1.0) {
+        return Err(InputError("--alpha and --power must be in (0, 1)".into()).into());
+    }
+    if !(a.magnitude > 0.0 && a.magnitude.is_finite()) {
+        return Err(InputError("--magnitude must be a positive number".into()).into());
+    }
+    let (d, kind) = build_design(a.periods, a.carryover, a.block, None)?;
+    let risk = d.worst_case_risk(a.carryover)?;
+    let z = Normal::new(0.0, 1.0).expect("valid");
+    let za = z.inverse_cdf(1.0 - a.alpha / 2.0);
+    let sd = risk.sqrt() * a.magnitude;
+    let mde = (za + z.inverse_cdf(a.power)) * sd;
+    let power_at = a
+        .effect
+        .map(|e| z.cdf(e.abs() / sd - za) + z.cdf(-e.abs() / sd - za));
+    let mut estimates = vec![Estimate::bare(
+        "mde",
+        "minimum detectable effect (formula)",
+        mde,
+    )];
+    if let Some(pw) = power_at {
+        estimates.push(Estimate::bare("power", "power at --effect (formula)", pw));
+    }
+    let mut diag = serde_json::Map::new();
+    diag.insert("design".into(), json!({"kind": kind, "periods": a.periods, "carryover": a.carryover, "randomization_points": d.points(), "worst_case_risk": risk}));
+    diag.insert("formula".into(), json!({
+        "sd": sd,
+        "rule": "sd = sqrt(worst-case risk) * b for centred outcomes of magnitude b; MDE = (z_{1-alpha/2} + z_power) * sd (experiment-designs.md section 3.4)",
+    }));
+    if a.simulate > 0 {
+        let (mut rej, mut rej_aa, mut truth_sum) = (0usize, 0usize, 0.0);
+        let bar = indicatif::ProgressBar::new(2 * a.simulate as u64);
+        for r in 0..a.simulate {
+            for aa in [false, true] {
+                let mut cfg = paribus_sim::Config::scenario("switchback")
+                    .map_err(|e| InputError(e.to_string()))?;
+                cfg.seed = a.seed + r as u64;
+                cfg.viewers = a.viewers;
+                cfg.streamers = a.streamers;
+                cfg.periods = a.periods;
+                cfg.switchback.carryover = a.carryover;
+                if let Some(b) = a.block {
+                    cfg.switchback.design = "blocks".into();
+                    cfg.switchback.block = b;
+                }
+                cfg.viewer_treatment.utility = if aa { 0.0 } else { a.utility };
+                if aa {
+                    cfg.viewer_treatment.activity = 0.0;
+                    cfg.viewer_treatment.watch = 0.0;
+                }
+                let sim = paribus_sim::simulate(&cfg, |_| {}, &|| {})
+                    .map_err(|e| InputError(e.to_string()))?;
+                let n = cfg.viewers as f64;
+                let base =
+                    paribus_sim::engine::hourly_baseline(&sim.factual.pre_slice_watch, cfg.periods);
+                let y: Vec<f64> = sim
+                    .factual
+                    .slice_watch
+                    .iter()
+                    .zip(&base)
+                    .map(|(w, b)| (w - b) / n)
+                    .collect();
+                let design = RegularDesign::new(cfg.periods, sim.plan.switch_points.clone())?;
+                let e = ht_estimate(
+                    &[(
+                        &design,
+                        SwitchbackData {
+                            y: &y,
+                            w: &sim.plan.switch,
+                        },
+                    )],
+                    a.carryover,
+                )?;
+                let reject = e.estimate.abs() > za * e.variance_bound.sqrt();
+                if aa {
+                    rej_aa += usize::from(reject);
+                } else {
+                    rej += usize::from(reject);
+                    truth_sum += sim.truth.lag.as_ref().map_or(0.0, |l| l.effect);
+                }
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        let rn = a.simulate as f64;
+        let rate = rej as f64 / rn;
+        let rate_aa = rej_aa as f64 / rn;
+        estimates.push(Estimate::wald(
+            "power(simulated)",
+            "rejection rate over simulated experiments",
+            rate,
+            (rate * (1.0 - rate) / rn).sqrt(),
+            None,
+            a.alpha,
+        ));
+        estimates.push(Estimate::wald(
+            "size(simulated)",
+            "rejection rate over simulated A/A experiments",
+            rate_aa,
+            (rate_aa * (1.0 - rate_aa) / rn).sqrt(),
+            None,
+            a.alpha,
+        ));
+        diag.insert("simulation".into(), json!({
+            "runs": a.simulate, "viewers": a.viewers, "streamers": a.streamers, "utility": a.utility,
+            "mean_true_lag_effect": truth_sum / rn,
+            "test": "conservative CLT test with sigma_U on outcomes centred by the pre-period hourly baseline",
+            "outcome": "watch minutes per viewer and slice",
+        }));
+    }
+    let analysis = Analysis {
+        family: "switchback".into(),
+        method: "power".into(),
+        n_obs: a.periods as u64,
+        seed: Some(a.seed),
+        estimates,
+        diagnostics: diag,
+        warnings: Vec::new(),
+    };
+    if a.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        println!(
+            "switchback power ({kind} design, T = {}, m = {}): worst-case risk {risk:.4} B^2",
+            a.periods, a.carryover
+        );
+        for e in &analysis.estimates {
+            println!(
+                "  {:<18} {:>10}  {}",
+                e.label,
+                output::num(Some(e.estimate)),
+                e.std_error.map_or(String::new(), |s| format!(
+                    "(MC se {})",
+                    output::num(Some(s))
+                ))
+            );
+        }
     }
     Ok(())
 }

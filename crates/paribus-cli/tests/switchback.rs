@@ -230,3 +230,48 @@ fn bad_inputs() {
         "--design",
     );
 }
+
+/// experiment-designs.md §3.4: the optimal design's MDE is 2.801585·4·√(n−2)/(n−1)·b.
+#[test]
+fn power_formula_matches_the_spec_table() {
+    for (t, want) in [(24, 3.2216), (104, 1.5537), (200, 1.1206)] {
+        let o = paribus(&[
+            "switchback",
+            "power",
+            "--periods",
+            &t.to_string(),
+            "--carryover",
+            "2",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mde = v["estimates"][0]["estimate"].as_f64().unwrap();
+        assert!((mde - want).abs() < 5e-5, "T={t}: {mde} vs {want}");
+    }
+    // the simulation path runs (two tiny markets)
+    let o = paribus(&[
+        "switchback",
+        "power",
+        "--periods",
+        "48",
+        "--carryover",
+        "2",
+        "--simulate",
+        "2",
+        "--viewers",
+        "500",
+        "--streamers",
+        "40",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["label"] == "power(simulated)")
+    );
+}
