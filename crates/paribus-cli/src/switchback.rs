@@ -650,7 +650,8 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
 
 fn power(a: &PowerArgs) -> Result<()> {
     use statrs::distribution::{ContinuousCDF, Normal};
-    if !(a.alpha > 0.0 && a.alpha < 1.0) || !(a.power > 0.0 && a.power < 1.0) {
+    let in_unit = |x: f64| x > 0.0 && x < 1.0;
+    if !(in_unit(a.alpha) && in_unit(a.power)) {
         return Err(InputError("--alpha and --power must be in (0, 1)".into()).into());
     }
     if !(a.magnitude > 0.0 && a.magnitude.is_finite()) {
