@@ -98,6 +98,10 @@ pub struct DesignArgs {
     /// Minutes per slice (adds each slice's start offset to the schedule).
     #[arg(long)]
     slice_minutes: Option<u64>,
+    /// Start of the first slice (RFC 3339, e.g. 2026-12-01T00:00:00Z); with --slice-minutes it
+    /// adds each slice's start time to the schedule.
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
     /// Write the schedule (one row per unit and slice) to this CSV or Parquet file.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -202,6 +206,19 @@ fn build_design(
 
 fn design(a: &DesignArgs) -> Result<()> {
     let (d, kind) = build_design(a.periods, a.carryover, a.block, a.points.clone())?;
+    let start: Option<jiff::Timestamp> = match &a.start {
+        None => None,
+        Some(s) => {
+            if a.slice_minutes.is_none() {
+                return Err(InputError("--start needs --slice-minutes".into()).into());
+            }
+            Some(
+                s.parse()
+                    .map_err(|e| InputError(format!("--start `{s}`: {e}")))?,
+            )
+        }
+    };
+    let mut col_time: Vec<String> = Vec::new();
     let risk = d.worst_case_risk(a.carryover)?;
     let optimal_risk =
         RegularDesign::optimal(a.periods, a.carryover)?.worst_case_risk(a.carryover)?;
@@ -225,6 +242,12 @@ fn design(a: &DesignArgs) -> Result<()> {
             col_point.push(d.points().contains(&(t + 1)));
             col_arm.push(i64::from(u8::from(path[t])));
             col_start.push(a.slice_minutes.map_or(0, |m| (t as u64 * m) as i64));
+            if let (Some(s0), Some(m)) = (start, a.slice_minutes) {
+                let at = s0
+                    .checked_add(jiff::SignedDuration::from_mins((t as u64 * m) as i64))
+                    .map_err(|e| InputError(format!("slice {} start time: {e}", t + 1)))?;
+                col_time.push(at.to_string());
+            }
         }
         units.push(json!({
             "unit": name,
@@ -272,6 +295,9 @@ fn design(a: &DesignArgs) -> Result<()> {
         ];
         if a.slice_minutes.is_some() {
             cols.push(("start_minute", Values::I64(col_start)));
+        }
+        if start.is_some() {
+            cols.push(("start_time", Values::Str(col_time.clone())));
         }
         write_table(out, f, cols)?;
     }

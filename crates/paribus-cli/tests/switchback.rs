@@ -275,3 +275,55 @@ fn power_formula_matches_the_spec_table() {
             .any(|e| e["label"] == "power(simulated)")
     );
 }
+
+#[test]
+fn schedule_file_with_start_times_and_units() {
+    let dir = std::env::temp_dir().join(format!("paribus-sb-sched-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("schedule.csv");
+    let o = paribus(&[
+        "switchback",
+        "design",
+        "--periods",
+        "12",
+        "--carryover",
+        "2",
+        "--units",
+        "north,south",
+        "--slice-minutes",
+        "30",
+        "--start",
+        "2026-12-01T00:00:00Z",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "unit,slice,block,randomization_point,arm,start_minute,start_time"
+    );
+    assert_eq!(lines.len(), 1 + 24);
+    assert!(
+        lines[2].starts_with("north,2,1,false,") && lines[2].ends_with(",30,2026-12-01T00:30:00Z"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[13].starts_with("south,1,1,true,"));
+    bad(
+        &[
+            "switchback",
+            "design",
+            "--periods",
+            "12",
+            "--carryover",
+            "2",
+            "--start",
+            "yesterday",
+            "--slice-minutes",
+            "5",
+        ],
+        "--start",
+    );
+}

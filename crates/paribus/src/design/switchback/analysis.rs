@@ -581,6 +581,49 @@ mod tests {
         assert!(checked > 100);
     }
 
+    /// experiment-designs.md §4 item 8: the closed-form worst-case risk equals the variance of
+    /// the estimator enumerated over all paths when every potential outcome is B (= 1).
+    #[test]
+    fn worst_case_risk_equals_enumerated_variance() {
+        let mut st = 11u64;
+        for t in 3..=11usize {
+            for m in 0..t.min(4) {
+                for _ in 0..5 {
+                    let mut pts = vec![1];
+                    for s in 2..=t {
+                        if lcg(&mut st) < 0.4 {
+                            pts.push(s);
+                        }
+                    }
+                    let d = RegularDesign::new(t, pts).unwrap();
+                    if d.n_coins() > 10 {
+                        continue;
+                    }
+                    let y = vec![1.0; t];
+                    let n = 1u64 << d.n_coins();
+                    let (mut s1, mut s2) = (0.0, 0.0);
+                    for path in 0..n {
+                        let coins: Vec<bool> =
+                            (0..d.n_coins()).map(|i| path >> i & 1 == 1).collect();
+                        let w = d.path(&coins);
+                        let e = ht_estimate(&[(&d, SwitchbackData { y: &y, w: &w })], m)
+                            .unwrap()
+                            .estimate;
+                        s1 += e;
+                        s2 += e * e;
+                    }
+                    let var = s2 / n as f64 - (s1 / n as f64).powi(2);
+                    let risk = d.worst_case_risk(m).unwrap();
+                    assert!(
+                        (var - risk).abs() < 1e-9 * (1.0 + risk),
+                        "T={t} m={m} {:?}: {var} vs {risk}",
+                        d.points()
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn monte_carlo_rule_and_errors() {
         let (d, w) = example();
