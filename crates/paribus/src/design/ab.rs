@@ -403,7 +403,7 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
                         v += t[a] * t[b] * m.cov(xa, xb);
                     }
                 }
-                (mean, v)
+                (mean, v.max(0.0))
             }
         }
     };
@@ -503,7 +503,10 @@ pub fn analyze(params: &AbParamsChecked, labels: &[String], arms: &[Moments]) ->
             let r = m.mean(ni) / m.mean(di);
             let n = m.n() as f64;
             let d = m.mean(di);
-            let v = (m.cov(ni, ni) - 2.0 * r * m.cov(ni, di) + r * r * m.cov(di, di)) / (n * d * d);
+            // a variance; rounding in the cancellation can leave it a hair below zero
+            let v = ((m.cov(ni, ni) - 2.0 * r * m.cov(ni, di) + r * r * m.cov(di, di))
+                / (n * d * d))
+                .max(0.0);
             stats_by_arm.push((r, v));
             est.push(Estimate::wald(
                 format!("ratio({name}:{})", a.label),
