@@ -22,6 +22,50 @@ fn register_font() {
     });
 }
 
+/// Which backend a file name asks for.
+enum Kind {
+    Svg,
+    Png,
+}
+
+fn kind(path: &Path) -> Result<Kind> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "svg" => Ok(Kind::Svg),
+        "png" => Ok(Kind::Png),
+        _ => Err(InputError(format!(
+            "--plot {}: the file name must end in .svg or .png",
+            path.display()
+        ))
+        .into()),
+    }
+}
+
+/// Draws `$draw(&root, args...)` on the SVG or PNG backend the file name asks for and writes it.
+macro_rules! render {
+    ($path:expr, $size:expr, $draw:ident ( $($arg:expr),* )) => {{
+        register_font();
+        let path: &Path = $path;
+        match kind(path)? {
+            Kind::Svg => {
+                let root = SVGBackend::new(path, $size).into_drawing_area();
+                $draw(&root, $($arg),*)?;
+                root.present().with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Kind::Png => {
+                let root = BitMapBackend::new(path, $size).into_drawing_area();
+                $draw(&root, $($arg),*)?;
+                root.present().with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }};
+}
+
 /// One row of a forest plot: a label, a point and an interval.
 pub struct ForestRow {
     /// Text on the left.
@@ -35,36 +79,8 @@ pub struct ForestRow {
 /// Draws a forest plot (one row per estimate, intervals as whiskers, a reference line at zero)
 /// to `path` (`.svg` or `.png`).
 pub fn forest(path: &Path, title: &str, x_label: &str, rows: &[ForestRow]) -> Result<()> {
-    register_font();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
     let height = 120 + 36 * rows.len().max(1) as u32;
-    let size = (900, height);
-    match ext.as_str() {
-        "svg" => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_forest(&root, title, x_label, rows)?;
-            root.present()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        "png" => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_forest(&root, title, x_label, rows)?;
-            root.present()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        _ => {
-            return Err(InputError(format!(
-                "--plot {}: the file name must end in .svg or .png",
-                path.display()
-            ))
-            .into());
-        }
-    }
-    Ok(())
+    render!(path, (900, height), draw_forest(title, x_label, rows))
 }
 
 fn draw_forest<DB: DrawingBackend>(
@@ -167,35 +183,11 @@ pub fn schedule(
     w: &[bool],
     points: &[usize],
 ) -> Result<()> {
-    register_font();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let size = (1000, 420);
-    match ext.as_str() {
-        "svg" => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_schedule(&root, title, y_label, y, w, points)?;
-            root.present()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        "png" => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_schedule(&root, title, y_label, y, w, points)?;
-            root.present()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        _ => {
-            return Err(InputError(format!(
-                "--plot {}: the file name must end in .svg or .png",
-                path.display()
-            ))
-            .into());
-        }
-    }
-    Ok(())
+    render!(
+        path,
+        (1000, 420),
+        draw_schedule(title, y_label, y, w, points)
+    )
 }
 
 fn draw_schedule<DB: DrawingBackend>(

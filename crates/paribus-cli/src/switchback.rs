@@ -729,16 +729,7 @@ fn power(a: &PowerArgs) -> Result<()> {
                 }
                 let sim = paribus_sim::simulate(&cfg, |_| {}, &|| {})
                     .map_err(|e| InputError(e.to_string()))?;
-                let n = cfg.viewers as f64;
-                let base =
-                    paribus_sim::engine::hourly_baseline(&sim.factual.pre_slice_watch, cfg.periods);
-                let y: Vec<f64> = sim
-                    .factual
-                    .slice_watch
-                    .iter()
-                    .zip(&base)
-                    .map(|(w, b)| (w - b) / n)
-                    .collect();
+                let y = sim.centred_slice_outcome();
                 let design = RegularDesign::new(cfg.periods, sim.plan.switch_points.clone())?;
                 let e = ht_estimate(
                     &[(

@@ -65,6 +65,22 @@ pub struct Simulation {
     pub truth: Truth,
 }
 
+impl Simulation {
+    /// The switchback outcome per experiment slice: watch minutes per viewer, centred by the
+    /// pre-period hourly baseline ([`engine::hourly_baseline`]), which is fixed before the
+    /// experiment and so keeps the design-based estimator unbiased.
+    pub fn centred_slice_outcome(&self) -> Vec<f64> {
+        let n = self.config.viewers as f64;
+        let base = engine::hourly_baseline(&self.factual.pre_slice_watch, self.config.periods);
+        self.factual
+            .slice_watch
+            .iter()
+            .zip(&base)
+            .map(|(w, b)| (w - b) / n)
+            .collect()
+    }
+}
+
 /// Simulates the factual world (handing each slice's sessions to `sink`) and the
 /// counterfactual worlds its truth needs. `progress` is called after every slice of every world
 /// (`3 × (pre_periods + periods)` calls).

@@ -4,7 +4,6 @@
 //! is visibly biased. Slow: `cargo test --release -p paribus-sim --test switchback_coverage -- --ignored`.
 
 use paribus::design::switchback::{RegularDesign, SwitchbackData, ht_estimate};
-use paribus_sim::engine::hourly_baseline;
 use paribus_sim::{Config, simulate};
 
 const RUNS: u64 = 500;
@@ -26,15 +25,7 @@ fn market(seed: u64, design: &str) -> Config {
 fn run(seed: u64, design: &str, p: usize) -> (f64, f64, f64) {
     let cfg = market(seed, design);
     let sim = simulate(&cfg, |_| {}, &|| {}).unwrap();
-    let n = cfg.viewers as f64;
-    let base = hourly_baseline(&sim.factual.pre_slice_watch, cfg.periods);
-    let y: Vec<f64> = sim
-        .factual
-        .slice_watch
-        .iter()
-        .zip(&base)
-        .map(|(w, b)| (w - b) / n)
-        .collect();
+    let y = sim.centred_slice_outcome();
     let d = RegularDesign::new(cfg.periods, sim.plan.switch_points.clone()).unwrap();
     let e = ht_estimate(
         &[(

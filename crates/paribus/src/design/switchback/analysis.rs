@@ -275,62 +275,46 @@ pub fn fisher_test(
     let t_obs = stat(&observed).abs();
     let tol = 1e-9 * (1.0 + t_obs);
     const CHUNK: u64 = 4096;
-    let (count, sum, sum_sq, paths, enumerated) = if total_coins <= MAX_ENUMERATED_COINS {
-        let n = 1u64 << total_coins;
-        let chunks: Vec<u64> = (0..n.div_ceil(CHUNK)).collect();
-        let parts: Vec<(u64, f64, f64)> = chunks
-            .par_iter()
-            .map(|&c| {
-                let mut coins = vec![false; total_coins];
-                let (mut k, mut s, mut q) = (0u64, 0.0, 0.0);
-                for path in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    for (i, x) in coins.iter_mut().enumerate() {
-                        *x = path >> i & 1 == 1;
-                    }
-                    let v = stat(&coins);
-                    k += u64::from(v.abs() >= t_obs - tol);
-                    s += v;
-                    q += v * v;
-                }
-                (k, s, q)
-            })
-            .collect();
-        let (k, s, q) = parts
-            .iter()
-            .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        (k, s, q, n, true)
+    let enumerated = total_coins <= MAX_ENUMERATED_COINS;
+    if !enumerated && draws == 0 {
+        return Err(Error::InvalidParameter {
+            name: "draws",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let paths = if enumerated {
+        1u64 << total_coins
     } else {
-        if draws == 0 {
-            return Err(Error::InvalidParameter {
-                name: "draws",
-                reason: "must be at least 1".into(),
-            });
-        }
-        let n = draws as u64;
-        let chunks: Vec<u64> = (0..n.div_ceil(CHUNK)).collect();
-        let parts: Vec<(u64, f64, f64)> = chunks
-            .par_iter()
-            .map(|&c| {
-                let mut rng = StdRng::seed_from_u64(seed ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                let mut coins = vec![false; total_coins];
-                let (mut k, mut s, mut q) = (0u64, 0.0, 0.0);
-                for _ in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    for x in coins.iter_mut() {
-                        *x = rng.random_bool(0.5);
-                    }
-                    let v = stat(&coins);
-                    k += u64::from(v.abs() >= t_obs - tol);
-                    s += v;
-                    q += v * v;
-                }
-                (k, s, q)
-            })
-            .collect();
-        let (k, s, q) = parts
-            .iter()
-            .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        (k, s, q, n, false)
+        draws as u64
     };
+    // Paths are processed in fixed chunks (path i of the enumeration, or draws from a generator
+    // seeded by the chunk index), so the result does not depend on the thread count.
+    let chunks: Vec<u64> = (0..paths.div_ceil(CHUNK)).collect();
+    let parts: Vec<(u64, f64, f64)> = chunks
+        .par_iter()
+        .map(|&c| {
+            let mut rng = StdRng::seed_from_u64(seed ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut coins = vec![false; total_coins];
+            let (mut k, mut s, mut q) = (0u64, 0.0, 0.0);
+            for path in c * CHUNK..((c + 1) * CHUNK).min(paths) {
+                for (i, x) in coins.iter_mut().enumerate() {
+                    *x = if enumerated {
+                        path >> i & 1 == 1
+                    } else {
+                        rng.random_bool(0.5)
+                    };
+                }
+                let v = stat(&coins);
+                k += u64::from(v.abs() >= t_obs - tol);
+                s += v;
+                q += v * v;
+            }
+            (k, s, q)
+        })
+        .collect();
+    let (count, sum, sum_sq) = parts
+        .iter()
+        .fold((0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     let nf = paths as f64;
     let p_value = if enumerated {
         count as f64 / nf
