@@ -2,11 +2,13 @@
 //!
 //! - [`ab`]: randomized experiments with any number of arms against a control (Welch tests,
 //!   ratio metrics by the delta method, CUPED, sample-ratio checks, multiplicity adjustment).
+//! - [`bilateral`]: two-sided experiments (viewers and streamers randomized at once).
 //! - [`switchback`]: time-slice rotation experiments (minimax-optimal designs, Horvitz–Thompson
 //!   estimation, exact randomization tests).
 //! - [`moments`]: the per-arm sufficient statistics that [`ab`] works from, gathered in one
 //!   streaming pass or taken from a SQL engine's sums.
 
 pub mod ab;
+pub mod bilateral;
 pub mod moments;
 pub mod switchback;
