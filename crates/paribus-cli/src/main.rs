@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod ab;
+mod bilateral;
 mod common;
 mod output;
 mod plot;
@@ -21,6 +22,9 @@ enum Cli {
     Ab(ab::AbArgs),
     /// Simulate a two-sided live-streaming market with known ground truth.
     Simulate(simulate::SimulateArgs),
+    /// Bilateral (two-sided) experiments: viewers and streamers randomized at once.
+    #[command(subcommand)]
+    Bilateral(bilateral::BilateralCmd),
     /// Time-slice rotation (switchback) experiments: optimal design and exact analysis.
     #[command(subcommand)]
     Switchback(switchback::SwitchbackCmd),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Cli::Ab(args) => ab::run(&args),
         Cli::Simulate(args) => simulate::run(&args),
         Cli::Switchback(cmd) => switchback::run(&cmd),
+        Cli::Bilateral(cmd) => bilateral::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

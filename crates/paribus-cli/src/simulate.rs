@@ -178,9 +178,21 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let world_ends = std::sync::Mutex::new(Vec::<f64>::new());
     let done = std::sync::atomic::AtomicU64::new(0);
     let mut write_error: Option<anyhow::Error> = None;
+    // two-sided scenario: experiment-period totals per (viewer, streamer) pair
+    let mut pair_totals: std::collections::BTreeMap<(u32, u32), (f64, i64)> = Default::default();
+    let bilateral = cfg.scenario == Scenario::Bilateral;
     let sim = simulate(
         &cfg,
         |s| {
+            if bilateral {
+                for x in s.iter().filter(|x| x.period >= 0) {
+                    let e = pair_totals
+                        .entry((x.viewer, x.streamer))
+                        .or_insert((0.0, 0));
+                    e.0 += x.watch_minutes;
+                    e.1 += 1;
+                }
+            }
             if write_error.is_some() {
                 return;
             }
@@ -209,6 +221,49 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     for &f in &formats {
         write_tables(&sim, &args.out, f)?;
+        if bilateral {
+            let arm = |b: bool| i64::from(u8::from(b));
+            write_table(
+                &file("pairs", f),
+                f,
+                vec![
+                    (
+                        "viewer_id",
+                        Values::I64(pair_totals.keys().map(|k| i64::from(k.0)).collect()),
+                    ),
+                    (
+                        "streamer_id",
+                        Values::I64(pair_totals.keys().map(|k| i64::from(k.1)).collect()),
+                    ),
+                    (
+                        "viewer_arm",
+                        Values::I64(
+                            pair_totals
+                                .keys()
+                                .map(|k| arm(sim.plan.viewer_arm[k.0 as usize]))
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        "streamer_arm",
+                        Values::I64(
+                            pair_totals
+                                .keys()
+                                .map(|k| arm(sim.plan.streamer_arm[k.1 as usize]))
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        "watch_minutes",
+                        Values::F64(pair_totals.values().map(|v| v.0).collect()),
+                    ),
+                    (
+                        "sessions",
+                        Values::I64(pair_totals.values().map(|v| v.1).collect()),
+                    ),
+                ],
+            )?;
+        }
     }
     let truth = serde_json::to_string_pretty(&sim.truth)?;
     std::fs::write(args.out.join("truth.json"), format!("{truth}\n"))

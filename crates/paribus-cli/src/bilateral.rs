@@ -1,0 +1,455 @@
+//! `paribus bilateral analyze`: two-sided experiments from interaction-level data.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use paribus::design::ab::srm_test;
+use paribus::design::bilateral::{
+    CELLS, CONTRASTS, CellBlock, Components, Sizes, cell_index, gte_linear, tsr, two_way_variance,
+    variance_cs, variance_neyman,
+};
+use paribus::{Analysis, Estimate};
+use paribus_io::{ColumnSpec, Source};
+use serde_json::json;
+
+use crate::InputError;
+use crate::common::Common;
+use crate::output;
+
+/// `paribus bilateral ...`
+#[derive(Debug, Subcommand)]
+pub enum BilateralCmd {
+    /// Analyse a bilateral experiment from one row per viewer-streamer pair or session.
+    Analyze(Box<AnalyzeArgs>),
+}
+
+/// Options of `paribus bilateral analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Viewer id column.
+    #[arg(long, value_name = "COL")]
+    viewer: String,
+    /// Streamer id column.
+    #[arg(long, value_name = "COL")]
+    streamer: String,
+    /// Viewer arm column (1 treatment, 0 control).
+    #[arg(long, value_name = "COL")]
+    viewer_arm: String,
+    /// Streamer arm column (1 treatment, 0 control).
+    #[arg(long, value_name = "COL")]
+    streamer_arm: String,
+    /// Outcome column; rows of the same pair are summed, pairs with no rows count as zero.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Viewer assignment table (id column named by --viewer, arm column by --table-arm): every
+    /// randomized viewer, including those who never interacted; rows must agree with it.
+    #[arg(long, value_name = "FILE")]
+    viewer_table: Option<PathBuf>,
+    /// Streamer assignment table (id column named by --streamer, arm column by --table-arm).
+    #[arg(long, value_name = "FILE")]
+    streamer_table: Option<PathBuf>,
+    /// Arm column of the assignment tables (0/1 or control/treatment).
+    #[arg(long, value_name = "COL", default_value = "arm")]
+    table_arm: String,
+    /// Planned treated fraction of viewers, for the per-side sample-ratio check.
+    #[arg(long)]
+    viewer_fraction: Option<f64>,
+    /// Planned treated fraction of streamers, for the per-side sample-ratio check.
+    #[arg(long)]
+    streamer_fraction: Option<f64>,
+    /// Market-balance weight β of the TSRI estimators (Johari et al. 2022): near 1 when demand
+    /// is scarce, near 0 when supply is scarce.
+    #[arg(long, default_value_t = 0.5)]
+    beta: f64,
+}
+
+/// Runs `paribus bilateral ...`.
+pub fn run(cmd: &BilateralCmd) -> Result<()> {
+    match cmd {
+        BilateralCmd::Analyze(a) => analyze(a),
+    }
+}
+
+fn arm_of(x: f64, path: &str, col: &str, row: u64) -> Result<bool> {
+    match x {
+        1.0 => Ok(true),
+        0.0 => Ok(false),
+        v => Err(InputError(format!(
+            "{path}: column \"{col}\" must be 0 or 1; row {row} has {v}"
+        ))
+        .into()),
+    }
+}
+
+/// Side bookkeeping: arm, sums over the other side's treated and control units, first row.
+#[derive(Default)]
+struct Side {
+    index: HashMap<String, usize>,
+    labels: Vec<String>,
+    arm: Vec<bool>,
+    first_row: Vec<u64>,
+    sums: Vec<[f64; 2]>,
+    from_table: Vec<bool>,
+}
+
+impl Side {
+    fn unit(&mut self, label: &str, arm: bool, row: u64, what: &str, path: &str) -> Result<usize> {
+        if let Some(&u) = self.index.get(label) {
+            if self.arm[u] != arm {
+                let origin = if self.from_table[u] {
+                    "the assignment table".to_string()
+                } else {
+                    format!("row {}", self.first_row[u])
+                };
+                return Err(InputError(format!(
+                    "{path}: {what} `{label}` appears in both arms ({origin} has arm {}, row {row} has arm {})",
+                    u8::from(self.arm[u]),
+                    u8::from(arm)
+                ))
+                .into());
+            }
+            return Ok(u);
+        }
+        let u = self.labels.len();
+        self.index.insert(label.to_string(), u);
+        self.labels.push(label.to_string());
+        self.arm.push(arm);
+        self.first_row.push(row);
+        self.sums.push([0.0; 2]);
+        self.from_table.push(false);
+        Ok(u)
+    }
+
+    fn load_table(&mut self, file: &PathBuf, id: &str, arm_col: &str, what: &str) -> Result<()> {
+        let src = Source::open(file, None)?;
+        let path = file.display().to_string();
+        let specs = [
+            ColumnSpec::categorical(src.column(id, what)?),
+            ColumnSpec::categorical(src.column(arm_col, what)?),
+        ];
+        let t = src.read(&specs, paribus_io::Missing::Error)?;
+        let labels = &t.summary.labels[0];
+        let arms = &t.summary.labels[1];
+        for (r, (&code, &ac)) in t.codes(0).iter().zip(t.codes(1)).enumerate() {
+            let arm = match arms[ac as usize].as_str() {
+                "1" | "1.0" | "true" | "treatment" => true,
+                "0" | "0.0" | "false" | "control" => false,
+                other => {
+                    return Err(InputError(format!(
+                        "{path}: column \"{arm_col}\" must be 0/1 or control/treatment; row {} has \"{other}\"",
+                        r + 1
+                    ))
+                    .into());
+                }
+            };
+            let u = self.unit(&labels[code as usize], arm, r as u64 + 1, what, &path)?;
+            self.from_table[u] = true;
+        }
+        Ok(())
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let t = self.arm.iter().filter(|&&a| a).count();
+        (t, self.arm.len() - t)
+    }
+}
+
+fn analyze(a: &AnalyzeArgs) -> Result<()> {
+    let c = &a.common;
+    let mut viewers = Side::default();
+    let mut streamers = Side::default();
+    if let Some(f) = &a.viewer_table {
+        viewers.load_table(f, &a.viewer, &a.table_arm, "viewer")?;
+    }
+    if let Some(f) = &a.streamer_table {
+        streamers.load_table(f, &a.streamer, &a.table_arm, "streamer")?;
+    }
+    let tables = (viewers.labels.len(), streamers.labels.len());
+    let src = c.open()?;
+    let path = src.path().display().to_string();
+    let specs = [
+        ColumnSpec::categorical(src.column(&a.viewer, "--viewer")?),
+        ColumnSpec::categorical(src.column(&a.streamer, "--streamer")?),
+        ColumnSpec::numeric(src.column(&a.viewer_arm, "--viewer-arm")?),
+        ColumnSpec::numeric(src.column(&a.streamer_arm, "--streamer-arm")?),
+        ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
+    ];
+    let table = src.read(&specs, c.missing())?;
+    let (vl, sl) = (&table.summary.labels[0], &table.summary.labels[1]);
+    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
+    for r in 0..table.summary.rows_kept as usize {
+        let row = r as u64 + 1;
+        let va = arm_of(table.numeric(2)[r], &path, &a.viewer_arm, row)?;
+        let sa = arm_of(table.numeric(3)[r], &path, &a.streamer_arm, row)?;
+        let before = (viewers.labels.len(), streamers.labels.len());
+        let i = viewers.unit(&vl[table.codes(0)[r] as usize], va, row, "viewer", &path)?;
+        let j = streamers.unit(&sl[table.codes(1)[r] as usize], sa, row, "streamer", &path)?;
+        if a.viewer_table.is_some() && viewers.labels.len() > before.0 {
+            return Err(InputError(format!(
+                "{path}: viewer `{}` (row {row}) is not in the viewer assignment table",
+                viewers.labels[i]
+            ))
+            .into());
+        }
+        if a.streamer_table.is_some() && streamers.labels.len() > before.1 {
+            return Err(InputError(format!(
+                "{path}: streamer `{}` (row {row}) is not in the streamer assignment table",
+                streamers.labels[j]
+            ))
+            .into());
+        }
+        let y = table.numeric(4)[r];
+        *pairs.entry((i, j)).or_insert(0.0) += y;
+        viewers.sums[i][usize::from(!sa)] += y;
+        streamers.sums[j][usize::from(!va)] += y;
+    }
+    let (it, ic) = viewers.counts();
+    let (jt, jc) = streamers.counts();
+    let sizes = Sizes {
+        viewers_treated: it,
+        viewers_control: ic,
+        streamers_treated: jt,
+        streamers_control: jc,
+    };
+    for &(v, s) in &CELLS {
+        let (ik, jk) = (if v { it } else { ic }, if s { jt } else { jc });
+        if ik < 2 || jk < 2 {
+            return Err(InputError(format!(
+                "{path}: cell {}{} ({} viewers x {} streamers) is empty or too small: every cell needs at least 2 viewers and 2 streamers",
+                u8::from(v), u8::from(s), ik, jk
+            ))
+            .into());
+        }
+    }
+    // per-cell blocks from the sparse sums
+    let mut sum_sq = [0.0; 4];
+    let mut q = [0.0; 4];
+    for (&(i, j), &y) in &pairs {
+        let k = cell_index(viewers.arm[i], streamers.arm[j]);
+        sum_sq[k] += y * y;
+        q[k] += y;
+    }
+    let blocks: Vec<CellBlock> = CELLS
+        .iter()
+        .map(|&(v, s)| CellBlock {
+            rows: if v { it } else { ic },
+            cols: if s { jt } else { jc },
+            row_sums: (0..viewers.arm.len())
+                .filter(|&i| viewers.arm[i] == v)
+                .map(|i| viewers.sums[i][usize::from(!s)])
+                .collect(),
+            col_sums: (0..streamers.arm.len())
+                .filter(|&j| streamers.arm[j] == s)
+                .map(|j| streamers.sums[j][usize::from(!v)])
+                .collect(),
+            sum_sq: sum_sq[cell_index(v, s)],
+        })
+        .collect();
+    let (ni, nj) = (it + ic, jt + jc);
+    let comps: Vec<Components> = blocks
+        .iter()
+        .map(|b| b.components(ni, nj))
+        .collect::<paribus::Result<_>>()?;
+    let comps: [Components; 4] = [comps[0], comps[1], comps[2], comps[3]];
+    let means = [comps[0].mean, comps[1].mean, comps[2].mean, comps[3].mean];
+    let alpha = c.alpha;
+    let mut estimates = Vec::new();
+    let mut warnings = table.summary.drop_warning().into_iter().collect::<Vec<_>>();
+    if a.viewer_table.is_none() || a.streamer_table.is_none() {
+        warnings.push("without --viewer-table and --streamer-table, viewers and streamers who never interacted are not counted: the per-pair means then condition on having interacted at least once".into());
+    }
+    for (k, &(v, s)) in CELLS.iter().enumerate() {
+        estimates.push(Estimate::wald(
+            format!("mean(cell={}{})", u8::from(v), u8::from(s)),
+            "mean outcome per pair",
+            means[k],
+            comps[k].var_mean.max(0.0).sqrt(),
+            None,
+            alpha,
+        ));
+    }
+    let viewer_rows: Vec<(bool, [f64; 2])> = viewers
+        .arm
+        .iter()
+        .zip(&viewers.sums)
+        .map(|(&a, &s)| (a, s))
+        .collect();
+    let streamer_cols: Vec<(bool, [f64; 2])> = streamers
+        .arm
+        .iter()
+        .zip(&streamers.sums)
+        .map(|(&a, &s)| (a, s))
+        .collect();
+    let mut per = serde_json::Map::new();
+    let p_v = it as f64 / ni as f64;
+    let p_s = jt as f64 / nj as f64;
+    let all = CONTRASTS.iter().copied().chain([gte_linear(p_v, p_s)]);
+    for con in all {
+        let est: f64 = (0..4).map(|k| con.weights[k] * means[k]).sum();
+        let v_cs = variance_cs(&sizes, &comps, &con);
+        let (vv, vs, vp, v2) =
+            two_way_variance(&sizes, &means, &sum_sq, &viewer_rows, &streamer_cols, &con);
+        let (v2_used, guard) = if v2 >= 0.0 {
+            (v2, false)
+        } else {
+            warnings.push(format!("{}: the two-way cluster-robust variance is negative ({v2:e}); the larger one-way variance max(viewer, streamer) is reported instead", con.label));
+            (vv.max(vs), true)
+        };
+        let mut e = Estimate::wald(
+            con.label,
+            "difference of cell means (per pair)",
+            est,
+            v_cs.sqrt(),
+            None,
+            alpha,
+        );
+        if con.label.starts_with("gte") {
+            e.estimand =
+                "global effect under the linear-exposure model (model-based, not design-based)"
+                    .into();
+        }
+        estimates.push(e);
+        let tw = Estimate::wald(
+            format!("{}[two-way]", con.label),
+            "same, two-way cluster-robust SE (viewer, streamer)",
+            est,
+            v2_used.sqrt(),
+            None,
+            alpha,
+        );
+        per.insert(con.label.to_string(), json!({
+            "design_based_variance": v_cs,
+            "neyman_variance": variance_neyman(&sizes, &comps, &con),
+            "two_way": {"viewer": vv, "streamer": vs, "pair": vp, "combined": v2, "psd_guard_used": guard, "std_error": tw.std_error, "ci_lower": tw.ci_lower, "ci_upper": tw.ci_upper, "p_value": tw.p_value},
+        }));
+        estimates.push(tw);
+    }
+    // naive one-sided comparisons of per-unit totals, scaled per pair
+    let welch = |side: &Side, other: usize, label: &str| {
+        let tot: Vec<(bool, f64)> = side
+            .arm
+            .iter()
+            .zip(&side.sums)
+            .map(|(&a, s)| (a, (s[0] + s[1]) / other as f64))
+            .collect();
+        let stats = |arm: bool| {
+            let v: Vec<f64> = tot.iter().filter(|x| x.0 == arm).map(|x| x.1).collect();
+            let n = v.len() as f64;
+            let m = v.iter().sum::<f64>() / n;
+            let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+            (m, var / n, n)
+        };
+        let ((mt, vt, nt), (mc, vc, nc)) = (stats(true), stats(false));
+        let df = paribus::stats::welch_df(vt, nt, vc, nc);
+        Estimate::wald(
+            label,
+            "one-sided A/B difference (ignores the other side's arm)",
+            mt - mc,
+            (vt + vc).sqrt(),
+            Some(df),
+            alpha,
+        )
+    };
+    estimates.push(welch(&viewers, nj, "naive(viewer)"));
+    estimates.push(welch(&streamers, ni, "naive(streamer)"));
+    // per-pair cell totals, so that the TSR numbers are on the same per-pair scale
+    let q_pair = q.map(|x| x / (ni * nj) as f64);
+    for (label, v) in tsr(q_pair, p_v, p_s, a.beta)? {
+        estimates.push(Estimate::bare(
+            label,
+            "two-sided randomization estimator (Johari et al. 2022; no variance formula)",
+            v,
+        ));
+    }
+    let mut diag = serde_json::Map::new();
+    diag.insert("sizes".into(), json!({"viewers_treated": it, "viewers_control": ic, "streamers_treated": jt, "streamers_control": jc, "pairs_observed": pairs.len(), "from_tables": {"viewers": tables.0, "streamers": tables.1}}));
+    diag.insert("contrasts".into(), serde_json::Value::Object(per));
+    diag.insert("cells".into(), json!(CELLS.iter().enumerate().map(|(k, &(v, s))| json!({"cell": format!("{}{}", u8::from(v), u8::from(s)), "mean": means[k], "total": q[k], "s2_rows": comps[k].s2_rows, "s2_cols": comps[k].s2_cols, "s2_int": comps[k].s2_int})).collect::<Vec<_>>()));
+    diag.insert("tsr".into(), json!({"beta": a.beta, "a_viewers": p_v, "a_streamers": p_s, "note": "TSR normalises cell totals by cell shares; TSRI-k subtract k*beta*(1-beta)*(competition terms)"}));
+    for (side, frac, (t, cn)) in [
+        ("viewers", a.viewer_fraction, (it, ic)),
+        ("streamers", a.streamer_fraction, (jt, jc)),
+    ] {
+        if let Some(f) = frac {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(InputError(format!(
+                    "--{}-fraction must be in (0, 1), got {f}",
+                    &side[..side.len() - 1]
+                ))
+                .into());
+            }
+            let srm = srm_test(&[t as u64, cn as u64], &[f, 1.0 - f]);
+            if srm.p_value < 0.001 {
+                warnings.push(format!("sample ratio mismatch among {side}: {t} treated and {cn} control against a planned {f} (chi2 = {:.3}, p = {:.2e})", srm.chi2, srm.p_value));
+            }
+            diag.insert(format!("srm_{side}"), json!({"treated": t, "control": cn, "planned_fraction": f, "chi2": srm.chi2, "p_value": srm.p_value}));
+        }
+    }
+    let analysis = Analysis {
+        family: "bilateral".into(),
+        method: "analyze".into(),
+        n_obs: table.summary.rows_kept,
+        seed: c.seed,
+        estimates,
+        diagnostics: diag,
+        warnings,
+    };
+    if let Some(p) = &c.plot {
+        let rows: Vec<crate::plot::ForestRow> = analysis
+            .estimates
+            .iter()
+            .filter(|e| {
+                e.label.starts_with("mean(") || CONTRASTS.iter().any(|c| c.label == e.label)
+            })
+            .map(|e| crate::plot::ForestRow {
+                label: e.label.clone(),
+                estimate: e.estimate,
+                interval: e.ci_lower.zip(e.ci_upper),
+            })
+            .collect();
+        crate::plot::forest(
+            p,
+            "Bilateral experiment: cells and decomposition",
+            "outcome per pair (design-based interval)",
+            &rows,
+        )?;
+    }
+    output::warn_all(&analysis);
+    if c.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        println!(
+            "paribus bilateral analyze: {it} + {ic} viewers x {jt} + {jc} streamers, {} observed pairs",
+            pairs.len()
+        );
+        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
+        for e in &analysis.estimates {
+            let ci = match (e.ci_lower, e.ci_upper) {
+                (Some(l), Some(h)) => {
+                    format!("[{}, {}]", output::num(Some(l)), output::num(Some(h)))
+                }
+                _ => "—".into(),
+            };
+            output::row(
+                &mut t,
+                vec![
+                    e.label.clone(),
+                    output::num(Some(e.estimate)),
+                    output::num(e.std_error),
+                    ci,
+                    output::pval(e.p_value),
+                ],
+                1,
+            );
+        }
+        println!("{t}");
+        println!(
+            "SE: design-based (multiple randomization design, conservative); [two-way]: cluster-robust by viewer and streamer."
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! End-to-end tests of `paribus bilateral analyze` (issue #11).
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn paribus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paribus"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn tmp(name: &str, content: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("paribus-bi-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.display().to_string()
+}
+
+/// experiment-designs.md §2.2: v1, v2 and s1, s2 treated.
+const Y: [[f64; 4]; 4] = [
+    [10.0, 12.0, 7.0, 8.0],
+    [12.0, 15.0, 9.0, 9.0],
+    [7.0, 8.0, 6.0, 7.0],
+    [6.0, 8.0, 5.0, 7.0],
+];
+
+fn pairs_csv(name: &str, edit: impl Fn(usize, usize, &mut String)) -> String {
+    let mut s = String::from("viewer,streamer,va,sa,y\n");
+    for i in 0..4 {
+        for j in 0..4 {
+            let mut row = format!(
+                "v{},s{},{},{},{}",
+                i + 1,
+                j + 1,
+                u8::from(i < 2),
+                u8::from(j < 2),
+                Y[i][j]
+            );
+            edit(i, j, &mut row);
+            s.push_str(&row);
+            s.push('\n');
+        }
+    }
+    tmp(name, &s)
+}
+
+const BASE: [&str; 10] = [
+    "--viewer",
+    "viewer",
+    "--streamer",
+    "streamer",
+    "--viewer-arm",
+    "va",
+    "--streamer-arm",
+    "sa",
+    "--outcome",
+    "y",
+];
+
+fn run(file: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["bilateral", "analyze", "--data", file];
+    args.extend(BASE);
+    args.extend(extra);
+    paribus(&args)
+}
+
+#[test]
+fn spec_example_through_the_cli() {
+    let f = pairs_csv("ok.csv", |_, _, _| {});
+    let o = run(&f, &["--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let get = |l: &str| {
+        v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["label"] == l)
+            .unwrap()
+            .clone()
+    };
+    for (label, est, var) in [
+        ("total", 6.0, 2.99568),
+        ("direct", 3.0, 7.06493),
+        ("spillover(viewer)", 2.0, 0.88269),
+        ("spillover(streamer)", 1.0, 1.1875),
+    ] {
+        let e = get(label);
+        assert!(
+            (e["estimate"].as_f64().unwrap() - est).abs() < 1e-12,
+            "{label}"
+        );
+        assert!(
+            (e["std_error"].as_f64().unwrap().powi(2) - var).abs() < 5e-5,
+            "{label}"
+        );
+        assert!(
+            get(&format!("{label}[two-way]"))["std_error"].is_number()
+                || get(&format!("{label}[two-way]"))["std_error"].is_null()
+        );
+    }
+    assert!((get("gte(linear exposure)")["estimate"].as_f64().unwrap() - 9.0).abs() < 1e-12);
+    for l in [
+        "naive(viewer)",
+        "naive(streamer)",
+        "tsri(k=1)",
+        "mean(cell=11)",
+    ] {
+        get(l);
+    }
+}
+
+#[track_caller]
+fn bad(o: Output, needle: &str) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains(needle), "`{needle}` not in {e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn bad_inputs() {
+    // a viewer in two arms
+    let f = pairs_csv("two.csv", |i, j, row| {
+        if i == 0 && j == 3 {
+            *row = format!("v1,s4,0,0,{}", Y[0][3]);
+        }
+    });
+    bad(run(&f, &[]), "appears in both arms");
+    // an empty cell: no control streamer
+    let f = pairs_csv("empty.csv", |i, j, row| {
+        *row = format!("v{},s{},{},1,{}", i + 1, j + 1, u8::from(i < 2), Y[i][j]);
+    });
+    bad(run(&f, &[]), "cell 10");
+    // rows that disagree with the assignment tables
+    let f = pairs_csv("ok2.csv", |_, _, _| {});
+    let vt = tmp(
+        "viewers.csv",
+        "viewer,arm\nv1,treatment\nv2,control\nv3,control\nv4,control\n",
+    );
+    let st = tmp("streamers.csv", "streamer,arm\ns1,1\ns2,1\ns3,0\ns4,0\n");
+    bad(
+        run(&f, &["--viewer-table", &vt, "--streamer-table", &st]),
+        "appears in both arms",
+    );
+    let vt = tmp("viewers2.csv", "viewer,arm\nv1,1\nv2,1\nv3,0\n");
+    bad(
+        run(&f, &["--viewer-table", &vt]),
+        "not in the viewer assignment table",
+    );
+    // a table with extra, never-interacting units is fine and counts them
+    let vt = tmp("viewers3.csv", "viewer,arm\nv1,1\nv2,1\nv3,0\nv4,0\nv5,0\n");
+    let o = run(
+        &f,
+        &["--viewer-table", &vt, "--streamer-table", &st, "--json"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["diagnostics"]["sizes"]["viewers_control"], 3);
+}
