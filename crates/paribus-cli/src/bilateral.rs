@@ -23,6 +23,46 @@ use crate::output;
 pub enum BilateralCmd {
     /// Analyse a bilateral experiment from one row per viewer-streamer pair or session.
     Analyze(Box<AnalyzeArgs>),
+    /// Standard error, MDE and power of `total` for a two-sided design, and which side limits it.
+    Power(PowerArgs),
+}
+
+/// Options of `paribus bilateral power`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    /// Number of viewers.
+    #[arg(long)]
+    viewers: usize,
+    /// Number of streamers.
+    #[arg(long)]
+    streamers: usize,
+    /// Treated fraction of viewers.
+    #[arg(long, default_value_t = 0.5)]
+    viewer_fraction: f64,
+    /// Treated fraction of streamers.
+    #[arg(long, default_value_t = 0.5)]
+    streamer_fraction: f64,
+    /// Viewer (row) standard deviation of the pair outcome (from a pre-period two-way ANOVA).
+    #[arg(long)]
+    sd_viewer: f64,
+    /// Streamer (column) standard deviation.
+    #[arg(long)]
+    sd_streamer: f64,
+    /// Pair (residual) standard deviation.
+    #[arg(long)]
+    sd_pair: f64,
+    /// Effect at which to report the power.
+    #[arg(long, allow_negative_numbers = true)]
+    effect: Option<f64>,
+    /// Target power for the MDE.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
+    /// 1 − confidence level.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Print the JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `paribus bilateral analyze`.
@@ -61,6 +101,10 @@ pub struct AnalyzeArgs {
     /// Planned treated fraction of streamers, for the per-side sample-ratio check.
     #[arg(long)]
     streamer_fraction: Option<f64>,
+    /// Promise that every row is a distinct viewer-streamer pair (not a session): the pass
+    /// then keeps only per-unit sums, so memory does not grow with the number of rows.
+    #[arg(long)]
+    rows_are_pairs: bool,
     /// Market-balance weight β of the TSRI estimators (Johari et al. 2022): near 1 when demand
     /// is scarce, near 0 when supply is scarce.
     #[arg(long, default_value_t = 0.5)]
@@ -71,6 +115,7 @@ pub struct AnalyzeArgs {
 pub fn run(cmd: &BilateralCmd) -> Result<()> {
     match cmd {
         BilateralCmd::Analyze(a) => analyze(a),
+        BilateralCmd::Power(a) => power(a),
     }
 }
 
@@ -178,34 +223,102 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         ColumnSpec::numeric(src.column(&a.streamer_arm, "--streamer-arm")?),
         ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
     ];
-    let table = src.read(&specs, c.missing())?;
-    let (vl, sl) = (&table.summary.labels[0], &table.summary.labels[1]);
+    // one streaming pass: per-unit sums over the other side's arms, per-cell sums of squares of
+    // pair totals (rows of the same pair are added first unless --rows-are-pairs)
     let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
-    for r in 0..table.summary.rows_kept as usize {
-        let row = r as u64 + 1;
-        let va = arm_of(table.numeric(2)[r], &path, &a.viewer_arm, row)?;
-        let sa = arm_of(table.numeric(3)[r], &path, &a.streamer_arm, row)?;
-        let before = (viewers.labels.len(), streamers.labels.len());
-        let i = viewers.unit(&vl[table.codes(0)[r] as usize], va, row, "viewer", &path)?;
-        let j = streamers.unit(&sl[table.codes(1)[r] as usize], sa, row, "streamer", &path)?;
-        if a.viewer_table.is_some() && viewers.labels.len() > before.0 {
-            return Err(InputError(format!(
-                "{path}: viewer `{}` (row {row}) is not in the viewer assignment table",
-                viewers.labels[i]
-            ))
-            .into());
+    let mut direct_sq = [0.0f64; 4];
+    let mut direct_q = [0.0f64; 4];
+    let mut rows_seen = 0u64;
+    let (mut vmap, mut smap): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+    let (mut vlabels, mut slabels): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut failure: Option<anyhow::Error> = None;
+    let summary = src.scan(&specs, c.missing(), |b| {
+        if failure.is_some() {
+            return;
         }
-        if a.streamer_table.is_some() && streamers.labels.len() > before.1 {
-            return Err(InputError(format!(
-                "{path}: streamer `{}` (row {row}) is not in the streamer assignment table",
-                streamers.labels[j]
-            ))
-            .into());
+        vlabels.extend(b.new_labels[0].iter().cloned());
+        slabels.extend(b.new_labels[1].iter().cloned());
+        let (vc, sc, va, sa, y) = (
+            b.codes(0),
+            b.codes(1),
+            b.numeric(2),
+            b.numeric(3),
+            b.numeric(4),
+        );
+        for r in 0..b.n_rows {
+            rows_seen += 1;
+            let row = rows_seen;
+            let step = (|| -> Result<()> {
+                let varm = arm_of(va[r], &path, &a.viewer_arm, row)?;
+                let sarm = arm_of(sa[r], &path, &a.streamer_arm, row)?;
+                let resolve = |side: &mut Side,
+                               map: &mut Vec<usize>,
+                               labels: &[String],
+                               code: u32,
+                               arm: bool,
+                               what: &str,
+                               table: bool|
+                 -> Result<usize> {
+                    let code = code as usize;
+                    if let Some(&u) = map.get(code).filter(|&&u| u != usize::MAX) {
+                        if side.arm[u] != arm {
+                            return side.unit(&labels[code], arm, row, what, &path);
+                        }
+                        return Ok(u);
+                    }
+                    let before = side.labels.len();
+                    let u = side.unit(&labels[code], arm, row, what, &path)?;
+                    if table && side.labels.len() > before {
+                        return Err(InputError(format!(
+                            "{path}: {what} `{}` (row {row}) is not in the {what} assignment table",
+                            labels[code]
+                        ))
+                        .into());
+                    }
+                    if map.len() <= code {
+                        map.resize(code + 1, usize::MAX);
+                    }
+                    map[code] = u;
+                    Ok(u)
+                };
+                let i = resolve(
+                    &mut viewers,
+                    &mut vmap,
+                    &vlabels,
+                    vc[r],
+                    varm,
+                    "viewer",
+                    a.viewer_table.is_some(),
+                )?;
+                let j = resolve(
+                    &mut streamers,
+                    &mut smap,
+                    &slabels,
+                    sc[r],
+                    sarm,
+                    "streamer",
+                    a.streamer_table.is_some(),
+                )?;
+                let yv = y[r];
+                if a.rows_are_pairs {
+                    let k = cell_index(varm, sarm);
+                    direct_sq[k] += yv * yv;
+                    direct_q[k] += yv;
+                } else {
+                    *pairs.entry((i, j)).or_insert(0.0) += yv;
+                }
+                viewers.sums[i][usize::from(!sarm)] += yv;
+                streamers.sums[j][usize::from(!varm)] += yv;
+                Ok(())
+            })();
+            if let Err(e) = step {
+                failure = Some(e);
+                return;
+            }
         }
-        let y = table.numeric(4)[r];
-        *pairs.entry((i, j)).or_insert(0.0) += y;
-        viewers.sums[i][usize::from(!sa)] += y;
-        streamers.sums[j][usize::from(!va)] += y;
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
     }
     let (it, ic) = viewers.counts();
     let (jt, jc) = streamers.counts();
@@ -226,13 +339,18 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         }
     }
     // per-cell blocks from the sparse sums
-    let mut sum_sq = [0.0; 4];
-    let mut q = [0.0; 4];
+    let mut sum_sq = direct_sq;
+    let mut q = direct_q;
     for (&(i, j), &y) in &pairs {
         let k = cell_index(viewers.arm[i], streamers.arm[j]);
         sum_sq[k] += y * y;
         q[k] += y;
     }
+    let observed_pairs = if a.rows_are_pairs {
+        summary.rows_kept as usize
+    } else {
+        pairs.len()
+    };
     let blocks: Vec<CellBlock> = CELLS
         .iter()
         .map(|&(v, s)| CellBlock {
@@ -258,7 +376,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let means = [comps[0].mean, comps[1].mean, comps[2].mean, comps[3].mean];
     let alpha = c.alpha;
     let mut estimates = Vec::new();
-    let mut warnings = table.summary.drop_warning().into_iter().collect::<Vec<_>>();
+    let mut warnings = summary.drop_warning().into_iter().collect::<Vec<_>>();
     if a.viewer_table.is_none() || a.streamer_table.is_none() {
         warnings.push("without --viewer-table and --streamer-table, viewers and streamers who never interacted are not counted: the per-pair means then condition on having interacted at least once".into());
     }
@@ -366,7 +484,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         ));
     }
     let mut diag = serde_json::Map::new();
-    diag.insert("sizes".into(), json!({"viewers_treated": it, "viewers_control": ic, "streamers_treated": jt, "streamers_control": jc, "pairs_observed": pairs.len(), "from_tables": {"viewers": tables.0, "streamers": tables.1}}));
+    diag.insert("sizes".into(), json!({"viewers_treated": it, "viewers_control": ic, "streamers_treated": jt, "streamers_control": jc, "pairs_observed": observed_pairs, "from_tables": {"viewers": tables.0, "streamers": tables.1}}));
     diag.insert("contrasts".into(), serde_json::Value::Object(per));
     diag.insert("cells".into(), json!(CELLS.iter().enumerate().map(|(k, &(v, s))| json!({"cell": format!("{}{}", u8::from(v), u8::from(s)), "mean": means[k], "total": q[k], "s2_rows": comps[k].s2_rows, "s2_cols": comps[k].s2_cols, "s2_int": comps[k].s2_int})).collect::<Vec<_>>()));
     diag.insert("tsr".into(), json!({"beta": a.beta, "a_viewers": p_v, "a_streamers": p_s, "note": "TSR normalises cell totals by cell shares; TSRI-k subtract k*beta*(1-beta)*(competition terms)"}));
@@ -392,7 +510,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let analysis = Analysis {
         family: "bilateral".into(),
         method: "analyze".into(),
-        n_obs: table.summary.rows_kept,
+        n_obs: summary.rows_kept,
         seed: c.seed,
         estimates,
         diagnostics: diag,
@@ -450,6 +568,97 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         println!(
             "SE: design-based (multiple randomization design, conservative); [two-way]: cluster-robust by viewer and streamer."
         );
+    }
+    Ok(())
+}
+
+fn power(a: &PowerArgs) -> Result<()> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let unit = |x: f64| x > 0.0 && x < 1.0;
+    if !(unit(a.viewer_fraction) && unit(a.streamer_fraction) && unit(a.alpha) && unit(a.power)) {
+        return Err(InputError("fractions, --alpha and --power must be in (0, 1)".into()).into());
+    }
+    if [a.sd_viewer, a.sd_streamer, a.sd_pair]
+        .iter()
+        .any(|s| !(s.is_finite() && *s >= 0.0))
+    {
+        return Err(
+            InputError("standard deviations must be finite and non-negative".into()).into(),
+        );
+    }
+    let it = (a.viewers as f64 * a.viewer_fraction).round() as usize;
+    let jt = (a.streamers as f64 * a.streamer_fraction).round() as usize;
+    if it == 0 || it >= a.viewers || jt == 0 || jt >= a.streamers {
+        return Err(
+            InputError("each side needs at least one treated and one control unit".into()).into(),
+        );
+    }
+    let sizes = paribus::design::bilateral::Sizes {
+        viewers_treated: it,
+        viewers_control: a.viewers - it,
+        streamers_treated: jt,
+        streamers_control: a.streamers - jt,
+    };
+    let parts = paribus::design::bilateral::planning_variance(
+        &sizes,
+        a.sd_viewer,
+        a.sd_streamer,
+        a.sd_pair,
+    );
+    let var: f64 = parts.iter().sum();
+    let se = var.sqrt();
+    let z = Normal::new(0.0, 1.0).expect("valid");
+    let za = z.inverse_cdf(1.0 - a.alpha / 2.0);
+    let mde = (za + z.inverse_cdf(a.power)) * se;
+    let names = ["viewers", "streamers", "pairs"];
+    let limiting = names[(0..3)
+        .max_by(|&x, &y| parts[x].total_cmp(&parts[y]))
+        .unwrap_or(0)];
+    let mut estimates = vec![
+        Estimate::bare("se(total)", "planning standard error of total", se),
+        Estimate::bare("mde(total)", "minimum detectable total effect", mde),
+    ];
+    if let Some(e) = a.effect {
+        estimates.push(Estimate::bare(
+            "power(total)",
+            "power at --effect",
+            z.cdf(e.abs() / se - za) + z.cdf(-e.abs() / se - za),
+        ));
+    }
+    let mut diag = serde_json::Map::new();
+    diag.insert("variance_parts".into(), json!({"viewers": parts[0], "streamers": parts[1], "pairs": parts[2], "limiting_side": limiting}));
+    diag.insert("formula".into(), json!("sd_V^2 (1/I_T + 1/I_C) + sd_S^2 (1/J_T + 1/J_C) + sd_e^2 (1/(I_T J_T) + 1/(I_C J_C)); conservative for total (experiment-designs.md section 3.4)"));
+    let analysis = Analysis {
+        family: "bilateral".into(),
+        method: "power".into(),
+        n_obs: (a.viewers * a.streamers) as u64,
+        seed: None,
+        estimates,
+        diagnostics: diag,
+        warnings: Vec::new(),
+    };
+    if a.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        println!(
+            "two-sided design: {it}/{} viewers and {jt}/{} streamers treated",
+            a.viewers, a.streamers
+        );
+        println!(
+            "SE(total) {}  MDE {}  (variance: viewers {:.1}%, streamers {:.1}%, pairs {:.1}%; limited by the {limiting})",
+            output::num(Some(se)),
+            output::num(Some(mde)),
+            100.0 * parts[0] / var,
+            100.0 * parts[1] / var,
+            100.0 * parts[2] / var
+        );
+        if let Some(p) = analysis.estimates.get(2) {
+            println!(
+                "power at effect {}: {}",
+                a.effect.unwrap_or(0.0),
+                output::num(Some(p.estimate))
+            );
+        }
     }
     Ok(())
 }

@@ -161,3 +161,62 @@ fn bad_inputs() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["diagnostics"]["sizes"]["viewers_control"], 3);
 }
+
+#[test]
+fn rows_are_pairs_gives_the_same_answer_and_power_names_the_limiting_side() {
+    let f = pairs_csv("pairs.csv", |_, _, _| {});
+    let a: Value = serde_json::from_slice(&run(&f, &["--json"]).stdout).unwrap();
+    let b: Value =
+        serde_json::from_slice(&run(&f, &["--json", "--rows-are-pairs"]).stdout).unwrap();
+    assert_eq!(a["estimates"], b["estimates"]);
+    // sessions: the same pair split over two rows adds up to the same pair total
+    let mut s = String::from("viewer,streamer,va,sa,y\n");
+    for i in 0..4 {
+        for j in 0..4 {
+            let (v, w) = (u8::from(i < 2), u8::from(j < 2));
+            s.push_str(&format!(
+                "v{},s{},{v},{w},{}\nv{},s{},{v},{w},0.5\n",
+                i + 1,
+                j + 1,
+                Y[i][j] - 0.5,
+                i + 1,
+                j + 1
+            ));
+        }
+    }
+    let f2 = tmp("sessions.csv", &s);
+    let c: Value = serde_json::from_slice(&run(&f2, &["--json"]).stdout).unwrap();
+    let get = |v: &Value, l: &str| {
+        v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["label"] == l)
+            .unwrap()["std_error"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((get(&a, "direct") - get(&c, "direct")).abs() < 1e-12);
+    let o = paribus(&[
+        "bilateral",
+        "power",
+        "--viewers",
+        "100000",
+        "--streamers",
+        "1000",
+        "--sd-viewer",
+        "2",
+        "--sd-streamer",
+        "3",
+        "--sd-pair",
+        "10",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!((v["estimates"][0]["estimate"].as_f64().unwrap() - 0.190179).abs() < 5e-7);
+    assert!((v["estimates"][1]["estimate"].as_f64().unwrap() - 0.532802).abs() < 5e-6);
+    assert_eq!(
+        v["diagnostics"]["variance_parts"]["limiting_side"],
+        "streamers"
+    );
+}

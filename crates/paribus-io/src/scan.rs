@@ -76,6 +76,9 @@ pub struct Batch {
     pub columns: Vec<Column>,
     /// Rows in this batch.
     pub n_rows: usize,
+    /// For each spec, the labels of codes first seen in this batch (codes continue from the
+    /// labels seen before, in order), so that a consumer can name codes while streaming.
+    pub new_labels: Vec<Vec<String>>,
 }
 
 impl Column {
@@ -175,6 +178,8 @@ impl Table {
 struct Dictionary {
     labels: Vec<String>,
     index: HashMap<String, u32>,
+    /// Integer ids straight to codes, so that integer columns never build strings per row.
+    ints: HashMap<i64, u32>,
 }
 
 impl Dictionary {
@@ -440,6 +445,7 @@ impl Source {
         mut f: impl FnMut(&Batch),
     ) -> Result<PartStats, Error> {
         let mut dicts: Vec<Dictionary> = specs.iter().map(|_| Dictionary::default()).collect();
+        let mut labels_before = vec![0usize; specs.len()];
         let mut miss_count = vec![0u64; specs.len()];
         let mut miss_first = vec![0u64; specs.len()];
         let mut rows_read = 0u64;
@@ -501,9 +507,16 @@ impl Source {
             };
             rows_kept += kept as u64;
             if kept > 0 {
+                let new_labels: Vec<Vec<String>> = dicts
+                    .iter()
+                    .zip(&labels_before)
+                    .map(|(d, &n)| d.labels[n..].to_vec())
+                    .collect();
+                labels_before = dicts.iter().map(|d| d.labels.len()).collect();
                 f(&Batch {
                     columns,
                     n_rows: kept,
+                    new_labels,
                 });
             }
         }
@@ -550,11 +563,17 @@ impl Source {
                 first_row: first(si),
             });
         }
+        // union of the partitions' labels in file order (a single partition is taken as is)
         let mut labels: Vec<Vec<String>> = vec![Vec::new(); specs.len()];
-        for p in &parts {
-            for (all, local) in labels.iter_mut().zip(&p.labels) {
-                for l in local {
-                    if !all.contains(l) {
+        for (si, all) in labels.iter_mut().enumerate() {
+            if parts.len() == 1 {
+                all.clone_from(&parts[0].labels[si]);
+                continue;
+            }
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            for p in &parts {
+                for l in &p.labels[si] {
+                    if seen.insert(l.as_str()) {
                         all.push(l.clone());
                     }
                 }
@@ -642,6 +661,33 @@ impl Source {
                 .into_iter()
                 .map(|k| map.get(k).copied().unwrap_or(0))
                 .collect();
+            return Ok((codes, nulls));
+        }
+        if arr.data_type().is_integer() {
+            let ints = arrow_cast::cast(arr, &DataType::Int64).map_err(|_| wrong())?;
+            let ints = ints.as_primitive::<arrow_array::types::Int64Type>();
+            let mut codes = Vec::with_capacity(n);
+            let mut last: Option<(i64, u32)> = None;
+            for i in 0..n {
+                if ints.is_null(i) {
+                    codes.push(0);
+                    continue;
+                }
+                let v = ints.value(i);
+                let code = match last {
+                    Some((lv, lc)) if lv == v => lc,
+                    _ => match dict.ints.get(&v) {
+                        Some(&c) => c,
+                        None => {
+                            let c = dict.code(&v.to_string());
+                            dict.ints.insert(v, c);
+                            c
+                        }
+                    },
+                };
+                last = Some((v, code));
+                codes.push(code);
+            }
             return Ok((codes, nulls));
         }
         let s = arrow_cast::cast(arr, &DataType::Utf8).map_err(|_| wrong())?;

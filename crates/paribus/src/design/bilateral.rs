@@ -367,6 +367,28 @@ pub fn two_way_variance(
     (v_v, v_s, v_p, v_v + v_s - v_p)
 }
 
+/// Planning variance of `total` in a large two-sided design (experiment-designs.md §3.4, dropping
+/// the finite-population corrections and cross-cell terms, which is conservative for `total`):
+/// `σ_V²(1/I_T + 1/I_C) + σ_S²(1/J_T + 1/J_C) + σ_e²(1/(I_T J_T) + 1/(I_C J_C))`, returned with
+/// the three parts (viewer side, streamer side, pairs) so that the limiting side can be named.
+pub fn planning_variance(
+    sizes: &Sizes,
+    sd_viewer: f64,
+    sd_streamer: f64,
+    sd_pair: f64,
+) -> [f64; 3] {
+    let (it, ic) = (sizes.viewers_treated as f64, sizes.viewers_control as f64);
+    let (jt, jc) = (
+        sizes.streamers_treated as f64,
+        sizes.streamers_control as f64,
+    );
+    [
+        sd_viewer.powi(2) * (1.0 / it + 1.0 / ic),
+        sd_streamer.powi(2) * (1.0 / jt + 1.0 / jc),
+        sd_pair.powi(2) * (1.0 / (it * jt) + 1.0 / (ic * jc)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +471,24 @@ mod tests {
         let g = gte_linear(0.5, 0.5);
         let gte: f64 = (0..4).map(|k| g.weights[k] * means[k]).sum();
         assert!((gte - 9.0).abs() < 1e-12);
+    }
+
+    /// §4 item 17 (two-sided part): Var 0.036168, SE 0.190179, MDE 0.532802.
+    #[test]
+    fn planning_vector() {
+        let s = Sizes {
+            viewers_treated: 50_000,
+            viewers_control: 50_000,
+            streamers_treated: 500,
+            streamers_control: 500,
+        };
+        let parts = planning_variance(&s, 2.0, 3.0, 10.0);
+        let v: f64 = parts.iter().sum();
+        assert!((v - 0.036168).abs() < 5e-7, "{v}");
+        assert!((v.sqrt() - 0.190179).abs() < 5e-7);
+        assert!((2.801585 * v.sqrt() - 0.532802).abs() < 5e-6);
+        // the streamer side dominates
+        assert!(parts[1] > parts[0] && parts[1] > parts[2]);
     }
 
     /// §4 item 9: TSR naive 32, TSRI-1 34, TSRI-2 40.
