@@ -21,10 +21,60 @@ use crate::output;
 /// `paribus bilateral ...`
 #[derive(Debug, Subcommand)]
 pub enum BilateralCmd {
+    /// Assign viewers and streamers by salted hashing (layers, stratification) and report balance.
+    Design(Box<DesignArgs>),
     /// Analyse a bilateral experiment from one row per viewer-streamer pair or session.
     Analyze(Box<AnalyzeArgs>),
     /// Standard error, MDE and power of `total` for a two-sided design, and which side limits it.
     Power(PowerArgs),
+}
+
+/// Options of `paribus bilateral design`.
+#[derive(Debug, Args)]
+pub struct DesignArgs {
+    /// Table of viewers (one row per viewer).
+    #[arg(long, value_name = "FILE")]
+    viewers: PathBuf,
+    /// Viewer id column.
+    #[arg(long, value_name = "COL")]
+    viewer: String,
+    /// Table of streamers (one row per streamer).
+    #[arg(long, value_name = "FILE")]
+    streamers: PathBuf,
+    /// Streamer id column.
+    #[arg(long, value_name = "COL")]
+    streamer: String,
+    /// The experiment's salt (its name); the same salt always gives the same assignment.
+    #[arg(long)]
+    salt: String,
+    /// Traffic layer: experiments in different layers are independent; in the same layer they
+    /// take disjoint --bucket-range.
+    #[arg(long, default_value = "default")]
+    layer: String,
+    /// Number of hash buckets.
+    #[arg(long, default_value_t = 10_000)]
+    buckets: u64,
+    /// This experiment's buckets within its layer, `lo-hi` inclusive (default: all).
+    #[arg(long, value_name = "LO-HI")]
+    bucket_range: Option<String>,
+    /// Treated fraction of viewers.
+    #[arg(long, default_value_t = 0.5)]
+    viewer_fraction: f64,
+    /// Treated fraction of streamers.
+    #[arg(long, default_value_t = 0.5)]
+    streamer_fraction: f64,
+    /// Stratify viewers by this column (exact balance per stratum).
+    #[arg(long, value_name = "COL")]
+    stratify_viewers: Option<String>,
+    /// Stratify streamers by this column.
+    #[arg(long, value_name = "COL")]
+    stratify_streamers: Option<String>,
+    /// Directory for `viewer_assignment` and `streamer_assignment` tables (CSV).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Print the JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `paribus bilateral power`.
@@ -114,6 +164,7 @@ pub struct AnalyzeArgs {
 /// Runs `paribus bilateral ...`.
 pub fn run(cmd: &BilateralCmd) -> Result<()> {
     match cmd {
+        BilateralCmd::Design(a) => design(a),
         BilateralCmd::Analyze(a) => analyze(a),
         BilateralCmd::Power(a) => power(a),
     }
@@ -657,6 +708,158 @@ fn power(a: &PowerArgs) -> Result<()> {
                 "power at effect {}: {}",
                 a.effect.unwrap_or(0.0),
                 output::num(Some(p.estimate))
+            );
+        }
+    }
+    Ok(())
+}
+
+fn design(a: &DesignArgs) -> Result<()> {
+    use paribus::design::assignment::{Arm, HashAssignment};
+    let (lo, hi) = match &a.bucket_range {
+        None => (0, a.buckets.saturating_sub(1)),
+        Some(r) => {
+            let (x, y) = r
+                .split_once('-')
+                .ok_or_else(|| InputError(format!("--bucket-range `{r}` must look like 0-4999")))?;
+            let p = |v: &str| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| InputError(format!("--bucket-range `{r}` must look like 0-4999")))
+            };
+            (p(x)?, p(y)?)
+        }
+    };
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| InputError(format!("{}: cannot create: {e}", a.out.display())))?;
+    let mut balance = serde_json::Map::new();
+    let mut warnings = Vec::new();
+    let sides = [
+        (
+            "viewer",
+            &a.viewers,
+            &a.viewer,
+            a.viewer_fraction,
+            &a.stratify_viewers,
+        ),
+        (
+            "streamer",
+            &a.streamers,
+            &a.streamer,
+            a.streamer_fraction,
+            &a.stratify_streamers,
+        ),
+    ];
+    for (side, file, id_col, fraction, strat) in sides {
+        let h = HashAssignment::new(
+            &a.salt,
+            &format!("{}/{side}", a.layer),
+            a.buckets,
+            lo,
+            hi,
+            fraction,
+        )?;
+        let src = Source::open(file, None)?;
+        let mut specs = vec![ColumnSpec::categorical(
+            src.column(id_col, "--viewer/--streamer")?,
+        )];
+        if let Some(col) = strat {
+            specs.push(ColumnSpec::categorical(src.column(col, "--stratify")?));
+        }
+        let t = src.read(&specs, paribus_io::Missing::Error)?;
+        let labels = &t.summary.labels[0];
+        let codes = t.codes(0);
+        let mut seen = vec![false; labels.len()];
+        for (r, &c) in codes.iter().enumerate() {
+            if std::mem::replace(&mut seen[c as usize], true) {
+                return Err(InputError(format!(
+                    "{}: {side} `{}` appears twice (row {})",
+                    file.display(),
+                    labels[c as usize],
+                    r + 1
+                ))
+                .into());
+            }
+        }
+        let ids: Vec<&str> = codes.iter().map(|&c| labels[c as usize].as_str()).collect();
+        let arms: Vec<Arm> = match strat {
+            Some(_) => h.stratified(&ids, t.codes(1)),
+            None => ids.iter().map(|id| h.arm(id)).collect(),
+        };
+        let label = |x: Arm| match x {
+            Arm::Treatment => "1",
+            Arm::Control => "0",
+            Arm::NotInExperiment => "",
+        };
+        let out = a.out.join(format!("{side}_assignment.csv"));
+        paribus_io::write_table(
+            &out,
+            paribus_io::OutFormat::Csv,
+            vec![
+                (
+                    id_col.as_str(),
+                    paribus_io::Values::Str(ids.iter().map(|s| s.to_string()).collect()),
+                ),
+                (
+                    "arm",
+                    paribus_io::Values::Str(arms.iter().map(|&x| label(x).to_string()).collect()),
+                ),
+                (
+                    "bucket",
+                    paribus_io::Values::I64(ids.iter().map(|id| h.bucket(id) as i64).collect()),
+                ),
+            ],
+        )?;
+        let t_n = arms.iter().filter(|&&x| x == Arm::Treatment).count();
+        let c_n = arms.iter().filter(|&&x| x == Arm::Control).count();
+        let srm = srm_test(&[t_n as u64, c_n as u64], &[fraction, 1.0 - fraction]);
+        if srm.p_value < 0.001 {
+            warnings.push(format!("{side}s: {t_n} treated and {c_n} control differ from the planned fraction {fraction} (p = {:.2e})", srm.p_value));
+        }
+        let mut strata_report = Vec::new();
+        if strat.is_some() {
+            let sl = &t.summary.labels[1];
+            for (k, name) in sl.iter().enumerate() {
+                let members: Vec<usize> = (0..ids.len())
+                    .filter(|&u| t.codes(1)[u] as usize == k)
+                    .collect();
+                let tt = members
+                    .iter()
+                    .filter(|&&u| arms[u] == Arm::Treatment)
+                    .count();
+                let cc = members.iter().filter(|&&u| arms[u] == Arm::Control).count();
+                strata_report.push(json!({"stratum": name, "treated": tt, "control": cc}));
+            }
+        }
+        balance.insert(format!("{side}s"), json!({
+            "file": out.display().to_string(), "units": ids.len(), "treated": t_n, "control": c_n,
+            "not_in_experiment": ids.len() - t_n - c_n, "planned_fraction": fraction,
+            "realised_fraction": t_n as f64 / (t_n + c_n).max(1) as f64,
+            "srm_chi2": srm.chi2, "srm_p_value": srm.p_value, "strata": strata_report,
+        }));
+    }
+    let doc = json!({
+        "paribus_version": env!("CARGO_PKG_VERSION"), "family": "bilateral", "method": "design",
+        "n_obs": 0, "seed": null, "estimates": [],
+        "design": {"hash": "XXH64(utf8(\"<salt>:<layer>/<side>:<id>\"), seed 0) mod buckets", "salt": a.salt, "layer": a.layer, "buckets": a.buckets, "bucket_range": [lo, hi], "balance": balance},
+        "diagnostics": {}, "warnings": warnings,
+    });
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for side in ["viewers", "streamers"] {
+            let b = &doc["design"]["balance"][side];
+            println!(
+                "{side}: {} treated, {} control, {} outside this experiment's buckets (realised fraction {:.4}, SRM p = {:.4}) -> {}",
+                b["treated"],
+                b["control"],
+                b["not_in_experiment"],
+                b["realised_fraction"].as_f64().unwrap_or(f64::NAN),
+                b["srm_p_value"].as_f64().unwrap_or(f64::NAN),
+                b["file"].as_str().unwrap_or("")
             );
         }
     }

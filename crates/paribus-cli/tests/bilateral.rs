@@ -220,3 +220,67 @@ fn rows_are_pairs_gives_the_same_answer_and_power_names_the_limiting_side() {
         "streamers"
     );
 }
+
+#[test]
+fn hashed_design_is_stable_and_feeds_the_analysis() {
+    let mut v = String::from("viewer,segment\n");
+    for i in 0..400 {
+        v.push_str(&format!("v{i},{}\n", ["new", "casual", "heavy"][i % 3]));
+    }
+    let mut s = String::from("streamer\n");
+    for j in 0..60 {
+        s.push_str(&format!("s{j}\n"));
+    }
+    let (vf, sf) = (tmp("vt.csv", &v), tmp("st.csv", &s));
+    let dir = std::env::temp_dir().join(format!("paribus-bi-design-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let args = [
+        "bilateral",
+        "design",
+        "--viewers",
+        &vf,
+        "--viewer",
+        "viewer",
+        "--streamers",
+        &sf,
+        "--streamer",
+        "streamer",
+        "--salt",
+        "exp-1",
+        "--stratify-viewers",
+        "segment",
+        "--viewer-fraction",
+        "0.25",
+        "--out",
+        d,
+        "--json",
+    ];
+    let o = paribus(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let b = &j["design"]["balance"]["viewers"];
+    assert_eq!(b["treated"], 100); // exact: 25% of each stratum of 133 or 134
+    let first = std::fs::read(dir.join("viewer_assignment.csv")).unwrap();
+    assert!(paribus(&args).status.success());
+    assert_eq!(
+        first,
+        std::fs::read(dir.join("viewer_assignment.csv")).unwrap(),
+        "same salt, same bytes"
+    );
+    // another salt reshuffles
+    let mut other = args.to_vec();
+    other[11] = "exp-2";
+    let o2 = paribus(&other);
+    assert!(o2.status.success());
+    assert_ne!(
+        first,
+        std::fs::read(dir.join("viewer_assignment.csv")).unwrap()
+    );
+    // duplicate ids are refused
+    let dup = tmp("dup.csv", "streamer\ns1\ns2\ns1\n");
+    let mut a2 = args.to_vec();
+    a2[7] = &dup;
+    let o3 = paribus(&a2);
+    assert_eq!(o3.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o3.stderr).contains("appears twice"));
+}

@@ -2,6 +2,7 @@
 //!
 //! - [`ab`]: randomized experiments with any number of arms against a control (Welch tests,
 //!   ratio metrics by the delta method, CUPED, sample-ratio checks, multiplicity adjustment).
+//! - [`assignment`]: deterministic salted-hash assignment with layers and stratification.
 //! - [`bilateral`]: two-sided experiments (viewers and streamers randomized at once).
 //! - [`switchback`]: time-slice rotation experiments (minimax-optimal designs, Horvitz–Thompson
 //!   estimation, exact randomization tests).
@@ -9,6 +10,7 @@
 //!   streaming pass or taken from a SQL engine's sums.
 
 pub mod ab;
+pub mod assignment;
 pub mod bilateral;
 pub mod moments;
 pub mod switchback;
