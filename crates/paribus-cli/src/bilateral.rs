@@ -134,7 +134,11 @@ pub struct AnalyzeArgs {
     streamer_arm: String,
     /// Outcome column; rows of the same pair are summed, pairs with no rows count as zero.
     #[arg(long, value_name = "COL")]
-    outcome: String,
+    outcome: Option<String>,
+    /// A ratio metric `num/den` instead of --outcome (e.g. watch_minutes/sessions): cell ratios
+    /// of totals, with variances of the delta-method linearisation.
+    #[arg(long, value_name = "NUM/DEN")]
+    ratio: Option<String>,
     /// Viewer assignment table (id column named by --viewer, arm column by --table-arm): every
     /// randomized viewer, including those who never interacted; rows must agree with it.
     #[arg(long, value_name = "FILE")]
@@ -189,6 +193,7 @@ struct Side {
     arm: Vec<bool>,
     first_row: Vec<u64>,
     sums: Vec<[f64; 2]>,
+    den_sums: Vec<[f64; 2]>,
     from_table: Vec<bool>,
 }
 
@@ -216,6 +221,7 @@ impl Side {
         self.arm.push(arm);
         self.first_row.push(row);
         self.sums.push([0.0; 2]);
+        self.den_sums.push([0.0; 2]);
         self.from_table.push(false);
         Ok(u)
     }
@@ -272,13 +278,36 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         ColumnSpec::categorical(src.column(&a.streamer, "--streamer")?),
         ColumnSpec::numeric(src.column(&a.viewer_arm, "--viewer-arm")?),
         ColumnSpec::numeric(src.column(&a.streamer_arm, "--streamer-arm")?),
-        ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
     ];
+    let (num_col, den_col) = match (&a.outcome, &a.ratio) {
+        (Some(o), None) => (o.clone(), None),
+        (None, Some(r)) => {
+            let (n, d) = r.split_once('/').ok_or_else(|| {
+                InputError(format!(
+                    "--ratio `{r}` must look like numerator/denominator"
+                ))
+            })?;
+            (n.trim().to_string(), Some(d.trim().to_string()))
+        }
+        _ => {
+            return Err(
+                InputError("give exactly one of --outcome COL and --ratio NUM/DEN".into()).into(),
+            );
+        }
+    };
+    let mut specs = specs.to_vec();
+    specs.push(ColumnSpec::numeric(
+        src.column(&num_col, "--outcome/--ratio")?,
+    ));
+    if let Some(d) = &den_col {
+        specs.push(ColumnSpec::numeric(src.column(d, "--ratio")?));
+    }
+    let ratio = den_col.is_some();
     // one streaming pass: per-unit sums over the other side's arms, per-cell sums of squares of
     // pair totals (rows of the same pair are added first unless --rows-are-pairs)
-    let mut pairs: HashMap<(usize, usize), f64> = HashMap::new();
-    let mut direct_sq = [0.0f64; 4];
-    let mut direct_q = [0.0f64; 4];
+    let mut pairs: HashMap<(usize, usize), (f64, f64)> = HashMap::new();
+    // per cell: Σn, Σd, Σn², Σnd, Σd² over pair totals (d ≡ 0 without a ratio)
+    let mut cell_sums = [[0.0f64; 5]; 4];
     let mut rows_seen = 0u64;
     let (mut vmap, mut smap): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
     let (mut vlabels, mut slabels): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
@@ -296,6 +325,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             b.numeric(3),
             b.numeric(4),
         );
+        let den: Option<&[f64]> = ratio.then(|| b.numeric(5));
         for r in 0..b.n_rows {
             rows_seen += 1;
             let row = rows_seen;
@@ -351,15 +381,23 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
                     a.streamer_table.is_some(),
                 )?;
                 let yv = y[r];
+                let dv = den.map_or(0.0, |d| d[r]);
                 if a.rows_are_pairs {
-                    let k = cell_index(varm, sarm);
-                    direct_sq[k] += yv * yv;
-                    direct_q[k] += yv;
+                    let cs = &mut cell_sums[cell_index(varm, sarm)];
+                    cs[0] += yv;
+                    cs[1] += dv;
+                    cs[2] += yv * yv;
+                    cs[3] += yv * dv;
+                    cs[4] += dv * dv;
                 } else {
-                    *pairs.entry((i, j)).or_insert(0.0) += yv;
+                    let e = pairs.entry((i, j)).or_insert((0.0, 0.0));
+                    e.0 += yv;
+                    e.1 += dv;
                 }
                 viewers.sums[i][usize::from(!sarm)] += yv;
                 streamers.sums[j][usize::from(!varm)] += yv;
+                viewers.den_sums[i][usize::from(!sarm)] += dv;
+                streamers.den_sums[j][usize::from(!varm)] += dv;
                 Ok(())
             })();
             if let Err(e) = step {
@@ -389,19 +427,88 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             .into());
         }
     }
-    // per-cell blocks from the sparse sums
-    let mut sum_sq = direct_sq;
-    let mut q = direct_q;
-    for (&(i, j), &y) in &pairs {
-        let k = cell_index(viewers.arm[i], streamers.arm[j]);
-        sum_sq[k] += y * y;
-        q[k] += y;
+    // per-cell sums of the pair totals
+    for (&(i, j), &(y, d)) in &pairs {
+        let cs = &mut cell_sums[cell_index(viewers.arm[i], streamers.arm[j])];
+        cs[0] += y;
+        cs[1] += d;
+        cs[2] += y * y;
+        cs[3] += y * d;
+        cs[4] += d * d;
     }
     let observed_pairs = if a.rows_are_pairs {
         summary.rows_kept as usize
     } else {
         pairs.len()
     };
+    let n_k: Vec<f64> = CELLS
+        .iter()
+        .map(|&(v, s)| ((if v { it } else { ic }) * (if s { jt } else { jc })) as f64)
+        .collect();
+    // Point estimates per cell: the mean per pair, or the ratio of totals. For a ratio the
+    // variance machinery runs on the delta-method linearisation e = (n − R d)/d̄ (mean 0).
+    let mut level = [0.0; 4];
+    let mut lin = [(1.0f64, 0.0f64); 4]; // (1/d̄, R): e = (n − R d)/d̄
+    for k in 0..4 {
+        let cs = cell_sums[k];
+        if ratio {
+            if cs[1] == 0.0 {
+                return Err(InputError(format!(
+                    "{path}: the denominator of --ratio sums to zero in cell {}{}",
+                    u8::from(CELLS[k].0),
+                    u8::from(CELLS[k].1)
+                ))
+                .into());
+            }
+            let r = cs[0] / cs[1];
+            level[k] = r;
+            lin[k] = (n_k[k] / cs[1], r);
+        } else {
+            level[k] = cs[0] / n_k[k];
+        }
+    }
+    let transform = |k: usize, n: f64, d: f64| {
+        if ratio {
+            lin[k].0 * (n - lin[k].1 * d)
+        } else {
+            n
+        }
+    };
+    let sum_sq: [f64; 4] = std::array::from_fn(|k| {
+        let cs = cell_sums[k];
+        if ratio {
+            let (w, r) = lin[k];
+            w * w * (cs[2] - 2.0 * r * cs[3] + r * r * cs[4])
+        } else {
+            cs[2]
+        }
+    });
+    let q: [f64; 4] = std::array::from_fn(|k| cell_sums[k][0]);
+    // per-unit sums of the (transformed) outcome over the other side's two arms
+    let v_sums: Vec<[f64; 2]> = (0..viewers.arm.len())
+        .map(|i| {
+            let v = viewers.arm[i];
+            [0, 1].map(|si| {
+                transform(
+                    cell_index(v, si == 0),
+                    viewers.sums[i][si],
+                    viewers.den_sums[i][si],
+                )
+            })
+        })
+        .collect();
+    let s_sums: Vec<[f64; 2]> = (0..streamers.arm.len())
+        .map(|j| {
+            let s_arm = streamers.arm[j];
+            [0, 1].map(|vi| {
+                transform(
+                    cell_index(vi == 0, s_arm),
+                    streamers.sums[j][vi],
+                    streamers.den_sums[j][vi],
+                )
+            })
+        })
+        .collect();
     let blocks: Vec<CellBlock> = CELLS
         .iter()
         .map(|&(v, s)| CellBlock {
@@ -409,11 +516,11 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             cols: if s { jt } else { jc },
             row_sums: (0..viewers.arm.len())
                 .filter(|&i| viewers.arm[i] == v)
-                .map(|i| viewers.sums[i][usize::from(!s)])
+                .map(|i| v_sums[i][usize::from(!s)])
                 .collect(),
             col_sums: (0..streamers.arm.len())
                 .filter(|&j| streamers.arm[j] == s)
-                .map(|j| streamers.sums[j][usize::from(!v)])
+                .map(|j| s_sums[j][usize::from(!v)])
                 .collect(),
             sum_sq: sum_sq[cell_index(v, s)],
         })
@@ -425,6 +532,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         .collect::<paribus::Result<_>>()?;
     let comps: [Components; 4] = [comps[0], comps[1], comps[2], comps[3]];
     let means = [comps[0].mean, comps[1].mean, comps[2].mean, comps[3].mean];
+    let cell_label = if ratio { "ratio" } else { "mean" };
     let alpha = c.alpha;
     let mut estimates = Vec::new();
     let mut warnings = summary.drop_warning().into_iter().collect::<Vec<_>>();
@@ -433,9 +541,13 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     }
     for (k, &(v, s)) in CELLS.iter().enumerate() {
         estimates.push(Estimate::wald(
-            format!("mean(cell={}{})", u8::from(v), u8::from(s)),
-            "mean outcome per pair",
-            means[k],
+            format!("{cell_label}(cell={}{})", u8::from(v), u8::from(s)),
+            if ratio {
+                "ratio of totals in the cell"
+            } else {
+                "mean outcome per pair"
+            },
+            level[k],
             comps[k].var_mean.max(0.0).sqrt(),
             None,
             alpha,
@@ -444,13 +556,13 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let viewer_rows: Vec<(bool, [f64; 2])> = viewers
         .arm
         .iter()
-        .zip(&viewers.sums)
+        .zip(&v_sums)
         .map(|(&a, &s)| (a, s))
         .collect();
     let streamer_cols: Vec<(bool, [f64; 2])> = streamers
         .arm
         .iter()
-        .zip(&streamers.sums)
+        .zip(&s_sums)
         .map(|(&a, &s)| (a, s))
         .collect();
     let mut per = serde_json::Map::new();
@@ -458,7 +570,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let p_s = jt as f64 / nj as f64;
     let all = CONTRASTS.iter().copied().chain([gte_linear(p_v, p_s)]);
     for con in all {
-        let est: f64 = (0..4).map(|k| con.weights[k] * means[k]).sum();
+        let est: f64 = (0..4).map(|k| con.weights[k] * level[k]).sum();
         let v_cs = variance_cs(&sizes, &comps, &con);
         let (vv, vs, vp, v2) =
             two_way_variance(&sizes, &means, &sum_sq, &viewer_rows, &streamer_cols, &con);
@@ -523,11 +635,17 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             alpha,
         )
     };
-    estimates.push(welch(&viewers, nj, "naive(viewer)"));
-    estimates.push(welch(&streamers, ni, "naive(streamer)"));
+    if !ratio {
+        estimates.push(welch(&viewers, nj, "naive(viewer)"));
+        estimates.push(welch(&streamers, ni, "naive(streamer)"));
+    }
     // per-pair cell totals, so that the TSR numbers are on the same per-pair scale
     let q_pair = q.map(|x| x / (ni * nj) as f64);
-    for (label, v) in tsr(q_pair, p_v, p_s, a.beta)? {
+    for (label, v) in if ratio {
+        Vec::new()
+    } else {
+        tsr(q_pair, p_v, p_s, a.beta)?
+    } {
         estimates.push(Estimate::bare(
             label,
             "two-sided randomization estimator (Johari et al. 2022; no variance formula)",
@@ -537,7 +655,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let mut diag = serde_json::Map::new();
     diag.insert("sizes".into(), json!({"viewers_treated": it, "viewers_control": ic, "streamers_treated": jt, "streamers_control": jc, "pairs_observed": observed_pairs, "from_tables": {"viewers": tables.0, "streamers": tables.1}}));
     diag.insert("contrasts".into(), serde_json::Value::Object(per));
-    diag.insert("cells".into(), json!(CELLS.iter().enumerate().map(|(k, &(v, s))| json!({"cell": format!("{}{}", u8::from(v), u8::from(s)), "mean": means[k], "total": q[k], "s2_rows": comps[k].s2_rows, "s2_cols": comps[k].s2_cols, "s2_int": comps[k].s2_int})).collect::<Vec<_>>()));
+    diag.insert("cells".into(), json!(CELLS.iter().enumerate().map(|(k, &(v, s))| json!({"cell": format!("{}{}", u8::from(v), u8::from(s)), "level": level[k], "total": q[k], "s2_rows": comps[k].s2_rows, "s2_cols": comps[k].s2_cols, "s2_int": comps[k].s2_int})).collect::<Vec<_>>()));
     diag.insert("tsr".into(), json!({"beta": a.beta, "a_viewers": p_v, "a_streamers": p_s, "note": "TSR normalises cell totals by cell shares; TSRI-k subtract k*beta*(1-beta)*(competition terms)"}));
     for (side, frac, (t, cn)) in [
         ("viewers", a.viewer_fraction, (it, ic)),

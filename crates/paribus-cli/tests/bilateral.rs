@@ -284,3 +284,85 @@ fn hashed_design_is_stable_and_feeds_the_analysis() {
     assert_eq!(o3.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o3.stderr).contains("appears twice"));
 }
+
+/// A ratio whose denominator is 1 on every pair is the plain mean: same estimates and SEs.
+#[test]
+fn ratio_metric_reduces_to_the_mean_with_unit_denominators() {
+    let mut s = String::from("viewer,streamer,va,sa,y,one\n");
+    for i in 0..4 {
+        for j in 0..4 {
+            s.push_str(&format!(
+                "v{},s{},{},{},{},1\n",
+                i + 1,
+                j + 1,
+                u8::from(i < 2),
+                u8::from(j < 2),
+                Y[i][j]
+            ));
+        }
+    }
+    let f = tmp("ratio.csv", &s);
+    let base: Vec<&str> = BASE[..8].to_vec();
+    let mut plain = vec![
+        "bilateral",
+        "analyze",
+        "--data",
+        f.as_str(),
+        "--outcome",
+        "y",
+        "--json",
+    ];
+    plain.extend(&base);
+    let mut rat = vec![
+        "bilateral",
+        "analyze",
+        "--data",
+        f.as_str(),
+        "--ratio",
+        "y/one",
+        "--json",
+    ];
+    rat.extend(&base);
+    let p: Value = serde_json::from_slice(&paribus(&plain).stdout).unwrap();
+    let o = paribus(&rat);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for l in ["total", "direct", "spillover(viewer)", "direct[two-way]"] {
+        let g = |v: &Value, k: &str| {
+            v["estimates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["label"] == l)
+                .unwrap()[k]
+                .as_f64()
+                .unwrap()
+        };
+        assert!((g(&p, "estimate") - g(&r, "estimate")).abs() < 1e-12, "{l}");
+        assert!(
+            (g(&p, "std_error") - g(&r, "std_error")).abs() < 1e-9,
+            "{l}"
+        );
+    }
+    assert!(
+        r["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["label"] == "ratio(cell=11)")
+    );
+    // a denominator that sums to zero in a cell is refused
+    let z = tmp("zero.csv", &s.replace(",1\n", ",0\n"));
+    let mut rz = vec![
+        "bilateral",
+        "analyze",
+        "--data",
+        z.as_str(),
+        "--ratio",
+        "y/one",
+    ];
+    rz.extend(&base);
+    let o = paribus(&rz);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sums to zero"));
+}
