@@ -51,8 +51,8 @@ fn design_based_intervals_cover_the_finite_population_effects() {
                 / (ni * nj) as f64
         })
         .collect();
-    let mut hits = vec![0usize; 4];
-    let mut hits2 = vec![0usize; 4];
+    let mut hits = [0usize; 4];
+    let mut hits2 = [0usize; 4];
     let mut vi: Vec<usize> = (0..ni).collect();
     let mut sj: Vec<usize> = (0..nj).collect();
     for _ in 0..REPS {
