@@ -2,28 +2,16 @@
 //! JSON contract, and every bad-input case of issue #2 (exit code 2, one line naming file,
 //! column and row).
 
+mod common;
+use common::{paribus, tmp};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn paribus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paribus"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn tmp(name: &str, content: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("paribus-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p.display().to_string()
 }
 
 fn json(out: &Output) -> Value {

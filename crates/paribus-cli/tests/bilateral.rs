@@ -1,23 +1,11 @@
 //! End-to-end tests of `paribus bilateral analyze` (issue #11).
 
-use std::process::{Command, Output};
+mod common;
+use common::{paribus, tmp};
+
+use std::process::Output;
 
 use serde_json::Value;
-
-fn paribus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paribus"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn tmp(name: &str, content: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("paribus-bi-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p.display().to_string()
-}
 
 /// experiment-designs.md §2.2: v1, v2 and s1, s2 treated.
 const Y: [[f64; 4]; 4] = [

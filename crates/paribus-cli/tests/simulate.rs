@@ -1,17 +1,12 @@
 //! End-to-end tests of `paribus simulate` (issue #3): the tables it writes, the truth, the
 //! analysis of its output by `paribus ab`, and bad settings.
 
+mod common;
+use common::paribus;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn paribus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paribus"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("paribus-sim-test-{}-{name}", std::process::id()));

@@ -1,23 +1,9 @@
 //! End-to-end tests of `paribus switchback design|analyze` (issue #10).
 
-use std::process::{Command, Output};
+mod common;
+use common::{paribus, tmp};
 
 use serde_json::Value;
-
-fn paribus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paribus"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn tmp(name: &str, content: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("paribus-sb-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p.display().to_string()
-}
 
 const Y: [f64; 12] = [
     5.0, 6.0, 10.0, 12.0, 11.0, 13.0, 9.0, 8.0, 7.0, 9.0, 8.0, 6.0,

@@ -1,0 +1,21 @@
+//! Helpers shared by the end-to-end tests (each test file is its own crate and uses a subset).
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Runs the `paribus` binary built for these tests.
+pub fn paribus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paribus"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+/// Writes `content` to a file named `name` in this test process's temporary folder.
+pub fn tmp(name: &str, content: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("paribus-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.display().to_string()
+}
