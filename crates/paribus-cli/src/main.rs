@@ -58,6 +58,11 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
+        // A closed pipe (e.g. `paribus ... | head`) is not an error: stop quietly, as other
+        // command-line tools do.
+        if info.to_string().contains("failed printing to stdout") {
+            std::process::exit(0);
+        }
         eprintln!("error: internal error (please report it): {info}");
     }));
     let cli = Cli::parse();
