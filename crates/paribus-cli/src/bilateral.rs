@@ -101,18 +101,8 @@ pub struct PowerArgs {
     /// Pair (residual) standard deviation.
     #[arg(long)]
     sd_pair: f64,
-    /// Effect at which to report the power.
-    #[arg(long, allow_negative_numbers = true)]
-    effect: Option<f64>,
-    /// Target power for the MDE.
-    #[arg(long, default_value_t = 0.8)]
-    power: f64,
-    /// 1 − confidence level.
-    #[arg(long, default_value_t = 0.05)]
-    alpha: f64,
-    /// Print the JSON document.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    target: crate::common::PowerTarget,
 }
 
 /// Options of `paribus bilateral analyze`.
@@ -742,10 +732,13 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
 }
 
 fn power(a: &PowerArgs) -> Result<()> {
-    use statrs::distribution::{ContinuousCDF, Normal};
+    a.target.check()?;
     let unit = |x: f64| x > 0.0 && x < 1.0;
-    if !(unit(a.viewer_fraction) && unit(a.streamer_fraction) && unit(a.alpha) && unit(a.power)) {
-        return Err(InputError("fractions, --alpha and --power must be in (0, 1)".into()).into());
+    if !(unit(a.viewer_fraction) && unit(a.streamer_fraction)) {
+        return Err(InputError(
+            "--viewer-fraction and --streamer-fraction must be in (0, 1)".into(),
+        )
+        .into());
     }
     if [a.sd_viewer, a.sd_streamer, a.sd_pair]
         .iter()
@@ -776,9 +769,8 @@ fn power(a: &PowerArgs) -> Result<()> {
     );
     let var: f64 = parts.iter().sum();
     let se = var.sqrt();
-    let z = Normal::new(0.0, 1.0).expect("valid");
-    let za = z.inverse_cdf(1.0 - a.alpha / 2.0);
-    let mde = (za + z.inverse_cdf(a.power)) * se;
+    let t = &a.target;
+    let mde = paribus::stats::mde(se, t.alpha, t.power);
     let names = ["viewers", "streamers", "pairs"];
     let limiting = names[(0..3)
         .max_by(|&x, &y| parts[x].total_cmp(&parts[y]))
@@ -787,11 +779,11 @@ fn power(a: &PowerArgs) -> Result<()> {
         Estimate::bare("se(total)", "planning standard error of total", se),
         Estimate::bare("mde(total)", "minimum detectable total effect", mde),
     ];
-    if let Some(e) = a.effect {
+    if let Some(e) = t.effect {
         estimates.push(Estimate::bare(
             "power(total)",
             "power at --effect",
-            z.cdf(e.abs() / se - za) + z.cdf(-e.abs() / se - za),
+            paribus::stats::power(se, e, t.alpha),
         ));
     }
     let mut diag = serde_json::Map::new();
@@ -806,7 +798,7 @@ fn power(a: &PowerArgs) -> Result<()> {
         diagnostics: diag,
         warnings: Vec::new(),
     };
-    if a.json {
+    if t.json {
         println!("{}", output::to_json(&analysis)?);
     } else {
         println!(
@@ -824,7 +816,7 @@ fn power(a: &PowerArgs) -> Result<()> {
         if let Some(p) = analysis.estimates.get(2) {
             println!(
                 "power at effect {}: {}",
-                a.effect.unwrap_or(0.0),
+                t.effect.unwrap_or(0.0),
                 output::num(Some(p.estimate))
             );
         }

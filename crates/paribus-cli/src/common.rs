@@ -68,3 +68,31 @@ impl Common {
         }
     }
 }
+
+/// Targets shared by the power commands.
+#[derive(Debug, Args)]
+pub struct PowerTarget {
+    /// Effect at which to report the power.
+    #[arg(long, allow_negative_numbers = true)]
+    pub effect: Option<f64>,
+    /// Target power for the MDE.
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
+    /// 1 − confidence level.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Print the JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PowerTarget {
+    /// Checks that `--alpha` and `--power` are probabilities.
+    pub fn check(&self) -> Result<()> {
+        let unit = |x: f64| x > 0.0 && x < 1.0;
+        if !(unit(self.alpha) && unit(self.power)) {
+            return Err(InputError("--alpha and --power must be in (0, 1)".into()).into());
+        }
+        Ok(())
+    }
+}

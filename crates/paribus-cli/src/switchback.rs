@@ -44,15 +44,9 @@ pub struct PowerArgs {
     /// Typical magnitude b of a centred per-slice outcome (for the formula).
     #[arg(long, default_value_t = 1.0)]
     magnitude: f64,
-    /// Effect size at which to report the power (formula), in outcome units per slice.
-    #[arg(long, allow_negative_numbers = true)]
-    effect: Option<f64>,
-    /// Target power for the MDE.
-    #[arg(long, default_value_t = 0.8)]
-    power: f64,
-    /// 1 − confidence level.
-    #[arg(long, default_value_t = 0.05)]
-    alpha: f64,
+    /// --effect is in outcome units per slice.
+    #[command(flatten)]
+    target: crate::common::PowerTarget,
     /// Simulate this many experiments on the live-streaming simulator (and as many A/A runs).
     #[arg(long, default_value_t = 0)]
     simulate: usize,
@@ -68,9 +62,6 @@ pub struct PowerArgs {
     /// Seed of the first simulated market.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Print the JSON document.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Options of `paribus switchback design`.
@@ -675,23 +666,17 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
 }
 
 fn power(a: &PowerArgs) -> Result<()> {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let in_unit = |x: f64| x > 0.0 && x < 1.0;
-    if !(in_unit(a.alpha) && in_unit(a.power)) {
-        return Err(InputError("--alpha and --power must be in (0, 1)".into()).into());
-    }
+    let t = &a.target;
+    t.check()?;
     if !(a.magnitude > 0.0 && a.magnitude.is_finite()) {
         return Err(InputError("--magnitude must be a positive number".into()).into());
     }
     let (d, kind) = build_design(a.periods, a.carryover, a.block, None)?;
     let risk = d.worst_case_risk(a.carryover)?;
-    let z = Normal::new(0.0, 1.0).expect("valid");
-    let za = z.inverse_cdf(1.0 - a.alpha / 2.0);
+    let za = paribus::stats::critical_value(t.alpha, None);
     let sd = risk.sqrt() * a.magnitude;
-    let mde = (za + z.inverse_cdf(a.power)) * sd;
-    let power_at = a
-        .effect
-        .map(|e| z.cdf(e.abs() / sd - za) + z.cdf(-e.abs() / sd - za));
+    let mde = paribus::stats::mde(sd, t.alpha, t.power);
+    let power_at = t.effect.map(|e| paribus::stats::power(sd, e, t.alpha));
     let mut estimates = vec![Estimate::bare(
         "mde",
         "minimum detectable effect (formula)",
@@ -761,7 +746,7 @@ fn power(a: &PowerArgs) -> Result<()> {
             rate,
             (rate * (1.0 - rate) / rn).sqrt(),
             None,
-            a.alpha,
+            t.alpha,
         ));
         estimates.push(Estimate::wald(
             "size(simulated)",
@@ -769,7 +754,7 @@ fn power(a: &PowerArgs) -> Result<()> {
             rate_aa,
             (rate_aa * (1.0 - rate_aa) / rn).sqrt(),
             None,
-            a.alpha,
+            t.alpha,
         ));
         diag.insert("simulation".into(), json!({
             "runs": a.simulate, "viewers": a.viewers, "streamers": a.streamers, "utility": a.utility,
@@ -787,7 +772,7 @@ fn power(a: &PowerArgs) -> Result<()> {
         diagnostics: diag,
         warnings: Vec::new(),
     };
-    if a.json {
+    if t.json {
         println!("{}", output::to_json(&analysis)?);
     } else {
         println!(

@@ -40,6 +40,20 @@ pub fn chi2_sf(x: f64, df: f64) -> f64 {
     ChiSquared::new(df).map(|c| c.sf(x)).unwrap_or(f64::NAN)
 }
 
+/// Minimum detectable effect of a two-sided level-`alpha` normal test with standard error `se`
+/// at the given power: `(z_{1−α/2} + z_{power})·se`.
+pub fn mde(se: f64, alpha: f64, power: f64) -> f64 {
+    (critical_value(alpha, None) + normal().inverse_cdf(power)) * se
+}
+
+/// Power of a two-sided level-`alpha` normal test with standard error `se` when the true effect
+/// is `effect`: `Φ(|δ|/se − z) + Φ(−|δ|/se − z)`.
+pub fn power(se: f64, effect: f64, alpha: f64) -> f64 {
+    let z = critical_value(alpha, None);
+    let n = normal();
+    n.cdf(effect.abs() / se - z) + n.cdf(-effect.abs() / se - z)
+}
+
 /// Welch–Satterthwaite degrees of freedom for a difference of two independent means with
 /// per-group variance-of-mean terms `va = s_a²/n_a`, `vb = s_b²/n_b`.
 pub fn welch_df(va: f64, na: f64, vb: f64, nb: f64) -> f64 {
@@ -55,6 +69,13 @@ mod tests {
     #[test]
     fn normal_quantile() {
         assert!((critical_value(0.05, None) - 1.959963984540054).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mde_multiplier() {
+        // experiment-designs.md §3.4: z_0.975 + z_0.8 = 2.801585
+        assert!((mde(1.0, 0.05, 0.8) - 2.801585).abs() < 5e-7);
+        assert!((power(1.0, mde(1.0, 0.05, 0.8), 0.05) - 0.8).abs() < 1e-3);
     }
 
     #[test]

@@ -279,10 +279,7 @@ pub fn brute_force_optimal(periods: usize, m: usize) -> (f64, Vec<Vec<usize>>) {
 /// per-slice outcomes of magnitude about `b` (experiment-designs.md §3.4):
 /// `(z_{1−α/2} + z_{power})·4·√(n−2)/(n−1)·b`.
 pub fn mde_optimal(n: f64, b: f64, alpha: f64, power: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let z = Normal::new(0.0, 1.0).expect("valid");
-    let mult = z.inverse_cdf(1.0 - alpha / 2.0) + z.inverse_cdf(power);
-    mult * 4.0 * (n - 2.0).sqrt() / (n - 1.0) * b
+    crate::stats::mde(4.0 * (n - 2.0).sqrt() / (n - 1.0) * b, alpha, power)
 }
 
 #[cfg(test)]
