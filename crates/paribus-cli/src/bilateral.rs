@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::design::ab::srm_test;
-use paribus::design::bilateral::{
-    CELLS, CONTRASTS, CellBlock, Components, Sizes, cell_index, gte_linear, tsr, two_way_variance,
-    variance_cs, variance_neyman,
-};
+use paribus::design::bilateral::{CELLS, CONTRASTS, PairSums, RatioSums, cell_index, tsr};
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, Source};
 use serde_json::json;
@@ -149,6 +146,13 @@ pub struct AnalyzeArgs {
     /// then keeps only per-unit sums, so memory does not grow with the number of rows.
     #[arg(long)]
     rows_are_pairs: bool,
+    /// CUPED: a pre-period metric of each viewer (a column of --viewer-table, e.g.
+    /// pre_watch_minutes), whose slope on viewers' experiment totals adjusts every pair outcome.
+    #[arg(long, value_name = "COL", requires = "viewer_table")]
+    viewer_pre: Option<String>,
+    /// CUPED: a pre-period metric of each streamer (a column of --streamer-table).
+    #[arg(long, value_name = "COL", requires = "streamer_table")]
+    streamer_pre: Option<String>,
     /// Market-balance weight β of the TSRI estimators (Johari et al. 2022): near 1 when demand
     /// is scarce, near 0 when supply is scarce.
     #[arg(long, default_value_t = 0.5)]
@@ -185,6 +189,8 @@ struct Side {
     sums: Vec<[f64; 2]>,
     den_sums: Vec<[f64; 2]>,
     from_table: Vec<bool>,
+    /// Pre-period covariate of every unit (from the assignment table), for CUPED.
+    pre: Option<Vec<f64>>,
 }
 
 impl Side {
@@ -216,16 +222,29 @@ impl Side {
         Ok(u)
     }
 
-    fn load_table(&mut self, file: &PathBuf, id: &str, arm_col: &str, what: &str) -> Result<()> {
+    fn load_table(
+        &mut self,
+        file: &PathBuf,
+        id: &str,
+        arm_col: &str,
+        pre_col: Option<&str>,
+        what: &str,
+    ) -> Result<()> {
         let src = Source::open(file, None)?;
         let path = file.display().to_string();
-        let specs = [
+        let mut specs = vec![
             ColumnSpec::categorical(src.column(id, what)?),
             ColumnSpec::categorical(src.column(arm_col, what)?),
         ];
+        if let Some(p) = pre_col {
+            specs.push(ColumnSpec::numeric(
+                src.column(p, &format!("--{what}-pre"))?,
+            ));
+        }
         let t = src.read(&specs, paribus_io::Missing::Error)?;
         let labels = &t.summary.labels[0];
         let arms = &t.summary.labels[1];
+        let mut pre = Vec::new();
         for (r, (&code, &ac)) in t.codes(0).iter().zip(t.codes(1)).enumerate() {
             let arm = match arms[ac as usize].as_str() {
                 "1" | "1.0" | "true" | "treatment" => true,
@@ -238,8 +257,24 @@ impl Side {
                     .into());
                 }
             };
+            let before = self.labels.len();
             let u = self.unit(&labels[code as usize], arm, r as u64 + 1, what, &path)?;
+            if u < before {
+                return Err(InputError(format!(
+                    "{path}: {what} `{}` appears twice in the assignment table (rows {} and {})",
+                    labels[code as usize],
+                    self.first_row[u],
+                    r + 1
+                ))
+                .into());
+            }
             self.from_table[u] = true;
+            if pre_col.is_some() {
+                pre.push(t.numeric(2)[r]);
+            }
+        }
+        if pre_col.is_some() {
+            self.pre = Some(pre);
         }
         Ok(())
     }
@@ -255,10 +290,22 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let mut viewers = Side::default();
     let mut streamers = Side::default();
     if let Some(f) = &a.viewer_table {
-        viewers.load_table(f, &a.viewer, &a.table_arm, "viewer")?;
+        viewers.load_table(
+            f,
+            &a.viewer,
+            &a.table_arm,
+            a.viewer_pre.as_deref(),
+            "viewer",
+        )?;
     }
     if let Some(f) = &a.streamer_table {
-        streamers.load_table(f, &a.streamer, &a.table_arm, "streamer")?;
+        streamers.load_table(
+            f,
+            &a.streamer,
+            &a.table_arm,
+            a.streamer_pre.as_deref(),
+            "streamer",
+        )?;
     }
     let tables = (viewers.labels.len(), streamers.labels.len());
     let src = c.open()?;
@@ -293,6 +340,12 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         specs.push(ColumnSpec::numeric(src.column(d, "--ratio")?));
     }
     let ratio = den_col.is_some();
+    if ratio && (a.viewer_pre.is_some() || a.streamer_pre.is_some()) {
+        return Err(InputError(
+            "CUPED (--viewer-pre, --streamer-pre) is not available with --ratio; use it with --outcome".into(),
+        )
+        .into());
+    }
     // one streaming pass: per-unit sums over the other side's arms, per-cell sums of squares of
     // pair totals (rows of the same pair are added first unless --rows-are-pairs)
     let mut pairs: HashMap<(usize, usize), (f64, f64)> = HashMap::new();
@@ -401,22 +454,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     }
     let (it, ic) = viewers.counts();
     let (jt, jc) = streamers.counts();
-    let sizes = Sizes {
-        viewers_treated: it,
-        viewers_control: ic,
-        streamers_treated: jt,
-        streamers_control: jc,
-    };
-    for &(v, s) in &CELLS {
-        let (ik, jk) = (if v { it } else { ic }, if s { jt } else { jc });
-        if ik < 2 || jk < 2 {
-            return Err(InputError(format!(
-                "{path}: cell {}{} ({} viewers x {} streamers) is empty or too small: every cell needs at least 2 viewers and 2 streamers",
-                u8::from(v), u8::from(s), ik, jk
-            ))
-            .into());
-        }
-    }
+    let (ni, nj) = (it + ic, jt + jc);
     // per-cell sums of the pair totals
     for (&(i, j), &(y, d)) in &pairs {
         let cs = &mut cell_sums[cell_index(viewers.arm[i], streamers.arm[j])];
@@ -431,97 +469,42 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     } else {
         pairs.len()
     };
-    let n_k: Vec<f64> = CELLS
-        .iter()
-        .map(|&(v, s)| ((if v { it } else { ic }) * (if s { jt } else { jc })) as f64)
-        .collect();
-    // Point estimates per cell: the mean per pair, or the ratio of totals. For a ratio the
-    // variance machinery runs on the delta-method linearisation e = (n − R d)/d̄ (mean 0).
-    let mut level = [0.0; 4];
-    let mut lin = [(1.0f64, 0.0f64); 4]; // (1/d̄, R): e = (n − R d)/d̄
-    for k in 0..4 {
-        let cs = cell_sums[k];
-        if ratio {
-            if cs[1] == 0.0 {
-                return Err(InputError(format!(
-                    "{path}: the denominator of --ratio sums to zero in cell {}{}",
-                    u8::from(CELLS[k].0),
-                    u8::from(CELLS[k].1)
-                ))
-                .into());
-            }
-            let r = cs[0] / cs[1];
-            level[k] = r;
-            lin[k] = (n_k[k] / cs[1], r);
-        } else {
-            level[k] = cs[0] / n_k[k];
-        }
-    }
-    let transform = |k: usize, n: f64, d: f64| {
-        if ratio {
-            lin[k].0 * (n - lin[k].1 * d)
-        } else {
-            n
-        }
+    let in_file = |e: paribus::Error| InputError(format!("{path}: {e}"));
+    let num = PairSums {
+        viewer_arm: viewers.arm.clone(),
+        streamer_arm: streamers.arm.clone(),
+        viewer_sums: viewers.sums.clone(),
+        streamer_sums: streamers.sums.clone(),
+        sum_sq: cell_sums.map(|c| c[2]),
     };
-    let sum_sq: [f64; 4] = std::array::from_fn(|k| {
-        let cs = cell_sums[k];
-        if ratio {
-            let (w, r) = lin[k];
-            w * w * (cs[2] - 2.0 * r * cs[3] + r * r * cs[4])
-        } else {
-            cs[2]
-        }
-    });
-    let q: [f64; 4] = std::array::from_fn(|k| cell_sums[k][0]);
-    // per-unit sums of the (transformed) outcome over the other side's two arms
-    let v_sums: Vec<[f64; 2]> = (0..viewers.arm.len())
-        .map(|i| {
-            let v = viewers.arm[i];
-            [0, 1].map(|si| {
-                transform(
-                    cell_index(v, si == 0),
-                    viewers.sums[i][si],
-                    viewers.den_sums[i][si],
-                )
-            })
-        })
-        .collect();
-    let s_sums: Vec<[f64; 2]> = (0..streamers.arm.len())
-        .map(|j| {
-            let s_arm = streamers.arm[j];
-            [0, 1].map(|vi| {
-                transform(
-                    cell_index(vi == 0, s_arm),
-                    streamers.sums[j][vi],
-                    streamers.den_sums[j][vi],
-                )
-            })
-        })
-        .collect();
-    let blocks: Vec<CellBlock> = CELLS
-        .iter()
-        .map(|&(v, s)| CellBlock {
-            rows: if v { it } else { ic },
-            cols: if s { jt } else { jc },
-            row_sums: (0..viewers.arm.len())
-                .filter(|&i| viewers.arm[i] == v)
-                .map(|i| v_sums[i][usize::from(!s)])
-                .collect(),
-            col_sums: (0..streamers.arm.len())
-                .filter(|&j| streamers.arm[j] == s)
-                .map(|j| s_sums[j][usize::from(!v)])
-                .collect(),
-            sum_sq: sum_sq[cell_index(v, s)],
-        })
-        .collect();
-    let (ni, nj) = (it + ic, jt + jc);
-    let comps: Vec<Components> = blocks
-        .iter()
-        .map(|b| b.components(ni, nj))
-        .collect::<paribus::Result<_>>()?;
-    let comps: [Components; 4] = [comps[0], comps[1], comps[2], comps[3]];
-    let means = [comps[0].mean, comps[1].mean, comps[2].mean, comps[3].mean];
+    let cuped_wanted = viewers.pre.is_some() || streamers.pre.is_some();
+    let (fit, raw_fit, cuped) = if ratio {
+        let r = RatioSums {
+            den: PairSums {
+                viewer_sums: viewers.den_sums.clone(),
+                streamer_sums: streamers.den_sums.clone(),
+                sum_sq: cell_sums.map(|c| c[4]),
+                ..num.clone()
+            },
+            num,
+            cross: cell_sums.map(|c| c[3]),
+        };
+        (r.fit().map_err(in_file)?, None, None)
+    } else if cuped_wanted {
+        let (adj, theta) = num
+            .cuped(viewers.pre.as_deref(), streamers.pre.as_deref())
+            .map_err(in_file)?;
+        (
+            adj.fit().map_err(in_file)?,
+            Some(num.fit().map_err(in_file)?),
+            Some(theta),
+        )
+    } else {
+        (num.fit().map_err(in_file)?, None, None)
+    };
+    let comps = fit.components;
+    let level = fit.levels;
+    let q = raw_fit.as_ref().unwrap_or(&fit).totals;
     let cell_label = if ratio { "ratio" } else { "mean" };
     let alpha = c.alpha;
     let mut estimates = Vec::new();
@@ -532,10 +515,10 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     for (k, &(v, s)) in CELLS.iter().enumerate() {
         estimates.push(Estimate::wald(
             format!("{cell_label}(cell={}{})", u8::from(v), u8::from(s)),
-            if ratio {
-                "ratio of totals in the cell"
-            } else {
-                "mean outcome per pair"
+            match (ratio, cuped_wanted) {
+                (true, _) => "ratio of totals in the cell",
+                (false, true) => "mean outcome per pair, CUPED-adjusted",
+                (false, false) => "mean outcome per pair",
             },
             level[k],
             comps[k].var_mean.max(0.0).sqrt(),
@@ -543,38 +526,24 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             alpha,
         ));
     }
-    let viewer_rows: Vec<(bool, [f64; 2])> = viewers
-        .arm
-        .iter()
-        .zip(&v_sums)
-        .map(|(&a, &s)| (a, s))
-        .collect();
-    let streamer_cols: Vec<(bool, [f64; 2])> = streamers
-        .arm
-        .iter()
-        .zip(&s_sums)
-        .map(|(&a, &s)| (a, s))
-        .collect();
     let mut per = serde_json::Map::new();
     let p_v = it as f64 / ni as f64;
     let p_s = jt as f64 / nj as f64;
-    let all = CONTRASTS.iter().copied().chain([gte_linear(p_v, p_s)]);
-    for con in all {
-        let est: f64 = (0..4).map(|k| con.weights[k] * level[k]).sum();
-        let v_cs = variance_cs(&sizes, &comps, &con);
-        let (vv, vs, vp, v2) =
-            two_way_variance(&sizes, &means, &sum_sq, &viewer_rows, &streamer_cols, &con);
-        let (v2_used, guard) = if v2 >= 0.0 {
-            (v2, false)
-        } else {
-            warnings.push(format!("{}: the two-way cluster-robust variance is negative ({v2:e}); the larger one-way variance max(viewer, streamer) is reported instead", con.label));
-            (vv.max(vs), true)
-        };
+    for (idx, cf) in fit.contrasts.iter().enumerate() {
+        let con = cf.contrast;
+        let (v2_used, guard) = cf.two_way_guarded();
+        if guard {
+            warnings.push(format!("{}: the two-way cluster-robust variance is negative ({:e}); the larger one-way variance max(viewer, streamer) is reported instead", con.label, cf.two_way.3));
+        }
         let mut e = Estimate::wald(
             con.label,
-            "difference of cell means (per pair)",
-            est,
-            v_cs.sqrt(),
+            if cuped_wanted {
+                "difference of cell means (per pair), CUPED-adjusted"
+            } else {
+                "difference of cell means (per pair)"
+            },
+            cf.estimate,
+            cf.variance.sqrt(),
             None,
             alpha,
         );
@@ -587,17 +556,33 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         let tw = Estimate::wald(
             format!("{}[two-way]", con.label),
             "same, two-way cluster-robust SE (viewer, streamer)",
-            est,
+            cf.estimate,
             v2_used.sqrt(),
             None,
             alpha,
         );
-        per.insert(con.label.to_string(), json!({
-            "design_based_variance": v_cs,
-            "neyman_variance": variance_neyman(&sizes, &comps, &con),
+        let (vv, vs, vp, v2) = cf.two_way;
+        let mut entry = json!({
+            "design_based_variance": cf.variance,
+            "neyman_variance": cf.variance_neyman,
             "two_way": {"viewer": vv, "streamer": vs, "pair": vp, "combined": v2, "psd_guard_used": guard, "std_error": tw.std_error, "ci_lower": tw.ci_lower, "ci_upper": tw.ci_upper, "p_value": tw.p_value},
-        }));
+        });
         estimates.push(tw);
+        if let Some(raw) = &raw_fit {
+            let r = &raw.contrasts[idx];
+            entry["unadjusted"] =
+                json!({"estimate": r.estimate, "design_based_variance": r.variance});
+            entry["variance_reduction"] = json!(1.0 - cf.variance / r.variance);
+            estimates.push(Estimate::wald(
+                format!("{}[unadjusted]", con.label),
+                "difference of cell means (per pair), without CUPED",
+                r.estimate,
+                r.variance.sqrt(),
+                None,
+                alpha,
+            ));
+        }
+        per.insert(con.label.to_string(), entry);
     }
     // naive one-sided comparisons of per-unit totals, scaled per pair
     let welch = |side: &Side, other: usize, label: &str| {
@@ -646,6 +631,15 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     diag.insert("sizes".into(), json!({"viewers_treated": it, "viewers_control": ic, "streamers_treated": jt, "streamers_control": jc, "pairs_observed": observed_pairs, "from_tables": {"viewers": tables.0, "streamers": tables.1}}));
     diag.insert("contrasts".into(), serde_json::Value::Object(per));
     diag.insert("cells".into(), json!(CELLS.iter().enumerate().map(|(k, &(v, s))| json!({"cell": format!("{}{}", u8::from(v), u8::from(s)), "level": level[k], "total": q[k], "s2_rows": comps[k].s2_rows, "s2_cols": comps[k].s2_cols, "s2_int": comps[k].s2_int})).collect::<Vec<_>>()));
+    if let Some(t) = cuped {
+        diag.insert("cuped".into(), json!({
+            "theta_viewer": t.theta_viewer,
+            "theta_streamer": t.theta_streamer,
+            "viewer_covariate": a.viewer_pre,
+            "streamer_covariate": a.streamer_pre,
+            "method": "Y_ij - theta_V (x_i - mean x)/J - theta_S (z_j - mean z)/I, theta from the pooled slope of each unit's experiment total on its pre-period metric (experiment-designs.md section 3.2, two-sided; unverified there)",
+        }));
+    }
     diag.insert("tsr".into(), json!({"beta": a.beta, "a_viewers": p_v, "a_streamers": p_s, "note": "TSR normalises cell totals by cell shares; TSRI-k subtract k*beta*(1-beta)*(competition terms)"}));
     for (side, frac, (t, cn)) in [
         ("viewers", a.viewer_fraction, (it, ic)),

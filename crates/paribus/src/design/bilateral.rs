@@ -389,6 +389,464 @@ pub fn planning_variance(
     ]
 }
 
+/// The sufficient statistics of a bilateral analysis: per-unit sums of one pair-level outcome
+/// over the other side's two arms, and per-cell sums of squares of the pair totals. Pairs that
+/// never interacted count as zeros, so one streaming pass over the interaction rows (plus the
+/// assignment tables, for units without interactions) is all the analysis needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairSums {
+    /// Arm of every randomized viewer (`true` = treated).
+    pub viewer_arm: Vec<bool>,
+    /// Arm of every randomized streamer.
+    pub streamer_arm: Vec<bool>,
+    /// Viewer i's outcome summed over treated (`[0]`) and control (`[1]`) streamers.
+    pub viewer_sums: Vec<[f64; 2]>,
+    /// Streamer j's outcome summed over treated (`[0]`) and control (`[1]`) viewers.
+    pub streamer_sums: Vec<[f64; 2]>,
+    /// `Σ Y_ij²` over each cell's pairs (cell order of [`CELLS`]).
+    pub sum_sq: [f64; 4],
+}
+
+fn arm_slot(treated: bool) -> usize {
+    usize::from(!treated)
+}
+
+/// One contrast of a fitted bilateral analysis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContrastFit {
+    /// The contrast.
+    pub contrast: Contrast,
+    /// `Σ c_k Ȳ_k`.
+    pub estimate: f64,
+    /// Conservative design-based variance `V̂_CS` (the headline).
+    pub variance: f64,
+    /// Neyman-style variance (conservative for `total` only).
+    pub variance_neyman: f64,
+    /// Two-way cluster-robust parts: viewer, streamer, pair and combined (may be negative).
+    pub two_way: (f64, f64, f64, f64),
+}
+
+impl ContrastFit {
+    /// The two-way variance behind the guard: the combined variance when it is non-negative,
+    /// else the larger one-way variance `max(viewer, streamer)`; `true` when the guard fired.
+    pub fn two_way_guarded(&self) -> (f64, bool) {
+        let (vv, vs, _, v2) = self.two_way;
+        if v2 >= 0.0 {
+            (v2, false)
+        } else {
+            (vv.max(vs), true)
+        }
+    }
+}
+
+/// A fitted bilateral analysis of one outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BilateralFit {
+    /// Arm sizes.
+    pub sizes: Sizes,
+    /// Within-cell components of each cell (order of [`CELLS`]).
+    pub components: [Components; 4],
+    /// Cell levels: the mean per pair (or the ratio of totals for a ratio metric).
+    pub levels: [f64; 4],
+    /// Cell totals of the outcome.
+    pub totals: [f64; 4],
+    /// `total`, `direct`, `spillover(viewer)`, `spillover(streamer)` and the linear-exposure
+    /// global effect, in that order.
+    pub contrasts: Vec<ContrastFit>,
+}
+
+impl PairSums {
+    /// Zero sums for the given arms.
+    pub fn zeros(viewer_arm: Vec<bool>, streamer_arm: Vec<bool>) -> PairSums {
+        PairSums {
+            viewer_sums: vec![[0.0; 2]; viewer_arm.len()],
+            streamer_sums: vec![[0.0; 2]; streamer_arm.len()],
+            viewer_arm,
+            streamer_arm,
+            sum_sq: [0.0; 4],
+        }
+    }
+
+    /// Adds one pair's total `y` (call once per distinct pair).
+    pub fn add_pair(&mut self, viewer: usize, streamer: usize, y: f64) {
+        let (v, s) = (self.viewer_arm[viewer], self.streamer_arm[streamer]);
+        self.viewer_sums[viewer][arm_slot(s)] += y;
+        self.streamer_sums[streamer][arm_slot(v)] += y;
+        self.sum_sq[cell_index(v, s)] += y * y;
+    }
+
+    /// Arm sizes.
+    pub fn sizes(&self) -> Sizes {
+        let it = self.viewer_arm.iter().filter(|&&a| a).count();
+        let jt = self.streamer_arm.iter().filter(|&&a| a).count();
+        Sizes {
+            viewers_treated: it,
+            viewers_control: self.viewer_arm.len() - it,
+            streamers_treated: jt,
+            streamers_control: self.streamer_arm.len() - jt,
+        }
+    }
+
+    /// Cell totals `Σ Y_ij` (order of [`CELLS`]).
+    pub fn totals(&self) -> [f64; 4] {
+        let mut t = [0.0; 4];
+        for (&v, s) in self.viewer_arm.iter().zip(&self.viewer_sums) {
+            t[cell_index(v, true)] += s[0];
+            t[cell_index(v, false)] += s[1];
+        }
+        t
+    }
+
+    fn check(&self) -> Result<Sizes> {
+        if self.viewer_sums.len() != self.viewer_arm.len()
+            || self.streamer_sums.len() != self.streamer_arm.len()
+        {
+            return Err(Error::InvalidData(
+                "per-unit sums and arms differ in length".into(),
+            ));
+        }
+        let sizes = self.sizes();
+        for (k, &(v, s)) in CELLS.iter().enumerate() {
+            let (ik, jk) = (sizes.i_k(k) as usize, sizes.j_k(k) as usize);
+            if ik < 2 || jk < 2 {
+                return Err(Error::InvalidData(format!(
+                    "cell {}{} ({ik} viewers x {jk} streamers) is empty or too small: every cell needs at least 2 viewers and 2 streamers",
+                    u8::from(v),
+                    u8::from(s)
+                )));
+            }
+        }
+        Ok(sizes)
+    }
+
+    /// The four cell blocks.
+    fn blocks(&self) -> [CellBlock; 4] {
+        std::array::from_fn(|k| {
+            let (v, s) = CELLS[k];
+            CellBlock {
+                rows: self.viewer_arm.iter().filter(|&&a| a == v).count(),
+                cols: self.streamer_arm.iter().filter(|&&a| a == s).count(),
+                row_sums: (0..self.viewer_arm.len())
+                    .filter(|&i| self.viewer_arm[i] == v)
+                    .map(|i| self.viewer_sums[i][arm_slot(s)])
+                    .collect(),
+                col_sums: (0..self.streamer_arm.len())
+                    .filter(|&j| self.streamer_arm[j] == s)
+                    .map(|j| self.streamer_sums[j][arm_slot(v)])
+                    .collect(),
+                sum_sq: self.sum_sq[k],
+            }
+        })
+    }
+
+    /// The sums of `Y_ij − a_i − b_j` for fixed per-viewer offsets `a` and per-streamer offsets
+    /// `b` (the pairs without interactions become `−a_i − b_j`). Offsets that are fixed before
+    /// the experiment keep every cell mean unbiased for its shifted estimand.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] when an offset vector has the wrong length or a non-finite value.
+    pub fn offset(&self, a: &[f64], b: &[f64]) -> Result<PairSums> {
+        if a.len() != self.viewer_arm.len() || b.len() != self.streamer_arm.len() {
+            return Err(Error::InvalidData(format!(
+                "offsets need one value per viewer ({}) and per streamer ({}); got {} and {}",
+                self.viewer_arm.len(),
+                self.streamer_arm.len(),
+                a.len(),
+                b.len()
+            )));
+        }
+        if a.iter().chain(b).any(|x| !x.is_finite()) {
+            return Err(Error::InvalidData("offsets must be finite".into()));
+        }
+        let sizes = self.sizes();
+        let ni = [sizes.viewers_treated as f64, sizes.viewers_control as f64];
+        let nj = [
+            sizes.streamers_treated as f64,
+            sizes.streamers_control as f64,
+        ];
+        // per arm: Σa, Σa² over viewers; Σb, Σb² over streamers
+        let (mut sa, mut sa2, mut sb, mut sb2) = ([0.0; 2], [0.0; 2], [0.0; 2], [0.0; 2]);
+        for (&v, &x) in self.viewer_arm.iter().zip(a) {
+            sa[arm_slot(v)] += x;
+            sa2[arm_slot(v)] += x * x;
+        }
+        for (&s, &x) in self.streamer_arm.iter().zip(b) {
+            sb[arm_slot(s)] += x;
+            sb2[arm_slot(s)] += x * x;
+        }
+        // cross terms Σ_i a_i R_is and Σ_j b_j C_jv per cell
+        let mut ar = [0.0; 4];
+        let mut bc = [0.0; 4];
+        let viewer_sums: Vec<[f64; 2]> = (0..a.len())
+            .map(|i| {
+                let v = self.viewer_arm[i];
+                for si in 0..2 {
+                    ar[cell_index(v, si == 0)] += a[i] * self.viewer_sums[i][si];
+                }
+                [0, 1].map(|si| self.viewer_sums[i][si] - nj[si] * a[i] - sb[si])
+            })
+            .collect();
+        let streamer_sums: Vec<[f64; 2]> = (0..b.len())
+            .map(|j| {
+                let s = self.streamer_arm[j];
+                for vi in 0..2 {
+                    bc[cell_index(vi == 0, s)] += b[j] * self.streamer_sums[j][vi];
+                }
+                [0, 1].map(|vi| self.streamer_sums[j][vi] - ni[vi] * b[j] - sa[vi])
+            })
+            .collect();
+        let sum_sq = std::array::from_fn(|k| {
+            let (v, s) = CELLS[k];
+            let (vi, si) = (arm_slot(v), arm_slot(s));
+            self.sum_sq[k] - 2.0 * ar[k] - 2.0 * bc[k]
+                + nj[si] * sa2[vi]
+                + ni[vi] * sb2[si]
+                + 2.0 * sa[vi] * sb[si]
+        });
+        Ok(PairSums {
+            viewer_arm: self.viewer_arm.clone(),
+            streamer_arm: self.streamer_arm.clone(),
+            viewer_sums,
+            streamer_sums,
+            sum_sq,
+        })
+    }
+
+    /// Fits the cell means and the contrasts with their variances.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] when a cell has fewer than 2 viewers or 2 streamers.
+    pub fn fit(&self) -> Result<BilateralFit> {
+        let sizes = self.check()?;
+        let (ni, nj) = (self.viewer_arm.len(), self.streamer_arm.len());
+        let blocks = self.blocks();
+        let mut comps = Vec::with_capacity(4);
+        for b in &blocks {
+            comps.push(b.components(ni, nj)?);
+        }
+        let comps: [Components; 4] = std::array::from_fn(|k| comps[k]);
+        let levels = comps.map(|c| c.mean);
+        let viewer_rows: Vec<(bool, [f64; 2])> = self
+            .viewer_arm
+            .iter()
+            .copied()
+            .zip(self.viewer_sums.iter().copied())
+            .collect();
+        let streamer_cols: Vec<(bool, [f64; 2])> = self
+            .streamer_arm
+            .iter()
+            .copied()
+            .zip(self.streamer_sums.iter().copied())
+            .collect();
+        let p_v = sizes.viewers_treated as f64 / ni as f64;
+        let p_s = sizes.streamers_treated as f64 / nj as f64;
+        let contrasts = CONTRASTS
+            .iter()
+            .copied()
+            .chain([gte_linear(p_v, p_s)])
+            .map(|c| ContrastFit {
+                contrast: c,
+                estimate: (0..4).map(|k| c.weights[k] * levels[k]).sum(),
+                variance: variance_cs(&sizes, &comps, &c),
+                variance_neyman: variance_neyman(&sizes, &comps, &c),
+                two_way: two_way_variance(
+                    &sizes,
+                    &levels,
+                    &self.sum_sq,
+                    &viewer_rows,
+                    &streamer_cols,
+                    &c,
+                ),
+            })
+            .collect();
+        Ok(BilateralFit {
+            sizes,
+            components: comps,
+            levels,
+            totals: self.totals(),
+            contrasts,
+        })
+    }
+}
+
+/// Sums for a ratio metric `Σ num / Σ den` per cell (e.g. watch minutes per session).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioSums {
+    /// Sums of the numerator.
+    pub num: PairSums,
+    /// Sums of the denominator (same arms).
+    pub den: PairSums,
+    /// `Σ num_ij·den_ij` over each cell's pairs.
+    pub cross: [f64; 4],
+}
+
+impl RatioSums {
+    /// Zero sums for the given arms.
+    pub fn zeros(viewer_arm: Vec<bool>, streamer_arm: Vec<bool>) -> RatioSums {
+        let num = PairSums::zeros(viewer_arm, streamer_arm);
+        RatioSums {
+            den: num.clone(),
+            num,
+            cross: [0.0; 4],
+        }
+    }
+
+    /// Adds one pair's totals (call once per distinct pair).
+    pub fn add_pair(&mut self, viewer: usize, streamer: usize, num: f64, den: f64) {
+        self.num.add_pair(viewer, streamer, num);
+        self.den.add_pair(viewer, streamer, den);
+        let k = cell_index(self.num.viewer_arm[viewer], self.num.streamer_arm[streamer]);
+        self.cross[k] += num * den;
+    }
+
+    /// Cell ratios `R_k = Σ num / Σ den` with variances of the delta-method linearisation
+    /// `e_ij = (num_ij − R_k den_ij)/d̄_k` (d̄_k the cell's mean denominator per pair), run
+    /// through the same design-based and two-way machinery (experiment-designs.md §3.1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] when a cell is too small or a cell's denominator sums to zero.
+    pub fn fit(&self) -> Result<BilateralFit> {
+        let sizes = self.num.check()?;
+        let (tn, td) = (self.num.totals(), self.den.totals());
+        let mut ratio = [0.0; 4];
+        let mut w = [0.0; 4];
+        for k in 0..4 {
+            if td[k] == 0.0 {
+                return Err(Error::InvalidData(format!(
+                    "the denominator of the ratio sums to zero in cell {}{}",
+                    u8::from(CELLS[k].0),
+                    u8::from(CELLS[k].1)
+                )));
+            }
+            ratio[k] = tn[k] / td[k];
+            w[k] = sizes.i_k(k) * sizes.j_k(k) / td[k];
+        }
+        let lin = |n: &[[f64; 2]], d: &[[f64; 2]], arms: &[bool], viewer_side: bool| {
+            n.iter()
+                .zip(d)
+                .zip(arms)
+                .map(|((n, d), &own)| {
+                    [0, 1].map(|o| {
+                        let other = o == 0;
+                        let k = if viewer_side {
+                            cell_index(own, other)
+                        } else {
+                            cell_index(other, own)
+                        };
+                        w[k] * (n[o] - ratio[k] * d[o])
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let e = PairSums {
+            viewer_arm: self.num.viewer_arm.clone(),
+            streamer_arm: self.num.streamer_arm.clone(),
+            viewer_sums: lin(
+                &self.num.viewer_sums,
+                &self.den.viewer_sums,
+                &self.num.viewer_arm,
+                true,
+            ),
+            streamer_sums: lin(
+                &self.num.streamer_sums,
+                &self.den.streamer_sums,
+                &self.num.streamer_arm,
+                false,
+            ),
+            sum_sq: std::array::from_fn(|k| {
+                w[k] * w[k]
+                    * (self.num.sum_sq[k] - 2.0 * ratio[k] * self.cross[k]
+                        + ratio[k] * ratio[k] * self.den.sum_sq[k])
+            }),
+        };
+        let mut fit = e.fit()?;
+        fit.levels = ratio;
+        fit.totals = tn;
+        for c in &mut fit.contrasts {
+            c.estimate = (0..4).map(|k| c.contrast.weights[k] * ratio[k]).sum();
+        }
+        Ok(fit)
+    }
+}
+
+/// CUPED for a bilateral design (experiment-designs.md §3.2, two-sided, marked unverified there:
+/// no source studies CUPED in MRDs): a pre-period metric of each viewer `x_i` and of each
+/// streamer `z_j`, each regressed on that unit's experiment total (pooled over arms, as CUPED
+/// does), gives `θ_V` and `θ_S`; the pair outcome is then replaced by
+/// `Y_ij − θ_V (x_i − x̄)/J − θ_S (z_j − z̄)/I` and analysed as before. The offsets are fixed
+/// functions of pre-period data (given θ), so cell contrasts keep their estimand; θ is
+/// estimated, which adds the usual O(1/n) bias of CUPED.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cuped {
+    /// Slope on the viewer covariate (`None` when no viewer covariate was given).
+    pub theta_viewer: Option<f64>,
+    /// Slope on the streamer covariate.
+    pub theta_streamer: Option<f64>,
+}
+
+fn slope(y: &[f64], x: &[f64]) -> Result<f64> {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (&a, &b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+    }
+    if sxx <= 0.0 || !sxx.is_finite() {
+        return Err(Error::InvalidData(
+            "the pre-period covariate is constant: CUPED needs variation".into(),
+        ));
+    }
+    Ok(sxy / sxx)
+}
+
+impl PairSums {
+    /// Applies CUPED with the given pre-period covariates (one value per viewer, per streamer)
+    /// and returns the adjusted sums with the slopes used.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a covariate of the wrong length, non-finite or constant.
+    pub fn cuped(
+        &self,
+        viewer_pre: Option<&[f64]>,
+        streamer_pre: Option<&[f64]>,
+    ) -> Result<(PairSums, Cuped)> {
+        let (ni, nj) = (self.viewer_arm.len(), self.streamer_arm.len());
+        let side = |pre: Option<&[f64]>,
+                    n: usize,
+                    other: usize,
+                    sums: &[[f64; 2]],
+                    what: &str|
+         -> Result<(Vec<f64>, Option<f64>)> {
+            let Some(x) = pre else {
+                return Ok((vec![0.0; n], None));
+            };
+            if x.len() != n || x.iter().any(|v| !v.is_finite()) {
+                return Err(Error::InvalidData(format!(
+                    "the {what} pre-period covariate needs one finite value per {what} ({n}), got {} values",
+                    x.len()
+                )));
+            }
+            let y: Vec<f64> = sums.iter().map(|s| s[0] + s[1]).collect();
+            let theta = slope(&y, x)?;
+            let mx = x.iter().sum::<f64>() / n as f64;
+            Ok((
+                x.iter().map(|v| theta * (v - mx) / other as f64).collect(),
+                Some(theta),
+            ))
+        };
+        let (a, tv) = side(viewer_pre, ni, nj, &self.viewer_sums, "viewer")?;
+        let (b, ts) = side(streamer_pre, nj, ni, &self.streamer_sums, "streamer")?;
+        Ok((
+            self.offset(&a, &b)?,
+            Cuped {
+                theta_viewer: tv,
+                theta_streamer: ts,
+            },
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,5 +1152,115 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Per-unit sums of a dense array `y(i, j)` with the given arms.
+    fn dense_sums(v_arm: &[bool], s_arm: &[bool], y: impl Fn(usize, usize) -> f64) -> PairSums {
+        let mut p = PairSums::zeros(v_arm.to_vec(), s_arm.to_vec());
+        for i in 0..v_arm.len() {
+            for j in 0..s_arm.len() {
+                p.add_pair(i, j, y(i, j));
+            }
+        }
+        p
+    }
+
+    /// `PairSums::fit` reproduces the §2.2 vectors (items 10 and 11 and V̂_CS).
+    #[test]
+    fn pair_sums_fit_reproduces_the_vectors() {
+        let arms = [true, true, false, false];
+        let fit = dense_sums(&arms, &arms, |i, j| Y[i][j]).fit().unwrap();
+        let est: Vec<f64> = fit.contrasts.iter().map(|c| c.estimate).collect();
+        assert_eq!(est, vec![6.0, 3.0, 2.0, 1.0, 9.0]);
+        for (c, w) in fit
+            .contrasts
+            .iter()
+            .zip([2.99568, 7.06493, 0.88269, 1.1875])
+        {
+            assert!((c.variance - w).abs() < 5e-6, "{}", c.contrast.label);
+        }
+        assert_eq!(fit.totals, [49.0, 33.0, 29.0, 25.0]);
+        // a cell with one streamer is refused, naming the cell
+        let e = dense_sums(&arms, &[true, false, false, false], |i, j| Y[i][j])
+            .fit()
+            .unwrap_err();
+        assert!(e.to_string().contains("cell 11"), "{e}");
+    }
+
+    /// Offsets computed from sums equal the fit of the explicitly offset dense array, and a
+    /// ratio with unit denominators is the mean.
+    #[test]
+    fn offsets_and_ratios_from_sums_match_dense_arrays() {
+        let (ni, nj) = (7usize, 6usize);
+        let mut st = 11u64;
+        let v_arm: Vec<bool> = (0..ni).map(|i| i % 2 == 0).collect();
+        let s_arm: Vec<bool> = (0..nj).map(|j| j % 3 != 0).collect();
+        let y: Vec<Vec<f64>> = (0..ni)
+            .map(|_| {
+                (0..nj)
+                    .map(|_| {
+                        let u = lcg(&mut st);
+                        if u < 0.4 { 0.0 } else { 20.0 * u }
+                    })
+                    .collect()
+            })
+            .collect();
+        let a: Vec<f64> = (0..ni).map(|_| lcg(&mut st) - 0.5).collect();
+        let b: Vec<f64> = (0..nj).map(|_| 2.0 * lcg(&mut st)).collect();
+        let sums = dense_sums(&v_arm, &s_arm, |i, j| y[i][j]);
+        let got = sums.offset(&a, &b).unwrap().fit().unwrap();
+        let want = dense_sums(&v_arm, &s_arm, |i, j| y[i][j] - a[i] - b[j])
+            .fit()
+            .unwrap();
+        let close = |x: f64, z: f64| (x - z).abs() < 1e-9 * (1.0 + z.abs());
+        for (g, w) in got.contrasts.iter().zip(&want.contrasts) {
+            assert!(close(g.estimate, w.estimate), "{}", g.contrast.label);
+            assert!(close(g.variance, w.variance), "{}", g.contrast.label);
+            assert!(close(g.two_way.3, w.two_way.3), "{}", g.contrast.label);
+        }
+        let mut r = RatioSums::zeros(v_arm.clone(), s_arm.clone());
+        for i in 0..ni {
+            for j in 0..nj {
+                r.add_pair(i, j, y[i][j], 1.0);
+            }
+        }
+        let rf = r.fit().unwrap();
+        let plain = sums.fit().unwrap();
+        for (g, w) in rf.contrasts.iter().zip(&plain.contrasts) {
+            assert!(close(g.estimate, w.estimate) && close(g.variance, w.variance));
+        }
+    }
+
+    /// CUPED with a viewer covariate that carries the row effects removes most of the viewer
+    /// component of the variance and leaves the contrasts' expectation alone: constant
+    /// covariate offsets cancel in every contrast.
+    #[test]
+    fn cuped_shrinks_the_viewer_component() {
+        let (ni, nj) = (40usize, 12usize);
+        let mut st = 5u64;
+        let v_arm: Vec<bool> = (0..ni).map(|i| i % 2 == 0).collect();
+        let s_arm: Vec<bool> = (0..nj).map(|j| j % 2 == 1).collect();
+        let u: Vec<f64> = (0..ni).map(|_| 10.0 * lcg(&mut st)).collect();
+        let y: Vec<Vec<f64>> = (0..ni)
+            .map(|i| {
+                (0..nj)
+                    .map(|j| u[i] + f64::from(u8::from(v_arm[i] && s_arm[j])) + lcg(&mut st))
+                    .collect()
+            })
+            .collect();
+        let sums = dense_sums(&v_arm, &s_arm, |i, j| y[i][j]);
+        let pre: Vec<f64> = u.iter().map(|x| 2.0 * x + 0.1 * lcg(&mut st)).collect();
+        let (adj, theta) = sums.cuped(Some(&pre), None).unwrap();
+        let tv = theta.theta_viewer.unwrap();
+        // viewer totals are J·u_i + noise and pre = 2u_i: θ ≈ J/2
+        assert!((tv - nj as f64 / 2.0).abs() < 0.5, "{tv}");
+        assert!(theta.theta_streamer.is_none());
+        let (raw, cup) = (sums.fit().unwrap(), adj.fit().unwrap());
+        assert!(cup.contrasts[0].variance < 0.2 * raw.contrasts[0].variance);
+        // the direct contrast: viewer offsets cancel within each viewer arm
+        assert!((cup.contrasts[1].estimate - raw.contrasts[1].estimate).abs() < 1e-9);
+        let flat = vec![3.0; ni];
+        assert!(sums.cuped(Some(&flat), None).is_err());
+        assert!(sums.cuped(Some(&pre[1..]), None).is_err());
     }
 }
