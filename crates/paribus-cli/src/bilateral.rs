@@ -564,6 +564,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         let (vv, vs, vp, v2) = cf.two_way;
         let mut entry = json!({
             "design_based_variance": cf.variance,
+            "variance_cs": cf.variance_cs,
             "neyman_variance": cf.variance_neyman,
             "two_way": {"viewer": vv, "streamer": vs, "pair": vp, "combined": v2, "psd_guard_used": guard, "std_error": tw.std_error, "ci_lower": tw.ci_lower, "ci_upper": tw.ci_upper, "p_value": tw.p_value},
         });

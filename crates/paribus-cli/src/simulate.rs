@@ -166,7 +166,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         }
     }
     let slices = (cfg.pre_periods + cfg.periods) as u64;
-    let bar = indicatif::ProgressBar::new(3 * slices);
+    let bar = indicatif::ProgressBar::new(cfg.worlds() as u64 * slices);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} simulating {msg} [{bar:40}] {pos}/{len} slices ({eta})",
@@ -272,11 +272,19 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     std::fs::write(args.out.join("config.toml"), effective)
         .with_context(|| format!("cannot write {}", args.out.join("config.toml").display()))?;
     let ends = world_ends.into_inner().unwrap_or_default();
-    let secs: Vec<String> = ends
+    let mut secs: Vec<String> = ends
         .iter()
+        .take(3)
         .enumerate()
         .map(|(k, e)| format!("{:.1}s", e - if k == 0 { 0.0 } else { ends[k - 1] }))
         .collect();
+    let extra = ends.len().saturating_sub(3);
+    if extra > 0 {
+        secs.push(format!(
+            "{:.1}s for {extra} re-randomized worlds (truth.pairs)",
+            ends[ends.len() - 1] - ends[2]
+        ));
+    }
     eprintln!(
         "wrote {} ({} viewers, {} streamers, {} slices; {:.1}% of stream choices turned away by capacity; worlds factual/all/none simulated in {})",
         args.out.display(),
@@ -392,6 +400,10 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
     write_table(&path("streamers"), f, streamers.clone())?;
     let mut s_out = streamers;
     s_out.extend([
+        (
+            "pre_watch_minutes",
+            Values::F64(t.streamer_pre_watch.clone()),
+        ),
         ("watch_minutes", Values::F64(t.streamer_watch.clone())),
         (
             "sessions",

@@ -70,7 +70,18 @@ fn spec_example_through_the_cli() {
             .unwrap()
             .clone()
     };
-    for (label, est, var) in [
+    // the headline variance against the numpy implementation of tools/golden, V̂_CS against the
+    // spec's numbers (experiment-designs.md §2.2)
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tools/golden/fixtures/bilateral_variance.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let numpy = &fx["cases"][0]["variance"];
+    for (label, est, var_cs) in [
         ("total", 6.0, 2.99568),
         ("direct", 3.0, 7.06493),
         ("spillover(viewer)", 2.0, 0.88269),
@@ -81,10 +92,15 @@ fn spec_example_through_the_cli() {
             (e["estimate"].as_f64().unwrap() - est).abs() < 1e-12,
             "{label}"
         );
+        let var = numpy[label].as_f64().unwrap();
         assert!(
-            (e["std_error"].as_f64().unwrap().powi(2) - var).abs() < 5e-5,
+            (e["std_error"].as_f64().unwrap().powi(2) - var).abs() < 1e-9,
             "{label}"
         );
+        let cs = v["diagnostics"]["contrasts"][label]["variance_cs"]
+            .as_f64()
+            .unwrap();
+        assert!((cs - var_cs).abs() < 5e-6, "{label}");
         assert!(
             get(&format!("{label}[two-way]"))["std_error"].is_number()
                 || get(&format!("{label}[two-way]"))["std_error"].is_null()

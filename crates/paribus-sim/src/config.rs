@@ -111,6 +111,21 @@ pub struct Observational {
     pub confounding: f64,
 }
 
+/// Two-sided (bilateral) experiment settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bilateral {
+    /// Rounds of re-randomized worlds (4 each) behind the per-pair truth `truth.pairs`: the
+    /// design-expected cell means of a multiple randomization design. `0` skips it.
+    pub truth_rounds: usize,
+}
+
+impl Default for Bilateral {
+    fn default() -> Self {
+        Bilateral { truth_rounds: 2 }
+    }
+}
+
 /// Everything that defines a simulated world. Defaults are the `ab` scenario at 100k viewers
 /// and 5k streamers over one week of hourly slices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +167,8 @@ pub struct Config {
     pub staggered: Staggered,
     /// Observational-assignment settings.
     pub observational: Observational,
+    /// Two-sided experiment settings.
+    pub bilateral: Bilateral,
 }
 
 impl Default for ViewerTreatment {
@@ -220,6 +237,7 @@ impl Default for Config {
             switchback: Switchback::default(),
             staggered: Staggered::default(),
             observational: Observational::default(),
+            bilateral: Bilateral::default(),
         }
     }
 }
@@ -270,6 +288,16 @@ impl Config {
             }
         }
         Ok(c)
+    }
+
+    /// How many worlds [`crate::simulate`] runs: factual, everyone and no one treated, plus
+    /// `4 × bilateral.truth_rounds` re-randomized worlds in the two-sided scenario.
+    pub fn worlds(&self) -> usize {
+        3 + if self.scenario == Scenario::Bilateral {
+            4 * self.bilateral.truth_rounds
+        } else {
+            0
+        }
     }
 
     /// Reads a TOML document (the scenario's defaults fill in what it leaves out).

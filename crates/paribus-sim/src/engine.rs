@@ -71,6 +71,8 @@ pub struct Totals {
     pub viewer_daily_watch: Vec<f64>,
     /// Watch minutes received per streamer in the experiment.
     pub streamer_watch: Vec<f64>,
+    /// Watch minutes received per streamer in the pre-period.
+    pub streamer_pre_watch: Vec<f64>,
     /// Sessions hosted per streamer in the experiment.
     pub streamer_sessions: Vec<u32>,
     /// Gift coins received per streamer in the experiment.
@@ -126,6 +128,7 @@ pub fn run(
         viewer_coins: vec![0.0; n],
         viewer_daily_watch: vec![0.0; n * days],
         streamer_watch: vec![0.0; ns],
+        streamer_pre_watch: vec![0.0; ns],
         streamer_sessions: vec![0; ns],
         streamer_coins: vec![0.0; ns],
         slice_watch: vec![0.0; cfg.periods],
@@ -266,6 +269,7 @@ pub fn run(
             let (i, j) = (s.viewer as usize, s.streamer as usize);
             if period < 0 {
                 out.viewer_pre_watch[i] += s.watch_minutes;
+                out.streamer_pre_watch[j] += s.watch_minutes;
                 out.pre_slice_watch[t] += s.watch_minutes;
                 continue;
             }

@@ -83,7 +83,7 @@ impl Simulation {
 
 /// Simulates the factual world (handing each slice's sessions to `sink`) and the
 /// counterfactual worlds its truth needs. `progress` is called after every slice of every world
-/// (`3 × (pre_periods + periods)` calls).
+/// (`cfg.worlds() × (pre_periods + periods)` calls).
 ///
 /// # Errors
 /// [`SimError::Config`] when a setting is out of range.
@@ -129,13 +129,45 @@ pub fn simulate(
         none: &none,
     };
     let cate = truth::cate(&worlds);
-    let truth = truth::compute(
+    let mut truth = truth::compute(
         cfg.scenario,
         cfg.switchback.carryover,
         &plan,
         &viewers,
         &worlds,
     );
+    if cfg.scenario == Scenario::Bilateral && cfg.bilateral.truth_rounds > 0 {
+        let antithetic = cfg.viewer_treatment.share == 0.5 && cfg.streamer_treatment.share == 0.5;
+        let mut rounds = Vec::with_capacity(cfg.bilateral.truth_rounds);
+        for r in 0..cfg.bilateral.truth_rounds as u64 {
+            let flips = [(false, false), (true, false), (false, true), (true, true)];
+            let round: [[f64; 4]; 4] = std::array::from_fn(|w| {
+                let p = if antithetic {
+                    plan.redrawn(cfg, r + 1, flips[w].0, flips[w].1)
+                } else {
+                    plan.redrawn(cfg, 4 * r + w as u64 + 1, false, false)
+                };
+                let mut totals = [0.0; 4];
+                engine::run(
+                    cfg,
+                    &viewers,
+                    &streamers,
+                    &p,
+                    World::Factual,
+                    truth::cell_totals(&p.viewer_arm, &p.streamer_arm, &mut totals),
+                    progress,
+                );
+                truth::cell_means(&p.viewer_arm, &p.streamer_arm, &totals)
+            });
+            rounds.push(round);
+        }
+        truth.pairs = Some(truth::pair_truth(
+            &rounds,
+            antithetic,
+            truth.gte,
+            cfg.streamers,
+        ));
+    }
     Ok(Simulation {
         config: cfg.clone(),
         viewers,

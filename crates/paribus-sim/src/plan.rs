@@ -112,6 +112,34 @@ impl Plan {
         }
     }
 
+    /// The same plan with the two-sided assignment drawn afresh (`draw` ≥ 1; draw 0 is the
+    /// factual one) and, optionally, every viewer's and every streamer's arm flipped. With
+    /// shares of ½ a flipped draw is itself a draw of the design, which makes the four flips of
+    /// one draw an antithetic set: every pair lands in every cell exactly once.
+    pub fn redrawn(
+        &self,
+        cfg: &Config,
+        draw: u64,
+        flip_viewers: bool,
+        flip_streamers: bool,
+    ) -> Plan {
+        let mut p = self.clone();
+        p.viewer_arm = (0..cfg.viewers)
+            .map(|i| {
+                (unit(key(cfg.seed, Tag::ViewerArm, i as u64, draw)) < cfg.viewer_treatment.share)
+                    != flip_viewers
+            })
+            .collect();
+        p.streamer_arm = (0..cfg.streamers)
+            .map(|j| {
+                (unit(key(cfg.seed, Tag::StreamerArm, j as u64, draw))
+                    < cfg.streamer_treatment.share)
+                    != flip_streamers
+            })
+            .collect();
+        p
+    }
+
     /// Whether the scenario has a streamer-side intervention.
     pub fn two_sided(&self) -> bool {
         self.scenario == Scenario::Bilateral

@@ -70,6 +70,8 @@ pub struct Truth {
     pub lag: Option<LagTruth>,
     /// Group-time effects of a staggered rollout.
     pub att_gt: Vec<GroupTime>,
+    /// Per-pair effects of a two-sided experiment (the bilateral cell contrasts' estimands).
+    pub pairs: Option<PairTruth>,
     /// How often capacity turned viewers away in the factual world.
     pub capacity: CapacityTruth,
 }
@@ -227,6 +229,7 @@ pub fn compute(
         streamer,
         lag,
         att_gt,
+        pairs: None,
         capacity: CapacityTruth {
             choices: f.choices,
             turned_away: f.turned_away,
@@ -236,5 +239,142 @@ pub fn compute(
                 0.0
             },
         },
+    }
+}
+
+/// The four effects of a multiple randomization design, per viewer–streamer pair.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairEffects {
+    /// `μ11 − μ00`.
+    pub total: f64,
+    /// `μ11 − μ10 − μ01 + μ00`.
+    pub direct: f64,
+    /// `μ10 − μ00`.
+    pub spillover_viewer: f64,
+    /// `μ01 − μ00`.
+    pub spillover_streamer: f64,
+}
+
+impl PairEffects {
+    /// From cell levels in the order 11, 10, 01, 00.
+    pub fn from_cells(m: [f64; 4]) -> PairEffects {
+        PairEffects {
+            total: m[0] - m[3],
+            direct: m[0] - m[1] - m[2] + m[3],
+            spillover_viewer: m[1] - m[3],
+            spillover_streamer: m[2] - m[3],
+        }
+    }
+
+    fn map2(a: PairEffects, b: PairEffects, f: impl Fn(f64, f64) -> f64) -> PairEffects {
+        PairEffects {
+            total: f(a.total, b.total),
+            direct: f(a.direct, b.direct),
+            spillover_viewer: f(a.spillover_viewer, b.spillover_viewer),
+            spillover_streamer: f(a.spillover_streamer, b.spillover_streamer),
+        }
+    }
+}
+
+/// The per-pair truth of a two-sided experiment: what the bilateral (MRD) cell contrasts of
+/// `paribus bilateral analyze` estimate on `pairs` (pair totals of watch minutes over the
+/// experiment, zero for pairs that never met).
+///
+/// The simulator's market does not satisfy the design's local-interference assumption (a pair's
+/// outcome depends on who else is treated, not only on its cell), so the cell "potential
+/// outcome" is defined by the design itself: `μ_k = E[Ȳ_k]`, the mean outcome per pair of cell
+/// `k` averaged over the design's random assignments of the same world (same population, same
+/// luck). It is computed from re-randomized counterfactual worlds; with shares of ½ each round
+/// is an antithetic set of four (a fresh draw and its flips, so that every pair is seen in every
+/// cell once), otherwise four independent draws.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairTruth {
+    /// What the numbers are.
+    pub definition: &'static str,
+    /// Rounds of four re-randomized worlds.
+    pub rounds: usize,
+    /// Whether rounds are antithetic (both shares ½).
+    pub antithetic: bool,
+    /// `μ_k` for the cells 11, 10, 01, 00.
+    pub cells: [f64; 4],
+    /// The contrasts of `cells`.
+    pub effects: PairEffects,
+    /// Monte Carlo standard errors of `effects` (from the spread between rounds; `None` with
+    /// one round).
+    pub mc_se: Option<PairEffects>,
+    /// Everyone treated against no one, per pair: `gte / streamers`.
+    pub gte: f64,
+}
+
+/// Accumulates experiment watch minutes per pair cell in a world with the given arms.
+pub fn cell_totals<'a>(
+    viewer_arm: &'a [bool],
+    streamer_arm: &'a [bool],
+    totals: &'a mut [f64; 4],
+) -> impl FnMut(&[crate::Session]) + 'a {
+    move |sessions| {
+        for s in sessions.iter().filter(|s| s.period >= 0) {
+            let (v, st) = (
+                viewer_arm[s.viewer as usize],
+                streamer_arm[s.streamer as usize],
+            );
+            let k = usize::from(!v) * 2 + usize::from(!st);
+            totals[k] += s.watch_minutes;
+        }
+    }
+}
+
+/// Cell means per pair from cell totals and arms (cells 11, 10, 01, 00; NaN for an empty cell).
+pub fn cell_means(viewer_arm: &[bool], streamer_arm: &[bool], totals: &[f64; 4]) -> [f64; 4] {
+    let it = viewer_arm.iter().filter(|&&a| a).count() as f64;
+    let jt = streamer_arm.iter().filter(|&&a| a).count() as f64;
+    let (ic, jc) = (viewer_arm.len() as f64 - it, streamer_arm.len() as f64 - jt);
+    let n = [it * jt, it * jc, ic * jt, ic * jc];
+    std::array::from_fn(|k| {
+        if n[k] > 0.0 {
+            totals[k] / n[k]
+        } else {
+            f64::NAN
+        }
+    })
+}
+
+/// The per-pair truth from the cell means of each re-randomized world, grouped in rounds of
+/// four, and the global effect per viewer.
+pub fn pair_truth(
+    rounds: &[[[f64; 4]; 4]],
+    antithetic: bool,
+    gte_per_viewer: f64,
+    streamers: usize,
+) -> PairTruth {
+    let r = rounds.len();
+    let round_cells: Vec<[f64; 4]> = rounds
+        .iter()
+        .map(|w| std::array::from_fn(|k| w.iter().map(|m| m[k]).sum::<f64>() / 4.0))
+        .collect();
+    let cells: [f64; 4] =
+        std::array::from_fn(|k| round_cells.iter().map(|c| c[k]).sum::<f64>() / r.max(1) as f64);
+    let effects = PairEffects::from_cells(cells);
+    let mc_se = (r >= 2).then(|| {
+        let sq = round_cells
+            .iter()
+            .map(|c| {
+                let e = PairEffects::from_cells(*c);
+                PairEffects::map2(e, effects, |x, m| (x - m).powi(2))
+            })
+            .fold(PairEffects::from_cells([0.0; 4]), |a, b| {
+                PairEffects::map2(a, b, |x, y| x + y)
+            });
+        let d = (r * (r - 1)) as f64;
+        PairEffects::map2(sq, sq, |x, _| (x / d).sqrt())
+    });
+    PairTruth {
+        definition: "design-expected cell means per viewer-streamer pair (watch minutes over the experiment, zero for pairs that never met), from re-randomized worlds of the same market",
+        rounds: r,
+        antithetic,
+        cells,
+        effects,
+        mc_se,
+        gte: gte_per_viewer / streamers.max(1) as f64,
     }
 }

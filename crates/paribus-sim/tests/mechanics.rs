@@ -12,6 +12,8 @@ fn small(scenario: &str) -> Config {
     c.streamers = 1_000;
     c.periods = 72;
     c.pre_periods = 24;
+    // the per-pair truth re-simulates 8 more worlds; it has its own test on a smaller market
+    c.bilateral.truth_rounds = 0;
     c
 }
 
@@ -202,4 +204,59 @@ fn bad_settings_are_rejected_by_name() {
             .scenario,
         Scenario::Switchback
     );
+}
+
+/// `truth.pairs` (issue #11): design-expected cell means from antithetic re-randomized worlds.
+/// With no treatment effect every world has the same outcomes, each antithetic round sees every
+/// pair in every cell once, and every per-pair effect is zero; with effects the numbers are
+/// finite, carry a Monte Carlo error, and do not depend on the thread count.
+#[test]
+fn bilateral_pair_truth() {
+    let mut cfg = Config::scenario("bilateral").unwrap();
+    cfg.viewers = 2_000;
+    cfg.streamers = 100;
+    cfg.periods = 24;
+    cfg.pre_periods = 6;
+    assert_eq!(cfg.worlds(), 11);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let sim = simulate(&cfg, |_| {}, &|| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap();
+    assert_eq!(calls.into_inner(), 11 * 30);
+    let p = sim.truth.pairs.as_ref().unwrap();
+    assert!(p.antithetic && p.rounds == 2);
+    let e = p.effects;
+    assert!(e.total.is_finite() && e.direct.is_finite() && p.mc_se.is_some());
+    assert!((e.total - (e.direct + e.spillover_viewer + e.spillover_streamer)).abs() < 1e-12);
+    assert!((p.gte - sim.truth.gte / 100.0).abs() < 1e-15);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let again = pool.install(|| simulate(&cfg, |_| {}, &|| {}).unwrap());
+    assert!(again.truth == sim.truth, "truth differs with 3 threads");
+
+    let mut none = cfg.clone();
+    none.viewer_treatment.utility = 0.0;
+    none.viewer_treatment.activity = 0.0;
+    none.viewer_treatment.watch = 0.0;
+    none.streamer_treatment.quality = 0.0;
+    let z = simulate(&none, |_| {}, &|| {}).unwrap();
+    let p = z.truth.pairs.as_ref().unwrap();
+    for x in [
+        p.effects.total,
+        p.effects.direct,
+        p.effects.spillover_viewer,
+        p.effects.spillover_streamer,
+    ] {
+        assert!(x.abs() < 1e-12, "{x}");
+    }
+    // other shares: independent draws instead of flips
+    let mut uneven = cfg.clone();
+    uneven.viewer_treatment.share = 0.3;
+    uneven.bilateral.truth_rounds = 1;
+    let u = simulate(&uneven, |_| {}, &|| {}).unwrap();
+    let p = u.truth.pairs.as_ref().unwrap();
+    assert!(!p.antithetic && p.mc_se.is_none() && p.effects.total.is_finite());
 }

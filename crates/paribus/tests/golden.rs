@@ -447,3 +447,41 @@ fn srm_and_adjustments_match_scipy_statsmodels() {
         close_all(&got, &f64s(&adj[key]), key);
     }
 }
+
+/// The bilateral design-based variances (grouped, the headline, and V̂_CS) against the
+/// independent numpy implementation of `tools/golden/bilateral_variance.py`, which works on the
+/// full pair array instead of per-unit sums.
+#[test]
+fn bilateral_variances_match_numpy() {
+    use paribus::design::bilateral::PairSums;
+    let f = fixture("bilateral_variance.json");
+    for case in f["cases"].as_array().unwrap() {
+        let arm = |v: &Value| -> Vec<bool> { f64s(v).iter().map(|&x| x == 1.0).collect() };
+        let (va, sa) = (arm(&case["viewer_arm"]), arm(&case["streamer_arm"]));
+        let mut sums = PairSums::zeros(va.clone(), sa.clone());
+        for (i, row) in case["y"].as_array().unwrap().iter().enumerate() {
+            for (j, y) in f64s(row).into_iter().enumerate() {
+                if y != 0.0 {
+                    sums.add_pair(i, j, y);
+                }
+            }
+        }
+        let fit = sums.fit().unwrap();
+        for c in &fit.contrasts {
+            let l = c.contrast.label;
+            let want = case["variance"][l].as_f64().unwrap();
+            let want_cs = case["variance_cs"][l].as_f64().unwrap();
+            let name = case["name"].as_str().unwrap();
+            assert!(
+                (c.variance - want).abs() <= REL * want.abs(),
+                "{name} {l}: {} vs {want}",
+                c.variance
+            );
+            assert!(
+                (c.variance_cs - want_cs).abs() <= REL * want_cs.abs(),
+                "{name} {l}: V_CS {} vs {want_cs}",
+                c.variance_cs
+            );
+        }
+    }
+}

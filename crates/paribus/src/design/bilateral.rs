@@ -229,47 +229,64 @@ pub fn variance_neyman(sizes: &Sizes, comps: &[Components; 4], c: &Contrast) -> 
         .sum()
 }
 
+/// The population covariance components of complete potential outcomes (for checks):
+/// `S_A(k,l)`, `S_B(k,l)` and `S_AB(k,l)` of experiment-designs.md §2.2, from `y[k][i][j]`, pair
+/// (i, j)'s outcome in cell k.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationComponents {
+    /// Row (viewer) covariances.
+    pub s_a: [[f64; 4]; 4],
+    /// Column (streamer) covariances.
+    pub s_b: [[f64; 4]; 4],
+    /// Interaction covariances.
+    pub s_ab: [[f64; 4]; 4],
+}
+
+impl PopulationComponents {
+    /// From complete potential outcomes.
+    pub fn new(y: &[Vec<Vec<f64>>; 4]) -> PopulationComponents {
+        let ni = y[0].len();
+        let nj = y[0][0].len();
+        let decomp = |a: &Vec<Vec<f64>>| {
+            let mu: f64 = a.iter().flatten().sum::<f64>() / (ni * nj) as f64;
+            let alpha: Vec<f64> = a
+                .iter()
+                .map(|r| r.iter().sum::<f64>() / nj as f64 - mu)
+                .collect();
+            let beta: Vec<f64> = (0..nj)
+                .map(|j| a.iter().map(|r| r[j]).sum::<f64>() / ni as f64 - mu)
+                .collect();
+            let gamma: Vec<f64> = (0..ni)
+                .flat_map(|i| {
+                    let (alpha, beta) = (&alpha, &beta);
+                    (0..nj).map(move |j| a[i][j] - mu - alpha[i] - beta[j])
+                })
+                .collect();
+            (alpha, beta, gamma)
+        };
+        let d: Vec<_> = y.iter().map(decomp).collect();
+        let dot = |x: &[f64], z: &[f64]| x.iter().zip(z).map(|(a, b)| a * b).sum::<f64>();
+        let (fi, fj) = ((ni - 1) as f64, (nj - 1) as f64);
+        PopulationComponents {
+            s_a: std::array::from_fn(|k| std::array::from_fn(|l| dot(&d[k].0, &d[l].0) / fi)),
+            s_b: std::array::from_fn(|k| std::array::from_fn(|l| dot(&d[k].1, &d[l].1) / fj)),
+            s_ab: std::array::from_fn(|k| {
+                std::array::from_fn(|l| dot(&d[k].2, &d[l].2) / (fi * fj))
+            }),
+        }
+    }
+}
+
 /// The exact variance of a contrast from complete potential outcomes (for checks):
 /// `y[k][i][j]` is pair (i, j)'s outcome in cell k.
 pub fn exact_variance(sizes: &Sizes, y: &[Vec<Vec<f64>>; 4], c: &Contrast) -> f64 {
-    let ni = y[0].len();
-    let nj = y[0][0].len();
-    let decomp = |a: &Vec<Vec<f64>>| {
-        let mu: f64 = a.iter().flatten().sum::<f64>() / (ni * nj) as f64;
-        let alpha: Vec<f64> = a
-            .iter()
-            .map(|r| r.iter().sum::<f64>() / nj as f64 - mu)
-            .collect();
-        let beta: Vec<f64> = (0..nj)
-            .map(|j| a.iter().map(|r| r[j]).sum::<f64>() / ni as f64 - mu)
-            .collect();
-        let gamma: Vec<Vec<f64>> = (0..ni)
-            .map(|i| (0..nj).map(|j| a[i][j] - mu - alpha[i] - beta[j]).collect())
-            .collect();
-        (alpha, beta, gamma)
-    };
-    let d: Vec<_> = y.iter().map(decomp).collect();
+    let p = PopulationComponents::new(y);
     let mut v = 0.0;
     for k in 0..4 {
         for l in 0..4 {
             let w = c.weights[k] * c.weights[l];
-            if w == 0.0 {
-                continue;
-            }
-            let sa: f64 =
-                d[k].0.iter().zip(&d[l].0).map(|(x, z)| x * z).sum::<f64>() / (ni - 1) as f64;
-            let sb: f64 =
-                d[k].1.iter().zip(&d[l].1).map(|(x, z)| x * z).sum::<f64>() / (nj - 1) as f64;
-            let sab: f64 = d[k]
-                .2
-                .iter()
-                .flatten()
-                .zip(d[l].2.iter().flatten())
-                .map(|(x, z)| x * z)
-                .sum::<f64>()
-                / ((ni - 1) * (nj - 1)) as f64;
             let (fa, fb) = (sizes.f_a(k, l), sizes.f_b(k, l));
-            v += w * (fa * sa + fb * sb + fa * fb * sab);
+            v += w * (fa * p.s_a[k][l] + fb * p.s_b[k][l] + fa * fb * p.s_ab[k][l]);
         }
     }
     v
@@ -418,8 +435,10 @@ pub struct ContrastFit {
     pub contrast: Contrast,
     /// `Σ c_k Ȳ_k`.
     pub estimate: f64,
-    /// Conservative design-based variance `V̂_CS` (the headline).
+    /// Design-based variance (the headline): [`PairSums::variance_design`].
     pub variance: f64,
+    /// The cruder bound `V̂_CS` of experiment-designs.md §2.2 ([`variance_cs`]).
+    pub variance_cs: f64,
     /// Neyman-style variance (conservative for `total` only).
     pub variance_neyman: f64,
     /// Two-way cluster-robust parts: viewer, streamer, pair and combined (may be negative).
@@ -647,7 +666,8 @@ impl PairSums {
             .map(|c| ContrastFit {
                 contrast: c,
                 estimate: (0..4).map(|k| c.weights[k] * levels[k]).sum(),
-                variance: variance_cs(&sizes, &comps, &c),
+                variance: self.variance_design(&comps, &c).variance,
+                variance_cs: variance_cs(&sizes, &comps, &c),
                 variance_neyman: variance_neyman(&sizes, &comps, &c),
                 two_way: two_way_variance(
                     &sizes,
@@ -666,6 +686,100 @@ impl PairSums {
             totals: self.totals(),
             contrasts,
         })
+    }
+}
+
+/// The parts of the grouped design-based variance of a contrast ([`PairSums::variance_design`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DesignVariance {
+    /// The estimate, `identified + bound`, truncated at zero.
+    pub variance: f64,
+    /// The part with an unbiased estimator (see [`PairSums::variance_design`]).
+    pub identified: f64,
+    /// The Neyman-style bound on the terms that no assignment identifies.
+    pub bound: f64,
+}
+
+impl PairSums {
+    /// The design-based variance of a contrast, grouped by arm so as to use each unit's outcomes in
+    /// both of the other side's arms (this project's derivation; docs/DESIGN.md).
+    ///
+    /// A treated viewer is seen in cell 11 (with treated streamers) and in cell 10 (with control
+    /// streamers), so the covariance of its row effects across those two cells is identified,
+    /// unlike the cross-cell terms of [`variance_cs`], which bounds all of them. Group the
+    /// contrast's cells by viewer arm: `d_i = Σ_s c_(v,s) r_i^(v,s)` with `r_i^k` viewer i's mean
+    /// over cell k's streamers, and by streamer arm: `e_j = Σ_v c_(v,s) q_j^(v,s)` with `q_j^k`
+    /// streamer j's mean over cell k's viewers. With sample variances `ŝ²(d_v)` over the viewers
+    /// of arm v and `ŝ²(e_s)` over the streamers of arm s, and `ŝ²_int(k)` as in §2.2,
+    ///
+    /// `identified = Σ_v (1/I_v − 1/I) ŝ²(d_v) + Σ_s (1/J_s − 1/J) ŝ²(e_s) − Σ_k c_k² (1/I_k − 1/I)(1/J_k − 1/J) ŝ²_int(k)`
+    ///
+    /// is unbiased for the whole variance except three cross-arm terms that no assignment
+    /// reveals: `−(2/I) S_A(D_T, D_C)`, `−(2/J) S_B(E_T, E_C)` and `(2/IJ) Σ c_k c_l S_AB(k,l)`
+    /// over the cells that share neither arm. They are bounded as Neyman bounds the covariance
+    /// of potential outcomes, `−2 S(D_T, D_C) ≤ S(D_T) + S(D_C)`, with unbiased (or upward
+    /// biased) estimates of each variance and no square roots, so the estimate is conservative
+    /// in expectation for every design size, not only asymptotically:
+    ///
+    /// `bound = (1/I) Σ_v ŝ²(d_v) + (1/J) Σ_s ŝ²(e_s) + (1/IJ)(|c_11 c_00|(ŝ²_int(11) + ŝ²_int(00)) + |c_10 c_01|(ŝ²_int(10) + ŝ²_int(01)))`.
+    ///
+    /// Its slack is `S_A(D_T + D_C)/I + S_B(E_T + E_C)/J` (plus interaction terms): the
+    /// variance of the units' own contrasts, small when effects vary little across units. For
+    /// `direct` and the spillovers it is far smaller than [`variance_cs`], which bounds the
+    /// identified same-arm covariances too.
+    pub fn variance_design(&self, comps: &[Components; 4], c: &Contrast) -> DesignVariance {
+        let sizes = self.sizes();
+        let (ni, nj) = (sizes.i(), sizes.j());
+        let s_int: [f64; 4] = std::array::from_fn(|k| comps[k].s2_int);
+        // per side and arm: the sample variance of the grouped unit means
+        let grouped = |arms: &[bool], sums: &[[f64; 2]], viewer_side: bool, own: bool| {
+            let mut xs = Vec::new();
+            for (&a, s) in arms.iter().zip(sums) {
+                if a != own {
+                    continue;
+                }
+                let mut d = 0.0;
+                for (o, other) in [true, false].into_iter().enumerate() {
+                    let k = if viewer_side {
+                        cell_index(own, other)
+                    } else {
+                        cell_index(other, own)
+                    };
+                    let n_other = if viewer_side {
+                        sizes.j_k(k)
+                    } else {
+                        sizes.i_k(k)
+                    };
+                    d += c.weights[k] * s[o] / n_other;
+                }
+                xs.push(d);
+            }
+            let n = xs.len() as f64;
+            let m = xs.iter().sum::<f64>() / n;
+            xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+        };
+        let mut identified = 0.0;
+        let mut bound = 0.0;
+        for own in [true, false] {
+            let k = cell_index(own, own);
+            let sv = grouped(&self.viewer_arm, &self.viewer_sums, true, own);
+            let se = grouped(&self.streamer_arm, &self.streamer_sums, false, own);
+            identified += sizes.f_a(k, k) * sv + sizes.f_b(k, k) * se;
+            // −(2/I) S_A(D_T, D_C) ≤ (1/I)(S_A(D_T) + S_A(D_C)) ≤ (1/I)·E[ŝ²(d_T) + ŝ²(d_C)]
+            bound += sv / ni + se / nj;
+        }
+        for k in 0..4 {
+            identified -= c.weights[k].powi(2) * sizes.f_a(k, k) * sizes.f_b(k, k) * s_int[k];
+        }
+        // (2/IJ) c_k c_l S_AB(k,l) ≤ (1/IJ) |c_k c_l| (S_AB(k) + S_AB(l)) for cells sharing no arm
+        bound += ((c.weights[0] * c.weights[3]).abs() * (s_int[0] + s_int[3])
+            + (c.weights[1] * c.weights[2]).abs() * (s_int[1] + s_int[2]))
+            / (ni * nj);
+        DesignVariance {
+            variance: (identified + bound).max(0.0),
+            identified,
+            bound,
+        }
     }
 }
 
@@ -1177,8 +1291,9 @@ mod tests {
             .iter()
             .zip([2.99568, 7.06493, 0.88269, 1.1875])
         {
-            assert!((c.variance - w).abs() < 5e-6, "{}", c.contrast.label);
+            assert!((c.variance_cs - w).abs() < 5e-6, "{}", c.contrast.label);
         }
+        // the grouped variance is checked against numpy in tests/golden.rs
         assert_eq!(fit.totals, [49.0, 33.0, 29.0, 25.0]);
         // a cell with one streamer is refused, naming the cell
         let e = dense_sums(&arms, &[true, false, false, false], |i, j| Y[i][j])
@@ -1262,5 +1377,92 @@ mod tests {
         let flat = vec![3.0; ni];
         assert!(sums.cuped(Some(&flat), None).is_err());
         assert!(sums.cuped(Some(&pre[1..]), None).is_err());
+    }
+
+    /// The grouped design-based variance by enumeration of every assignment: its identified
+    /// part is exactly unbiased for the variance less the three unidentified cross-arm terms,
+    /// and the whole estimate is conservative on average.
+    #[test]
+    fn grouped_variance_by_enumeration() {
+        let mut st = 17u64;
+        for (ni, nj, it, jt) in [(5usize, 4usize, 2usize, 2usize), (5, 5, 3, 2)] {
+            let sizes = Sizes {
+                viewers_treated: it,
+                viewers_control: ni - it,
+                streamers_treated: jt,
+                streamers_control: nj - jt,
+            };
+            for rep in 0..3 {
+                // correlated cells (a unit's effects alike across cells) and independent ones
+                let base: Vec<Vec<f64>> = (0..ni)
+                    .map(|_| (0..nj).map(|_| 10.0 * lcg(&mut st)).collect())
+                    .collect();
+                let y: [Vec<Vec<f64>>; 4] = std::array::from_fn(|k| {
+                    (0..ni)
+                        .map(|i| {
+                            (0..nj)
+                                .map(|j| {
+                                    let noise = 3.0 * lcg(&mut st);
+                                    if rep == 0 {
+                                        10.0 * lcg(&mut st)
+                                    } else {
+                                        base[i][j] + noise + k as f64 * (1.0 + i as f64)
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect()
+                });
+                let pop = PopulationComponents::new(&y);
+                let (vs, ss) = (subsets(ni, it), subsets(nj, jt));
+                let n_assign = (vs.len() * ss.len()) as f64;
+                for c in CONTRASTS.iter().chain([gte_linear(0.4, 0.5)].iter()) {
+                    let (mut m1, mut m2, mut ident, mut total, mut cs) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                    for va in &vs {
+                        for sa in &ss {
+                            let sums = dense_sums(va, sa, |i, j| y[cell_index(va[i], sa[j])][i][j]);
+                            let fit = sums.fit().unwrap();
+                            let est: f64 = (0..4).map(|k| c.weights[k] * fit.levels[k]).sum();
+                            m1 += est;
+                            m2 += est * est;
+                            let d = sums.variance_design(&fit.components, c);
+                            ident += d.identified;
+                            total += d.variance;
+                            cs += variance_cs(&sizes, &fit.components, c);
+                        }
+                    }
+                    let var = m2 / n_assign - (m1 / n_assign).powi(2);
+                    let w = c.weights;
+                    let sa_x: f64 = [0, 1]
+                        .iter()
+                        .flat_map(|&k| [2, 3].map(|l| w[k] * w[l] * pop.s_a[k][l]))
+                        .sum();
+                    let sb_x: f64 = [0, 2]
+                        .iter()
+                        .flat_map(|&k| [1, 3].map(|l| w[k] * w[l] * pop.s_b[k][l]))
+                        .sum();
+                    let sab_x: f64 = [(0, 3), (3, 0), (1, 2), (2, 1)]
+                        .iter()
+                        .map(|&(k, l)| w[k] * w[l] * pop.s_ab[k][l])
+                        .sum();
+                    let unidentified =
+                        -2.0 / ni as f64 * sa_x - 2.0 / nj as f64 * sb_x + sab_x / (ni * nj) as f64;
+                    assert!(
+                        (ident / n_assign - (var - unidentified)).abs() < 1e-9 * (1.0 + var),
+                        "{}: E[identified] {} vs {}",
+                        c.label,
+                        ident / n_assign,
+                        var - unidentified
+                    );
+                    assert!(
+                        total / n_assign >= var - 1e-9,
+                        "{}: not conservative ({} < {var})",
+                        c.label,
+                        total / n_assign
+                    );
+                    assert!(cs.is_finite());
+                }
+            }
+        }
     }
 }
