@@ -207,3 +207,80 @@ fn bad_settings_exit_2_naming_the_field() {
         "viewerz",
     );
 }
+
+/// The two-sided scenario end to end: `--analyze` sets the bilateral contrasts beside
+/// `truth.pairs`, and `paribus bilateral analyze` with CUPED runs on the written tables.
+#[test]
+fn bilateral_scenario_end_to_end() {
+    let out = dir("bi");
+    let o = out.to_str().unwrap();
+    let r = paribus(&[
+        "simulate",
+        "bilateral",
+        "--out",
+        o,
+        "--viewers",
+        "2000",
+        "--streamers",
+        "100",
+        "--periods",
+        "24",
+        "--analyze",
+        "--no-sessions",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let s = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        s.contains("Bilateral analysis") && s.contains("spillover(streamer)"),
+        "{s}"
+    );
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    assert!(truth["pairs"]["effects"]["direct"].is_number());
+    assert_eq!(truth["pairs"]["antithetic"], true);
+    let (pairs, vt, st) = (
+        out.join("pairs.parquet"),
+        out.join("viewer_outcomes.parquet"),
+        out.join("streamer_outcomes.parquet"),
+    );
+    let r = paribus(&[
+        "bilateral",
+        "analyze",
+        "--data",
+        pairs.to_str().unwrap(),
+        "--viewer",
+        "viewer_id",
+        "--streamer",
+        "streamer_id",
+        "--viewer-arm",
+        "viewer_arm",
+        "--streamer-arm",
+        "streamer_arm",
+        "--outcome",
+        "watch_minutes",
+        "--viewer-table",
+        vt.to_str().unwrap(),
+        "--streamer-table",
+        st.to_str().unwrap(),
+        "--viewer-pre",
+        "pre_watch_minutes",
+        "--streamer-pre",
+        "pre_watch_minutes",
+        "--json",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let red = v["diagnostics"]["contrasts"]["total"]["variance_reduction"]
+        .as_f64()
+        .unwrap();
+    assert!(red > 0.3, "CUPED should cut the variance of total: {red}");
+    assert_eq!(
+        v["diagnostics"]["sizes"]["viewers_treated"]
+            .as_u64()
+            .unwrap()
+            + v["diagnostics"]["sizes"]["viewers_control"]
+                .as_u64()
+                .unwrap(),
+        2000
+    );
+}
