@@ -13,6 +13,7 @@ mod output;
 mod plot;
 mod simulate;
 mod switchback;
+mod synth;
 
 /// Causal inference and experiment analysis for two-sided platforms.
 #[derive(Debug, Parser)]
@@ -28,6 +29,9 @@ enum Cli {
     /// Time-slice rotation (switchback) experiments: optimal design and exact analysis.
     #[command(subcommand)]
     Switchback(switchback::SwitchbackCmd),
+    /// Synthetic control and synthetic difference-in-differences on a balanced panel.
+    #[command(subcommand)]
+    Synth(synth::SynthCmd),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Cli::Simulate(args) => simulate::run(&args),
         Cli::Switchback(cmd) => switchback::run(&cmd),
         Cli::Bilateral(cmd) => bilateral::run(&cmd),
+        Cli::Synth(cmd) => synth::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

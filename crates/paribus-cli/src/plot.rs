@@ -255,3 +255,193 @@ where
         .map_err(err)?;
     Ok(())
 }
+
+/// The standard picture of a synthetic control: the treated units' mean and the synthetic
+/// control over time, the gap after treatment shaded, a vertical line where treatment starts.
+pub fn trajectories(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    x: &[f64],
+    treated: &[f64],
+    synthetic: &[f64],
+    start: f64,
+) -> Result<()> {
+    render!(
+        path,
+        (1000, 520),
+        draw_trajectories(title, y_label, x, treated, synthetic, start)
+    )
+}
+
+fn draw_trajectories<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    x: &[f64],
+    treated: &[f64],
+    synthetic: &[f64],
+    start: f64,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let all = treated
+        .iter()
+        .chain(synthetic)
+        .copied()
+        .filter(|v| v.is_finite());
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let (x0, x1) = (x[0], x[x.len() - 1]);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("period (shaded: estimated effect after treatment)")
+        .x_label_formatter(&|v: &f64| {
+            if v.fract() == 0.0 {
+                format!("{}", *v as i64)
+            } else {
+                format!("{v}")
+            }
+        })
+        .y_desc(y_label)
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let post: Vec<usize> = (0..x.len()).filter(|&s| x[s] >= start).collect();
+    let mut poly: Vec<(f64, f64)> = post.iter().map(|&s| (x[s], treated[s])).collect();
+    poly.extend(post.iter().rev().map(|&s| (x[s], synthetic[s])));
+    let shade = RGBColor(255, 127, 14).mix(0.25);
+    chart
+        .draw_series(std::iter::once(Polygon::new(poly, shade.filled())))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(start, lo), (start, hi)],
+            BLACK.mix(0.5).stroke_width(1),
+        )))
+        .map_err(err)?;
+    let blue = RGBColor(31, 119, 180);
+    let orange = RGBColor(214, 39, 40);
+    chart
+        .draw_series(LineSeries::new(
+            x.iter().copied().zip(treated.iter().copied()),
+            orange.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label("treated")
+        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], orange.stroke_width(2)));
+    chart
+        .draw_series(LineSeries::new(
+            x.iter().copied().zip(synthetic.iter().copied()),
+            blue.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label("synthetic control")
+        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], blue.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .border_style(BLACK.mix(0.3))
+        .background_style(WHITE.mix(0.9))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Unit weights (largest first) and, when given, time weights as horizontal bars.
+pub fn weights(
+    path: &Path,
+    title: &str,
+    units: &[(String, f64)],
+    times: &[(String, f64)],
+) -> Result<()> {
+    let rows = units.len().max(times.len()).max(1) as u32;
+    render!(
+        path,
+        (1000, 120 + 22 * rows),
+        draw_weights(title, units, times)
+    )
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    bars: &[(String, f64)],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    let n = bars.len().max(1);
+    let top = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(10)
+        .build_cartesian_2d(0.0..top * 1.3, 0.0..n as f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_y_axis()
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(k, b)| {
+            let yk = (n - 1 - k) as f64;
+            Rectangle::new(
+                [(0.0, yk + 0.15), (b.1, yk + 0.85)],
+                RGBColor(31, 119, 180).mix(0.8).filled(),
+            )
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(k, b)| {
+            let yk = (n - 1 - k) as f64;
+            Text::new(
+                format!("{} {:.3}", b.0, b.1),
+                (b.1 + top * 0.01, yk + 0.75),
+                ("sans-serif", 12).into_font(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
+fn draw_weights<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    units: &[(String, f64)],
+    times: &[(String, f64)],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    if times.is_empty() {
+        draw_bars(&root, "unit weights (positive)", units)?;
+    } else {
+        let (l, r) = root.split_horizontally(560);
+        draw_bars(&l, "unit weights (positive)", units)?;
+        draw_bars(&r, "time weights (pre-periods)", times)?;
+    }
+    Ok(())
+}

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod config;
+pub mod dgp;
 pub mod engine;
 pub mod plan;
 pub mod population;

@@ -8,6 +8,7 @@ pub mod inference;
 pub mod linalg;
 pub mod regress;
 pub mod stats;
+pub mod synth;
 
 pub use error::{Error, Result};
 pub use estimate::{Analysis, Estimate};

@@ -1,0 +1,476 @@
+//! `paribus synth sdid|sc|did`: synthetic control and synthetic DID on a balanced panel.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use paribus::synth::{BlockPanel, Method, SeMethod, SynthParams, standard_error};
+use paribus::{Analysis, Estimate};
+use paribus_io::ColumnSpec;
+use serde_json::json;
+
+use crate::InputError;
+use crate::common::Common;
+use crate::output;
+
+/// `paribus synth ...`
+#[derive(Debug, Subcommand)]
+pub enum SynthCmd {
+    /// Synthetic difference-in-differences (Arkhangelsky et al. 2021): unit and time weights.
+    Sdid(Box<SynthArgs>),
+    /// Synthetic control (as synthdid's sc_estimate): unit weights, no intercept, no time weights.
+    Sc(Box<SynthArgs>),
+    /// Difference-in-differences in the same framework (uniform weights).
+    Did(Box<SynthArgs>),
+}
+
+/// Options of `paribus synth sdid|sc|did`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Unit column.
+    #[arg(long, value_name = "COL")]
+    unit: String,
+    /// Time column (numeric: periods are ordered by value).
+    #[arg(long, value_name = "COL")]
+    time: String,
+    /// Outcome column.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Treatment column: 1 for a treated unit's treated periods, else 0.
+    #[arg(long, value_name = "COL")]
+    treatment: String,
+    /// Standard error: placebo, bootstrap, jackknife (as synthdid's vcov) or none.
+    #[arg(long, default_value = "placebo")]
+    se: String,
+    /// Replications of the placebo or bootstrap.
+    #[arg(long, default_value_t = 200)]
+    replications: usize,
+    /// Also draw the unit and time weights to this file (`.svg` or `.png`).
+    #[arg(long, value_name = "FILE")]
+    plot_weights: Option<PathBuf>,
+}
+
+/// Runs `paribus synth ...`.
+pub fn run(cmd: &SynthCmd) -> Result<()> {
+    match cmd {
+        SynthCmd::Sdid(a) => synth(a, Method::Sdid),
+        SynthCmd::Sc(a) => synth(a, Method::Sc),
+        SynthCmd::Did(a) => synth(a, Method::Did),
+    }
+}
+
+fn fmt_time(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The dense panel from long rows, with every check the estimators rely on.
+struct Wide {
+    /// Outcome by unit (label order) and period.
+    y: Vec<Vec<f64>>,
+    /// Unit labels.
+    units: Vec<String>,
+    /// Sorted period values.
+    times: Vec<f64>,
+    /// First treated period index of each unit (`None`: never treated).
+    adoption: Vec<Option<usize>>,
+}
+
+fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
+    let src = a.common.open()?;
+    let specs = [
+        ColumnSpec::categorical(src.column(&a.unit, "--unit")?),
+        ColumnSpec::numeric(src.column(&a.time, "--time")?),
+        ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
+        ColumnSpec::numeric(src.column(&a.treatment, "--treatment")?),
+    ];
+    let t = src.read(&specs, a.common.missing())?;
+    let units = t.summary.labels[0].clone();
+    let (uc, tv, yv, dv) = (t.codes(0), t.numeric(1), t.numeric(2), t.numeric(3));
+    let mut times: Vec<f64> = tv.to_vec();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let n = units.len();
+    let nt = times.len();
+    let mut y = vec![vec![f64::NAN; nt]; n];
+    let mut d = vec![vec![0u8; nt]; n];
+    let mut row_of: HashMap<(usize, usize), usize> = HashMap::new();
+    for r in 0..t.summary.rows_kept as usize {
+        let (u, s) = (uc[r] as usize, times.partition_point(|&x| x < tv[r]));
+        if let Some(first) = row_of.insert((u, s), r + 1) {
+            return Err(InputError(format!(
+                "{path}: unit `{}` has two rows for {} = {} (rows {first} and {})",
+                units[u],
+                a.time,
+                fmt_time(times[s]),
+                r + 1
+            ))
+            .into());
+        }
+        y[u][s] = yv[r];
+        d[u][s] = match dv[r] {
+            0.0 => 0,
+            1.0 => 1,
+            v => {
+                return Err(InputError(format!(
+                    "{path}: column \"{}\" must be 0 or 1; row {} has {v}",
+                    a.treatment,
+                    r + 1
+                ))
+                .into());
+            }
+        };
+    }
+    let missing: Vec<(usize, usize)> = (0..n)
+        .flat_map(|u| (0..nt).map(move |s| (u, s)))
+        .filter(|&(u, s)| !row_of.contains_key(&(u, s)))
+        .collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|&(u, s)| format!("({}, {})", units[u], fmt_time(times[s])))
+            .collect();
+        return Err(InputError(format!(
+            "{path}: the panel is unbalanced: {} unit-period pairs have no row, e.g. {}{}",
+            missing.len(),
+            shown.join(", "),
+            if missing.len() > 5 { ", ..." } else { "" }
+        ))
+        .into());
+    }
+    let mut adoption = Vec::with_capacity(n);
+    for u in 0..n {
+        let first = d[u].iter().position(|&x| x == 1);
+        if let Some(g) = first {
+            if let Some(s) = (g..nt).find(|&s| d[u][s] == 0) {
+                return Err(InputError(format!(
+                    "{path}: unit `{}` is treated from {} = {} but not in {}: the estimators need treatment to stay on once it starts",
+                    units[u],
+                    a.time,
+                    fmt_time(times[g]),
+                    fmt_time(times[s])
+                ))
+                .into());
+            }
+            if g == 0 {
+                return Err(InputError(format!(
+                    "{path}: unit `{}` is treated in the first period ({} = {}), so it has no pre-treatment period: it was treated before the panel starts",
+                    units[u],
+                    a.time,
+                    fmt_time(times[0])
+                ))
+                .into());
+            }
+        }
+        adoption.push(first);
+    }
+    let dropped = t.summary.drop_warning();
+    Ok((
+        Wide {
+            y,
+            units,
+            times,
+            adoption,
+        },
+        t.summary.rows_kept,
+        dropped,
+    ))
+}
+
+fn synth(a: &SynthArgs, method: Method) -> Result<()> {
+    let c = &a.common;
+    let path = c.data.display().to_string();
+    let se_method = match a.se.as_str() {
+        "placebo" => Some(SeMethod::Placebo),
+        "bootstrap" => Some(SeMethod::Bootstrap),
+        "jackknife" => Some(SeMethod::Jackknife),
+        "none" => None,
+        other => {
+            return Err(InputError(format!(
+                "--se must be placebo, bootstrap, jackknife or none, got `{other}`"
+            ))
+            .into());
+        }
+    };
+    if !(c.alpha > 0.0 && c.alpha < 1.0) {
+        return Err(InputError(format!("--alpha must be in (0, 1), got {}", c.alpha)).into());
+    }
+    let (w, n_obs, dropped) = wide(a, &path)?;
+    let mut cohorts: Vec<usize> = w.adoption.iter().flatten().copied().collect();
+    cohorts.sort_unstable();
+    cohorts.dedup();
+    if cohorts.is_empty() {
+        return Err(InputError(format!(
+            "{path}: no unit is ever treated (column \"{}\" is 0 everywhere)",
+            a.treatment
+        ))
+        .into());
+    }
+    if cohorts.len() > 1 {
+        let list: Vec<String> = cohorts.iter().map(|&g| fmt_time(w.times[g])).collect();
+        return Err(InputError(format!(
+            "{path}: treated units adopt at {} different times ({}): staggered adoption is not supported yet; analyse each adoption cohort with the never-treated units as its own block panel",
+            cohorts.len(),
+            list.join(", ")
+        ))
+        .into());
+    }
+    let t0 = cohorts[0];
+    if t0 < 2 {
+        return Err(InputError(format!(
+            "{path}: treatment starts in the second period ({} = {}): the estimators need at least 2 pre-treatment periods",
+            a.time,
+            fmt_time(w.times[t0])
+        ))
+        .into());
+    }
+    let controls: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_none())
+        .collect();
+    let treated: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_some())
+        .collect();
+    if controls.is_empty() {
+        return Err(InputError(format!(
+            "{path}: every unit is treated: there are no donors"
+        ))
+        .into());
+    }
+    let nt = w.times.len();
+    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
+    let y: Vec<f64> = order.iter().flat_map(|&u| w.y[u].iter().copied()).collect();
+    let panel = BlockPanel::new(y, order.len(), nt, controls.len(), t0)
+        .map_err(|e| InputError(format!("{path}: {e}")))?;
+    let fit = SynthParams::new(method).check()?.fit(&panel)?;
+    let seed = c.seed.unwrap_or(42);
+    let mut warnings: Vec<String> = dropped.into_iter().collect();
+    for (what, conv) in [
+        ("unit", fit.omega_convergence),
+        ("time", fit.lambda_convergence),
+    ] {
+        if let Some(cv) = conv
+            && !cv.converged
+        {
+            warnings.push(format!(
+                "the {what}-weight Frank-Wolfe run used all {} steps without meeting the decrease rule (as synthdid's defaults often do); the weights at that point are used",
+                cv.iterations
+            ));
+        }
+    }
+    let se = match se_method {
+        None => None,
+        Some(m) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(c.threads())
+                .build()?;
+            let r = pool
+                .install(|| standard_error(&panel, &fit, m, a.replications, seed))
+                .map_err(|e| InputError(format!("{path}: {e}")))?;
+            if let Some(note) = &r.note {
+                warnings.push(format!("{}: {note}; the standard error is null", m.name()));
+            }
+            Some(r)
+        }
+    };
+    let std_error = se.as_ref().and_then(|r| r.std_error);
+    let mut est = Estimate::wald(
+        "ATT",
+        "average effect on the treated units over the post-treatment periods",
+        fit.estimate,
+        std_error.unwrap_or(f64::NAN),
+        None,
+        c.alpha,
+    );
+    if std_error.is_none() {
+        est = Estimate::bare(
+            "ATT",
+            "average effect on the treated units over the post-treatment periods",
+            fit.estimate,
+        );
+    }
+    let ctrl_labels: Vec<&str> = controls.iter().map(|&u| w.units[u].as_str()).collect();
+    let mut unit_w: Vec<(&str, f64)> = ctrl_labels
+        .iter()
+        .copied()
+        .zip(fit.omega.iter().copied())
+        .collect();
+    unit_w.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
+    let time_w: Vec<(String, f64)> = (0..t0)
+        .map(|s| (fmt_time(w.times[s]), fit.lambda[s]))
+        .collect();
+    let eff = |v: &[f64]| {
+        let s: f64 = v.iter().map(|x| x * x).sum();
+        if s > 0.0 { Some(1.0 / s) } else { None }
+    };
+    let st = &fit.settings;
+    let mut diag = serde_json::Map::new();
+    diag.insert(
+        "panel".into(),
+        json!({
+            "units": order.len(), "controls": controls.len(), "treated": treated.len(),
+            "periods": nt, "pre_periods": t0, "post_periods": nt - t0,
+            "treatment_starts": fmt_time(w.times[t0]),
+            "treated_units": treated.iter().map(|&u| w.units[u].clone()).collect::<Vec<_>>(),
+        }),
+    );
+    diag.insert(
+        "unit_weights".into(),
+        json!(
+            unit_w
+                .iter()
+                .map(|(l, v)| json!({"unit": l, "weight": v}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    diag.insert(
+        "time_weights".into(),
+        json!(
+            time_w
+                .iter()
+                .map(|(l, v)| json!({"time": l, "weight": v}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    diag.insert("effective_controls".into(), json!(eff(&fit.omega)));
+    diag.insert(
+        "effective_pre_periods".into(),
+        json!(if method == Method::Sc {
+            None
+        } else {
+            eff(&fit.lambda)
+        }),
+    );
+    let conv = |c: Option<paribus::synth::Convergence>| {
+        c.map(|c| json!({"iterations": c.iterations, "objective": c.objective, "converged": c.converged}))
+    };
+    diag.insert("optimisation".into(), json!({
+        "method": "Frank-Wolfe on the simplex (synthdid's sc.weight.fw): 100 steps, sparsify (weights <= max/4 set to 0), then up to max_iter steps; stops when the objective falls by less than min_decrease^2",
+        "noise_level": st.noise_level, "zeta_omega": st.zeta_omega, "zeta_lambda": st.zeta_lambda,
+        "min_decrease": st.min_decrease, "max_iter": st.max_iter,
+        "unit_weights": conv(fit.omega_convergence), "time_weights": conv(fit.lambda_convergence),
+    }));
+    if let Some(r) = &se {
+        diag.insert(
+            "inference".into(),
+            json!({
+                "method": r.method.name(), "replications": r.replicates.len(), "seed": seed,
+                "note": r.note, "interval": "estimate +/- z * SE (normal), as synthdid",
+            }),
+        );
+    }
+    let (tr, sy) = fit.trajectories(&panel);
+    diag.insert(
+        "trajectories".into(),
+        json!(
+            (0..nt)
+                .map(
+                    |s| json!({"time": fmt_time(w.times[s]), "treated": tr[s], "synthetic": sy[s]})
+                )
+                .collect::<Vec<_>>()
+        ),
+    );
+    let analysis = Analysis {
+        family: "synth".into(),
+        method: method.name().into(),
+        n_obs,
+        seed: se_method.map(|_| seed),
+        estimates: vec![est],
+        diagnostics: diag,
+        warnings,
+    };
+    if let Some(p) = &c.plot {
+        let x: Vec<f64> = w.times.clone();
+        crate::plot::trajectories(
+            p,
+            &format!(
+                "{}: treated vs synthetic control",
+                method.name().to_uppercase()
+            ),
+            &a.outcome,
+            &x,
+            &tr,
+            &sy,
+            w.times[t0],
+        )?;
+    }
+    if let Some(p) = &a.plot_weights {
+        let top: Vec<(String, f64)> = unit_w
+            .iter()
+            .filter(|x| x.1 > 0.0)
+            .take(25)
+            .map(|(l, v)| (l.to_string(), *v))
+            .collect();
+        let times: Vec<(String, f64)> = if method == Method::Sc {
+            Vec::new()
+        } else {
+            time_w.clone()
+        };
+        crate::plot::weights(
+            p,
+            &format!("{} weights", method.name().to_uppercase()),
+            &top,
+            &times,
+        )?;
+    }
+    output::warn_all(&analysis);
+    if c.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        let e = &analysis.estimates[0];
+        println!(
+            "paribus synth {}: {} treated and {} control units, {} pre- and {} post-treatment periods",
+            method.name(),
+            treated.len(),
+            controls.len(),
+            t0,
+            nt - t0
+        );
+        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
+        let ci = match (e.ci_lower, e.ci_upper) {
+            (Some(l), Some(h)) => format!("[{}, {}]", output::num(Some(l)), output::num(Some(h))),
+            _ => "—".into(),
+        };
+        output::row(
+            &mut t,
+            vec![
+                e.label.clone(),
+                output::num(Some(e.estimate)),
+                output::num(e.std_error),
+                ci,
+                output::pval(e.p_value),
+            ],
+            1,
+        );
+        println!("{t}");
+        let top: Vec<String> = unit_w
+            .iter()
+            .filter(|x| x.1 > 0.0)
+            .take(8)
+            .map(|(l, v)| format!("{l} {v:.3}"))
+            .collect();
+        println!("largest unit weights: {}", top.join(", "));
+        if method == Method::Sdid {
+            let tw: Vec<String> = time_w
+                .iter()
+                .filter(|x| x.1 > 0.0)
+                .map(|(l, v)| format!("{l} {v:.3}"))
+                .collect();
+            println!("time weights: {}", tw.join(", "));
+        }
+        if let Some(r) = &se {
+            println!(
+                "SE: {} ({} replications, seed {seed})",
+                r.method.name(),
+                r.replicates.len()
+            );
+        }
+    }
+    Ok(())
+}

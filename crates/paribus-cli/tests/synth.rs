@@ -1,0 +1,189 @@
+//! End-to-end tests of `paribus synth` (issue #5).
+
+mod common;
+use common::{paribus, tmp};
+
+use serde_json::Value;
+
+const PROP99: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/california_prop99/california_prop99_comma.csv"
+);
+
+fn args<'a>(method: &'a str, data: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "synth",
+        method,
+        "--data",
+        data,
+        "--unit",
+        "State",
+        "--time",
+        "Year",
+        "--outcome",
+        "PacksPerCapita",
+        "--treatment",
+        "treated",
+    ];
+    a.extend(extra);
+    a
+}
+
+/// Proposition 99 through the CLI: the synthdid estimates, the weights in the JSON, a placebo SE,
+/// the same bytes whatever the thread count, and both plots.
+#[test]
+fn prop99_through_the_cli() {
+    let dir = std::env::temp_dir().join(format!("paribus-synth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (p1, p2) = (dir.join("t.svg"), dir.join("w.png"));
+    for (m, want) in [("sdid", -15.60383), ("sc", -19.61966), ("did", -27.34911)] {
+        let o = paribus(&args(
+            m,
+            PROP99,
+            &["--json", "--seed", "7", "--replications", "50"],
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let e = &v["estimates"][0];
+        assert_eq!(e["label"], "ATT");
+        assert!((e["estimate"].as_f64().unwrap() - want).abs() < 1e-4, "{m}");
+        assert!(e["std_error"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["diagnostics"]["panel"]["controls"], 38);
+        assert_eq!(v["diagnostics"]["panel"]["pre_periods"], 19);
+        if m == "sdid" {
+            let w = &v["diagnostics"]["unit_weights"][0];
+            assert_eq!(w["unit"], "Nevada");
+            assert!((w["weight"].as_f64().unwrap() - 0.124).abs() < 5e-4);
+            let one = paribus(&args(
+                m,
+                PROP99,
+                &[
+                    "--json",
+                    "--seed",
+                    "7",
+                    "--replications",
+                    "50",
+                    "--threads",
+                    "1",
+                ],
+            ));
+            assert_eq!(one.stdout, o.stdout, "thread count changed the output");
+        }
+    }
+    let o = paribus(&args(
+        "sdid",
+        PROP99,
+        &[
+            "--se",
+            "none",
+            "--plot",
+            p1.to_str().unwrap(),
+            "--plot-weights",
+            p2.to_str().unwrap(),
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&p1).unwrap().contains("<svg"));
+    assert!(std::fs::metadata(&p2).unwrap().len() > 1000);
+    // one treated unit: the bootstrap is undefined (null SE and a warning, as synthdid's NA)
+    let o = paribus(&args("sdid", PROP99, &["--json", "--se", "bootstrap"]));
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["estimates"][0]["std_error"].is_null());
+    assert!(v["warnings"].to_string().contains("single treated unit"));
+}
+
+fn panel_csv(name: &str, edit: impl Fn(&str, i64, &mut Option<String>)) -> String {
+    let mut s = String::from("State,Year,PacksPerCapita,treated\n");
+    for u in ["a", "b", "c", "d"] {
+        for yr in 2000..2006 {
+            let d = u8::from(u == "d" && yr >= 2003);
+            let mut row = Some(format!(
+                "{u},{yr},{},{d}",
+                10.0 + yr as f64 - 2000.0 + u.len() as f64
+            ));
+            edit(u, yr, &mut row);
+            if let Some(r) = row {
+                s.push_str(&r);
+                s.push('\n');
+            }
+        }
+    }
+    tmp(name, &s)
+}
+
+#[track_caller]
+fn bad(a: &[&str], needle: &str) {
+    let o = paribus(a);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains(needle), "`{needle}` not in {e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn bad_inputs() {
+    let ok = panel_csv("ok.csv", |_, _, _| {});
+    let o = paribus(&args(
+        "sdid",
+        &ok,
+        &["--se", "placebo", "--replications", "20"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let unbalanced = panel_csv("unb.csv", |u, yr, r| {
+        if u == "b" && yr == 2002 {
+            *r = None;
+        }
+    });
+    bad(&args("sdid", &unbalanced, &[]), "(b, 2002)");
+    let dup = panel_csv("dup.csv", |u, yr, r| {
+        if u == "c" && yr == 2001 {
+            *r = Some("c,2000,1,0".into());
+        }
+    });
+    bad(&args("sdid", &dup, &[]), "two rows");
+    let early = panel_csv("early.csv", |u, yr, r| {
+        if u == "a" {
+            *r = Some(format!("a,{yr},1,1"));
+        }
+    });
+    bad(&args("sdid", &early, &[]), "before the panel starts");
+    let late_pre = panel_csv("nopre.csv", |u, yr, r| {
+        if u == "d" {
+            *r = Some(format!("d,{yr},1,{}", u8::from(yr >= 2001)));
+        }
+    });
+    bad(
+        &args("sdid", &late_pre, &[]),
+        "at least 2 pre-treatment periods",
+    );
+    let reverts = panel_csv("rev.csv", |u, yr, r| {
+        if u == "d" && yr == 2005 {
+            *r = Some("d,2005,1,0".into());
+        }
+    });
+    bad(&args("sdid", &reverts, &[]), "stay on");
+    let stag = panel_csv("stag.csv", |u, yr, r| {
+        if u == "c" {
+            *r = Some(format!("c,{yr},1,{}", u8::from(yr >= 2004)));
+        }
+    });
+    bad(&args("sdid", &stag, &[]), "staggered");
+    // three treated units, one control: too few donors for placebo SEs
+    let few = panel_csv("few.csv", |u, yr, r| {
+        if u != "a" {
+            *r = Some(format!("{u},{yr},{},{}", yr - 1990, u8::from(yr >= 2003)));
+        }
+    });
+    bad(&args("sdid", &few, &[]), "more controls than treated units");
+    bad(&args("sdid", &ok, &["--se", "wild"]), "--se must be");
+    let mut wrong = args("sdid", &ok, &[]);
+    wrong[11] = "treatd";
+    bad(&wrong, "treatd");
+    let two = panel_csv("two.csv", |u, yr, r| {
+        if u == "d" && yr == 2004 {
+            *r = Some("d,2004,1,2".into());
+        }
+    });
+    bad(&args("sdid", &two, &[]), "must be 0 or 1");
+}
