@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use paribus::synth::{BlockPanel, Method, SeMethod, SynthParams, standard_error};
+use paribus::synth::{
+    AdoptionPanel, BlockPanel, Method, SeMethod, SynthParams, in_time_placebo, permutation_test,
+    standard_error, standard_error_staggered,
+};
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
 use serde_json::json;
@@ -48,6 +51,10 @@ pub struct SynthArgs {
     /// Replications of the placebo or bootstrap.
     #[arg(long, default_value_t = 200)]
     replications: usize,
+    /// In-time placebo: pretend treatment began this many periods earlier, on pre-treatment data
+    /// only (default: min(post-periods, pre-periods − 2); 0 turns it off).
+    #[arg(long, value_name = "K")]
+    in_time_placebo: Option<usize>,
     /// Also draw the unit and time weights to this file (`.svg` or `.png`).
     #[arg(long, value_name = "FILE")]
     plot_weights: Option<PathBuf>,
@@ -214,13 +221,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         .into());
     }
     if cohorts.len() > 1 {
-        let list: Vec<String> = cohorts.iter().map(|&g| fmt_time(w.times[g])).collect();
-        return Err(InputError(format!(
-            "{path}: treated units adopt at {} different times ({}): staggered adoption is not supported yet; analyse each adoption cohort with the never-treated units as its own block panel",
-            cohorts.len(),
-            list.join(", ")
-        ))
-        .into());
+        return staggered(a, method, se_method, &w, &cohorts, n_obs, dropped, &path);
     }
     let t0 = cohorts[0];
     if t0 < 2 {
@@ -278,6 +279,38 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             }
             Some(r)
         }
+    };
+    let params = SynthParams::new(method).check()?;
+    let mut placebo_estimates = Vec::new();
+    let shift = a
+        .in_time_placebo
+        .unwrap_or_else(|| (nt - t0).min(t0.saturating_sub(2)));
+    if shift > 0 {
+        let (cut, pf) = in_time_placebo(&params, &panel, shift)
+            .map_err(|e| InputError(format!("{path}: --in-time-placebo {shift}: {e}")))?;
+        let start = fmt_time(w.times[t0 - shift]);
+        let label = format!("placebo(in-time,start={start})");
+        let estimand = "the same estimator with treatment pretended to start earlier, on pre-treatment data only (should be near 0)";
+        let pse = match se_method {
+            Some(m) if !(m == SeMethod::Placebo && cut.n0 <= cut.n1()) => {
+                standard_error(&cut, &pf, m, a.replications, seed)?.std_error
+            }
+            _ => None,
+        };
+        placebo_estimates.push(match pse {
+            Some(s) => Estimate::wald(label, estimand, pf.estimate, s, None, c.alpha),
+            None => Estimate::bare(label, estimand, pf.estimate),
+        });
+    }
+    let permutation = if treated.len() == 1 && controls.len() >= 2 {
+        let p = permutation_test(&params, &panel)?;
+        Some(json!({
+            "statistic": "post/pre RMSPE ratio of the treated unit against every control unit treated in turn (Abadie, Diamond & Hainmueller 2010)",
+            "ratio": p.ratio, "p_value": p.p_value, "placebo_units": p.placebo_ratios.len(),
+            "placebo_ratios": controls.iter().zip(&p.placebo_ratios).map(|(&u, r)| json!({"unit": w.units[u], "ratio": r})).collect::<Vec<_>>(),
+        }))
+    } else {
+        None
     };
     let std_error = se.as_ref().and_then(|r| r.std_error);
     let mut est = Estimate::wald(
@@ -365,6 +398,9 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             }),
         );
     }
+    if let Some(p) = permutation {
+        diag.insert("permutation".into(), p);
+    }
     let (tr, sy) = fit.trajectories(&panel);
     diag.insert(
         "trajectories".into(),
@@ -381,7 +417,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         method: method.name().into(),
         n_obs,
         seed: se_method.map(|_| seed),
-        estimates: vec![est],
+        estimates: std::iter::once(est).chain(placebo_estimates).collect(),
         diagnostics: diag,
         warnings,
     };
@@ -471,6 +507,238 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
                 r.replicates.len()
             );
         }
+        for e in analysis.estimates.iter().skip(1) {
+            println!(
+                "{}: {} (SE {})",
+                e.label,
+                output::num(Some(e.estimate)),
+                output::num(e.std_error)
+            );
+        }
+        if let Some(p) = analysis.diagnostics.get("permutation") {
+            println!(
+                "permutation test (post/pre RMSPE ratio): p = {}",
+                output::pval(p["p_value"].as_f64())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Staggered adoption: one estimate per cohort against the never-treated units, aggregated by
+/// treated unit-periods.
+#[allow(clippy::too_many_arguments)]
+fn staggered(
+    a: &SynthArgs,
+    method: Method,
+    se_method: Option<SeMethod>,
+    w: &Wide,
+    cohorts: &[usize],
+    n_obs: u64,
+    dropped: Option<String>,
+    path: &str,
+) -> Result<()> {
+    let c = &a.common;
+    if let Some(&g) = cohorts.iter().find(|&&g| g < 2) {
+        return Err(InputError(format!(
+            "{path}: a cohort starts in the second period ({} = {}): the estimators need at least 2 pre-treatment periods",
+            a.time,
+            fmt_time(w.times[g])
+        ))
+        .into());
+    }
+    let controls: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_none())
+        .collect();
+    let treated: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_some())
+        .collect();
+    if controls.is_empty() {
+        return Err(InputError(format!(
+            "{path}: every unit is treated at some point: there are no never-treated donors"
+        ))
+        .into());
+    }
+    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
+    let y: Vec<f64> = order.iter().flat_map(|&u| w.y[u].iter().copied()).collect();
+    let adoption: Vec<Option<usize>> = order.iter().map(|&u| w.adoption[u]).collect();
+    let panel = AdoptionPanel::new(y, w.times.len(), adoption)
+        .map_err(|e| InputError(format!("{path}: {e}")))?;
+    let fit = SynthParams::new(method).check()?.fit_staggered(&panel)?;
+    let seed = c.seed.unwrap_or(42);
+    let mut warnings: Vec<String> = dropped.into_iter().collect();
+    let se = match se_method {
+        None => None,
+        Some(m) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(c.threads())
+                .build()?;
+            let r = pool
+                .install(|| standard_error_staggered(&panel, &fit, m, a.replications, seed))
+                .map_err(|e| InputError(format!("{path}: {e}")))?;
+            if let Some(note) = &r.note {
+                warnings.push(format!("{}: {note}; the standard error is null", m.name()));
+            }
+            Some(r)
+        }
+    };
+    let estimand =
+        "average effect over every treated unit-period (cohorts weighted by treated unit-periods)";
+    let mut estimates = vec![match se.as_ref().and_then(|r| r.std_error) {
+        Some(s) => Estimate::wald("ATT", estimand, fit.estimate, s, None, c.alpha),
+        None => Estimate::bare("ATT", estimand, fit.estimate),
+    }];
+    let mut per = Vec::new();
+    for ch in &fit.cohorts {
+        let g = fmt_time(w.times[ch.start]);
+        estimates.push(Estimate::bare(
+            format!("ATT(g={g})"),
+            "the cohort's effect over its post-treatment periods (block estimate; no separate SE)",
+            ch.fit.estimate,
+        ));
+        let mut uw: Vec<(String, f64)> = ch
+            .controls
+            .iter()
+            .map(|&k| w.units[order[k]].clone())
+            .zip(ch.fit.omega.iter().copied())
+            .collect();
+        uw.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        per.push(json!({
+            "cohort": g,
+            "treated_units": ch.treated.iter().map(|&k| w.units[order[k]].clone()).collect::<Vec<_>>(),
+            "pre_periods": ch.start,
+            "post_periods": w.times.len() - ch.start,
+            "weight": ch.weight,
+            "estimate": ch.fit.estimate,
+            "unit_weights": uw.iter().map(|(l, v)| json!({"unit": l, "weight": v})).collect::<Vec<_>>(),
+            "time_weights": (0..ch.start).map(|s| json!({"time": fmt_time(w.times[s]), "weight": ch.fit.lambda[s]})).collect::<Vec<_>>(),
+        }));
+        for (what, conv) in [
+            ("unit", ch.fit.omega_convergence),
+            ("time", ch.fit.lambda_convergence),
+        ] {
+            if let Some(cv) = conv
+                && !cv.converged
+            {
+                warnings.push(format!(
+                    "cohort {g}: the {what}-weight Frank-Wolfe run used all {} steps without meeting the decrease rule (as synthdid's defaults often do); the weights at that point are used",
+                    cv.iterations
+                ));
+            }
+        }
+    }
+    let mut diag = serde_json::Map::new();
+    diag.insert(
+        "panel".into(),
+        json!({
+            "units": order.len(), "never_treated": controls.len(), "treated": treated.len(),
+            "periods": w.times.len(), "cohorts": fit.cohorts.len(),
+        }),
+    );
+    diag.insert("cohorts".into(), json!(per));
+    diag.insert("aggregation".into(), json!("ATT = sum over cohorts g of N_g (T - g) / sum_h N_h (T - h) * ATT(g), each cohort against the never-treated units (Clarke et al. 2023)"));
+    if let Some(r) = &se {
+        diag.insert("inference".into(), json!({
+            "method": r.method.name(), "replications": r.replicates.len(), "seed": seed, "note": r.note,
+            "procedure": "the whole staggered estimator is re-run on each placebo assignment / bootstrap draw / jackknife sample",
+        }));
+    }
+    let analysis = Analysis {
+        family: "synth".into(),
+        method: method.name().into(),
+        n_obs,
+        seed: se_method.map(|_| seed),
+        estimates,
+        diagnostics: diag,
+        warnings,
+    };
+    if c.plot.is_some() || a.plot_weights.is_some() {
+        // the cohort with the most treated unit-periods
+        let big = fit
+            .cohorts
+            .iter()
+            .max_by(|x, y| x.weight.total_cmp(&y.weight))
+            .expect("at least one cohort");
+        let controls_y: Vec<usize> = big.controls.clone();
+        let block_units: Vec<usize> = controls_y.iter().chain(&big.treated).copied().collect();
+        let yb: Vec<f64> = block_units
+            .iter()
+            .flat_map(|&k| panel.y[k * panel.t..(k + 1) * panel.t].iter().copied())
+            .collect();
+        let block = BlockPanel::new(yb, block_units.len(), panel.t, controls_y.len(), big.start)?;
+        let (tr, sy) = big.fit.trajectories(&block);
+        let g = fmt_time(w.times[big.start]);
+        if let Some(p) = &c.plot {
+            crate::plot::trajectories(
+                p,
+                &format!(
+                    "{}: cohort {g} vs its synthetic control",
+                    method.name().to_uppercase()
+                ),
+                &a.outcome,
+                &w.times,
+                &tr,
+                &sy,
+                w.times[big.start],
+            )?;
+        }
+        if let Some(p) = &a.plot_weights {
+            let mut uw: Vec<(String, f64)> = big
+                .controls
+                .iter()
+                .map(|&k| w.units[order[k]].clone())
+                .zip(big.fit.omega.iter().copied())
+                .filter(|x| x.1 > 0.0)
+                .collect();
+            uw.sort_by(|x, y| y.1.total_cmp(&x.1));
+            uw.truncate(25);
+            let tw: Vec<(String, f64)> = if method == Method::Sc {
+                Vec::new()
+            } else {
+                (0..big.start)
+                    .map(|s| (fmt_time(w.times[s]), big.fit.lambda[s]))
+                    .collect()
+            };
+            crate::plot::weights(
+                p,
+                &format!("{} weights, cohort {g}", method.name().to_uppercase()),
+                &uw,
+                &tw,
+            )?;
+        }
+    }
+    output::warn_all(&analysis);
+    if c.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        println!(
+            "paribus synth {} (staggered): {} cohorts, {} treated and {} never-treated units",
+            method.name(),
+            fit.cohorts.len(),
+            treated.len(),
+            controls.len()
+        );
+        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
+        for e in &analysis.estimates {
+            let ci = match (e.ci_lower, e.ci_upper) {
+                (Some(l), Some(h)) => {
+                    format!("[{}, {}]", output::num(Some(l)), output::num(Some(h)))
+                }
+                _ => "—".into(),
+            };
+            output::row(
+                &mut t,
+                vec![
+                    e.label.clone(),
+                    output::num(Some(e.estimate)),
+                    output::num(e.std_error),
+                    ci,
+                    output::pval(e.p_value),
+                ],
+                1,
+            );
+        }
+        println!("{t}");
     }
     Ok(())
 }

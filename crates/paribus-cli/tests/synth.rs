@@ -168,7 +168,12 @@ fn bad_inputs() {
             *r = Some(format!("c,{yr},1,{}", u8::from(yr >= 2004)));
         }
     });
-    bad(&args("sdid", &stag, &[]), "staggered");
+    let o = paribus(&args("sdid", &stag, &["--json", "--se", "none"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["estimates"][1]["label"], "ATT(g=2003)");
+    assert_eq!(v["estimates"][2]["label"], "ATT(g=2004)");
+    assert_eq!(v["diagnostics"]["panel"]["cohorts"], 2);
     // three treated units, one control: too few donors for placebo SEs
     let few = panel_csv("few.csv", |u, yr, r| {
         if u != "a" {

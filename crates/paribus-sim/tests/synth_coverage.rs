@@ -53,5 +53,5 @@ fn placebo_coverage_and_rmse_on_factor_panels() {
     );
     // SDID's placebo intervals are about nominal on this design
     let c = covered[0] as f64 / r;
-    assert!((0.88..=0.99).contains(&c), "SDID coverage {c}");
+    assert!((0.90..=0.99).contains(&c), "SDID coverage {c}");
 }

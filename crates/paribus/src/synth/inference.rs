@@ -57,11 +57,11 @@ pub struct SeResult {
     pub note: Option<String>,
 }
 
-fn rep_rng(seed: u64, r: u64) -> StdRng {
+pub(crate) fn rep_rng(seed: u64, r: u64) -> StdRng {
     StdRng::seed_from_u64(seed ^ r.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-fn pop_sd(x: &[f64]) -> f64 {
+pub(crate) fn pop_sd(x: &[f64]) -> f64 {
     let n = x.len() as f64;
     let m = x.iter().sum::<f64>() / n;
     (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt()

@@ -26,9 +26,13 @@
 
 mod estimate;
 mod inference;
+mod placebo;
+mod staggered;
 pub mod weights;
 
 pub use estimate::{
     BlockPanel, Convergence, Method, Settings, SynthFit, SynthParams, SynthParamsChecked,
 };
 pub use inference::{SeMethod, SeResult, standard_error};
+pub use placebo::{PermutationTest, in_time_placebo, permutation_test};
+pub use staggered::{AdoptionPanel, CohortFit, StaggeredFit, standard_error_staggered};
