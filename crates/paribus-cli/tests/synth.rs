@@ -192,3 +192,66 @@ fn bad_inputs() {
     });
     bad(&args("sdid", &two, &[]), "must be 0 or 1");
 }
+
+/// Staggered adoption against the Python port of synthdid (tools/golden/synth_sdid.py): the
+/// per-cohort estimates, the cohort weights and the aggregate on Proposition 99 with pretend
+/// adopters.
+#[test]
+fn staggered_matches_synthdid_python() {
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tools/golden/fixtures/synth_sdid.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(PROP99).unwrap();
+    for (name, v) in fx["variants"].as_object().unwrap() {
+        let adopters = v["adopters"].as_object().unwrap();
+        let mut csv = String::new();
+        for (k, line) in base.lines().enumerate() {
+            let f: Vec<&str> = line.split(',').collect();
+            let treated = k > 0
+                && adopters
+                    .get(f[0])
+                    .is_some_and(|y| f[1].parse::<f64>().unwrap() >= y.as_f64().unwrap());
+            if treated {
+                csv.push_str(&format!("{},{},{},1\n", f[0], f[1], f[2]));
+            } else {
+                csv.push_str(line);
+                csv.push('\n');
+            }
+        }
+        let file = tmp(&format!("stag_{name}.csv"), &csv);
+        let o = paribus(&args("sdid", &file, &["--json", "--se", "none"]));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let att = got["estimates"][0]["estimate"].as_f64().unwrap();
+        assert!(
+            (att - v["att"].as_f64().unwrap()).abs() < 1e-5,
+            "{name}: {att}"
+        );
+        let cohorts = v["cohorts"].as_array().unwrap();
+        if cohorts.len() == 1 {
+            let want = cohorts[0]["att"].as_f64().unwrap();
+            assert!((att - want).abs() < 1e-9 * want.abs(), "{name}");
+            continue;
+        }
+        let mine = got["diagnostics"]["cohorts"].as_array().unwrap();
+        assert_eq!(mine.len(), cohorts.len(), "{name}");
+        for (m, c) in mine.iter().zip(cohorts) {
+            assert_eq!(
+                m["cohort"].as_str().unwrap(),
+                format!("{}", c["start"].as_f64().unwrap() as i64)
+            );
+            let (a, b) = (m["estimate"].as_f64().unwrap(), c["att"].as_f64().unwrap());
+            assert!(
+                (a - b).abs() < 1e-9 * b.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+            let (a, b) = (m["weight"].as_f64().unwrap(), c["weight"].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-12, "{name}: weight {a} vs {b}");
+        }
+    }
+}

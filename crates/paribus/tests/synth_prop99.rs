@@ -221,3 +221,106 @@ fn placebo_diagnostics() {
     assert!((p.p_value - 1.0 / 39.0).abs() < 1e-12, "{}", p.p_value);
     assert!(in_time_placebo(&params, &panel, 18).is_err());
 }
+
+/// The classic synthetic control with nested V against pysyncon (tools/golden/synth_adh.py):
+/// with a fixed V both solve the same inner problem (same loss and fit); the nested search
+/// finds an outer loss at least as small as pysyncon's best start.
+#[test]
+fn adh_matches_pysyncon() {
+    use paribus::synth::adh::{AdhData, AdhParams, fit_adh};
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tools/golden/fixtures/synth_adh.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let (panel, states, years) = prop99();
+    assert_eq!(
+        fx["controls"].as_array().unwrap().len(),
+        38,
+        "controls in the same (sorted) order"
+    );
+    let yr = |y: i64| years.iter().position(|&x| x == y).unwrap();
+    let row = |i: usize| &panel.y[i * 31..(i + 1) * 31];
+    let predictors = |i: usize| {
+        let r = row(i);
+        vec![
+            r[..19].iter().sum::<f64>() / 19.0,
+            r[yr(1975)],
+            r[yr(1980)],
+            r[yr(1988)],
+        ]
+    };
+    let data = AdhData {
+        x1: predictors(38),
+        x0: (0..38).map(predictors).collect(),
+        z1: row(38)[..19].to_vec(),
+        z0: (0..38).map(|i| row(i)[..19].to_vec()).collect(),
+    };
+    let att = |w: &[f64]| {
+        (19..31)
+            .map(|s| row(38)[s] - (0..38).map(|j| w[j] * row(j)[s]).sum::<f64>())
+            .sum::<f64>()
+            / 12.0
+    };
+    let runs = &fx["runs"];
+    let fixed = fit_adh(
+        &data,
+        &AdhParams {
+            v: Some(vec![0.25; 4]),
+            ..AdhParams::default()
+        },
+    )
+    .unwrap();
+    // the inner objective on the scaled predictors, for any W
+    let inner = |w: &[f64], v: &[f64], scale: &[f64]| {
+        (0..4)
+            .map(|p| {
+                let fit: f64 = (0..38).map(|j| w[j] * data.x0[j][p]).sum();
+                v[p] * ((data.x1[p] - fit) / scale[p]).powi(2)
+            })
+            .sum::<f64>()
+    };
+    let theirs: Vec<f64> = runs["equal_V"]["W"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let (ours_in, theirs_in) = (
+        inner(&fixed.w, &fixed.v, &fixed.scale),
+        inner(&theirs, &[0.25; 4], &fixed.scale),
+    );
+    eprintln!(
+        "fixed V: inner {ours_in:e} vs pysyncon {theirs_in:e}; loss_V {} vs {}; att {} vs {}",
+        fixed.loss_v,
+        runs["equal_V"]["loss_V"],
+        att(&fixed.w),
+        runs["equal_V"]["att"]
+    );
+    assert!(
+        ours_in <= theirs_in + 1e-6,
+        "fixed V: inner {ours_in} vs {theirs_in}"
+    );
+    let nested = fit_adh(&data, &AdhParams::default()).unwrap();
+    let best = ["nested_equal", "nested_ols"]
+        .iter()
+        .map(|k| runs[*k]["loss_V"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    eprintln!(
+        "nested: loss {} (pysyncon best {best}), V {:?}, att {}, iterations {}",
+        nested.loss_v,
+        nested.v,
+        att(&nested.w),
+        nested.iterations
+    );
+    assert!(
+        nested.loss_v <= best * 1.001,
+        "nested loss {} vs {best}",
+        nested.loss_v
+    );
+    assert!((nested.w.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    let _ = states;
+}

@@ -24,6 +24,7 @@
 //! # Ok::<(), paribus::Error>(())
 //! ```
 
+pub mod adh;
 mod estimate;
 mod inference;
 mod placebo;
