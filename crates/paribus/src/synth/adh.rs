@@ -93,7 +93,7 @@ fn scale(d: &AdhData) -> Result<(Scaled, Vec<f64>)> {
         let vals: Vec<f64> = d.x0.iter().map(|x| x[p]).chain([d.x1[p]]).collect();
         let m = vals.iter().sum::<f64>() / n;
         let s = (vals.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return Err(Error::InvalidData(format!(
                 "predictor {} is constant across units: it cannot be scaled",
                 p + 1
