@@ -369,11 +369,22 @@ pub fn weights(
     units: &[(String, f64)],
     times: &[(String, f64)],
 ) -> Result<()> {
-    let rows = units.len().max(times.len()).max(1) as u32;
+    weights_with(path, title, units, "time weights (pre-periods)", times)
+}
+
+/// Unit weights and a second set of weights (`right`, captioned `right_caption`).
+pub fn weights_with(
+    path: &Path,
+    title: &str,
+    units: &[(String, f64)],
+    right_caption: &str,
+    right: &[(String, f64)],
+) -> Result<()> {
+    let rows = units.len().max(right.len()).max(1) as u32;
     render!(
         path,
         (1000, 120 + 22 * rows),
-        draw_weights(title, units, times)
+        draw_weights(title, units, right_caption, right)
     )
 }
 
@@ -428,6 +439,7 @@ fn draw_weights<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     units: &[(String, f64)],
+    right_caption: &str,
     times: &[(String, f64)],
 ) -> Result<()>
 where
@@ -441,7 +453,7 @@ where
     } else {
         let (l, r) = root.split_horizontally(560);
         draw_bars(&l, "unit weights (positive)", units)?;
-        draw_bars(&r, "time weights (pre-periods)", times)?;
+        draw_bars(&r, right_caption, times)?;
     }
     Ok(())
 }

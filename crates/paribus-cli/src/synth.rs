@@ -51,6 +51,20 @@ pub struct SynthArgs {
     /// Replications of the placebo or bootstrap.
     #[arg(long, default_value_t = 200)]
     replications: usize,
+    /// Classic synthetic control (Abadie, Diamond & Hainmueller 2010; `synth sc` only): predictor
+    /// columns, each averaged over the pre-treatment periods, matched with weights V chosen by
+    /// a nested search.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    predictors: Vec<String>,
+    /// Classic synthetic control: pre-treatment periods whose outcomes are predictors too
+    /// (e.g. 1975,1980,1988).
+    #[arg(
+        long,
+        value_name = "TIMES",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    outcome_lags: Vec<f64>,
     /// In-time placebo: pretend treatment began this many periods earlier, on pre-treatment data
     /// only (default: min(post-periods, pre-periods − 2); 0 turns it off).
     #[arg(long, value_name = "K")]
@@ -77,6 +91,10 @@ fn fmt_time(x: f64) -> String {
     }
 }
 
+fn predictor_names(a: &SynthArgs) -> Vec<String> {
+    a.predictors.iter().map(|p| p.trim().to_string()).collect()
+}
+
 /// The dense panel from long rows, with every check the estimators rely on.
 struct Wide {
     /// Outcome by unit (label order) and period.
@@ -87,16 +105,21 @@ struct Wide {
     times: Vec<f64>,
     /// First treated period index of each unit (`None`: never treated).
     adoption: Vec<Option<usize>>,
+    /// Predictor columns by unit and period (`--predictors`).
+    covariates: Vec<Vec<Vec<f64>>>,
 }
 
 fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
     let src = a.common.open()?;
-    let specs = [
+    let mut specs = vec![
         ColumnSpec::categorical(src.column(&a.unit, "--unit")?),
         ColumnSpec::numeric(src.column(&a.time, "--time")?),
         ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
         ColumnSpec::numeric(src.column(&a.treatment, "--treatment")?),
     ];
+    for p in predictor_names(a) {
+        specs.push(ColumnSpec::numeric(src.column(&p, "--predictors")?));
+    }
     let t = src.read(&specs, a.common.missing())?;
     let units = t.summary.labels[0].clone();
     let (uc, tv, yv, dv) = (t.codes(0), t.numeric(1), t.numeric(2), t.numeric(3));
@@ -108,6 +131,9 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
     let mut y = vec![vec![f64::NAN; nt]; n];
     let mut d = vec![vec![0u8; nt]; n];
     let mut row_of: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut covariates = vec![vec![vec![f64::NAN; nt]; n]; specs.len() - 4];
+    let predictor_cols = specs.len() - 4;
+    debug_assert_eq!(covariates.len(), predictor_cols);
     for r in 0..t.summary.rows_kept as usize {
         let (u, s) = (uc[r] as usize, times.partition_point(|&x| x < tv[r]));
         if let Some(first) = row_of.insert((u, s), r + 1) {
@@ -121,6 +147,9 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
             .into());
         }
         y[u][s] = yv[r];
+        for (k, cov) in covariates.iter_mut().enumerate() {
+            cov[u][s] = t.numeric(4 + k)[r];
+        }
         d[u][s] = match dv[r] {
             0.0 => 0,
             1.0 => 1,
@@ -185,6 +214,7 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
             units,
             times,
             adoption,
+            covariates,
         },
         t.summary.rows_kept,
         dropped,
@@ -220,10 +250,27 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         ))
         .into());
     }
+    let adh_wanted = !a.predictors.is_empty() || !a.outcome_lags.is_empty();
+    if adh_wanted && method != Method::Sc {
+        return Err(InputError(
+            "--predictors and --outcome-lags select the classic synthetic control: use them with `paribus synth sc`".into(),
+        )
+        .into());
+    }
+    if adh_wanted && cohorts.len() > 1 {
+        return Err(InputError(format!(
+            "{path}: the classic synthetic control (--predictors, --outcome-lags) needs one adoption time; the data have {}",
+            cohorts.len()
+        ))
+        .into());
+    }
     if cohorts.len() > 1 {
         return staggered(a, method, se_method, &w, &cohorts, n_obs, dropped, &path);
     }
     let t0 = cohorts[0];
+    if adh_wanted {
+        return adh(a, se_method, &w, t0, n_obs, dropped, &path);
+    }
     if t0 < 2 {
         return Err(InputError(format!(
             "{path}: treatment starts in the second period ({} = {}): the estimators need at least 2 pre-treatment periods",
@@ -739,6 +786,289 @@ fn staggered(
             );
         }
         println!("{t}");
+    }
+    Ok(())
+}
+
+/// The classic synthetic control with predictors and nested V, with the in-space placebo
+/// (permutation p-value and placebo SE).
+#[allow(clippy::too_many_arguments)]
+fn adh(
+    a: &SynthArgs,
+    se_method: Option<SeMethod>,
+    w: &Wide,
+    t0: usize,
+    n_obs: u64,
+    dropped: Option<String>,
+    path: &str,
+) -> Result<()> {
+    use paribus::synth::adh::{AdhPanel, AdhParams};
+    let c = &a.common;
+    if matches!(se_method, Some(SeMethod::Bootstrap | SeMethod::Jackknife)) {
+        return Err(InputError(
+            "the classic synthetic control's inference is the in-space placebo: use --se placebo (or none)".into(),
+        )
+        .into());
+    }
+    if t0 < 1 {
+        return Err(InputError(format!("{path}: no pre-treatment period")).into());
+    }
+    let nt = w.times.len();
+    let mut lags = Vec::new();
+    for &l in &a.outcome_lags {
+        match w.times[..t0].iter().position(|&x| x == l) {
+            Some(s) => lags.push(s),
+            None => {
+                return Err(InputError(format!(
+                    "--outcome-lags {}: not a pre-treatment period of {} (treatment starts at {})",
+                    fmt_time(l),
+                    a.time,
+                    fmt_time(w.times[t0])
+                ))
+                .into());
+            }
+        }
+    }
+    let controls: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_none())
+        .collect();
+    let treated: Vec<usize> = (0..w.units.len())
+        .filter(|&u| w.adoption[u].is_some())
+        .collect();
+    if controls.len() < 2 {
+        return Err(InputError(format!(
+            "{path}: the synthetic control needs at least 2 control units (has {})",
+            controls.len()
+        ))
+        .into());
+    }
+    let names = predictor_names(a);
+    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
+    let mut predictors = Vec::with_capacity(order.len());
+    for &u in &order {
+        let mut p = Vec::new();
+        for (k, cov) in w.covariates.iter().enumerate() {
+            let vals = &cov[u][..t0];
+            if let Some(s) = vals.iter().position(|v| !v.is_finite()) {
+                return Err(InputError(format!(
+                    "{path}: predictor \"{}\" of unit `{}` is missing in {} = {}",
+                    names[k],
+                    w.units[u],
+                    a.time,
+                    fmt_time(w.times[s])
+                ))
+                .into());
+            }
+            p.push(vals.iter().sum::<f64>() / t0 as f64);
+        }
+        for &s in &lags {
+            p.push(w.y[u][s]);
+        }
+        predictors.push(p);
+    }
+    let mut labels: Vec<String> = names.iter().map(|n| format!("mean({n})")).collect();
+    labels.extend(
+        lags.iter()
+            .map(|&s| format!("{}({})", a.outcome, fmt_time(w.times[s]))),
+    );
+    let panel = AdhPanel {
+        predictors,
+        pre: order.iter().map(|&u| w.y[u][..t0].to_vec()).collect(),
+        post: order.iter().map(|&u| w.y[u][t0..].to_vec()).collect(),
+        n0: controls.len(),
+    };
+    let params = AdhParams::default();
+    let fit = panel
+        .fit(&params)
+        .map_err(|e| InputError(format!("{path}: {e}")))?;
+    let mut warnings: Vec<String> = dropped.into_iter().collect();
+    let seed = c.seed;
+    let placebo = match se_method {
+        Some(SeMethod::Placebo) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(c.threads())
+                .build()?;
+            Some(
+                pool.install(|| panel.in_space(&params))
+                    .map_err(|e| InputError(format!("{path}: {e}")))?,
+            )
+        }
+        _ => None,
+    };
+    let estimand =
+        "average effect on the treated over the post-treatment periods (classic synthetic control)";
+    let mut std_error = None;
+    let mut diag = serde_json::Map::new();
+    if let Some(pl) = &placebo {
+        let est: Vec<f64> = pl.iter().map(|f| f.att).collect();
+        let above = pl
+            .iter()
+            .filter(|f| f.rmspe_ratio >= fit.rmspe_ratio)
+            .count();
+        let p_value = (1 + above) as f64 / (1 + pl.len()) as f64;
+        if treated.len() == 1 {
+            let m = est.iter().sum::<f64>() / est.len() as f64;
+            std_error =
+                Some((est.iter().map(|x| (x - m).powi(2)).sum::<f64>() / est.len() as f64).sqrt());
+        } else {
+            warnings.push("placebo: with several treated units the in-space placebo (one pretend treated unit at a time) gives the permutation p-value only; the standard error is null".into());
+        }
+        diag.insert("permutation".into(), json!({
+            "statistic": "post/pre RMSPE ratio against every control treated in turn, V re-optimised (Abadie, Diamond & Hainmueller 2010)",
+            "ratio": fit.rmspe_ratio, "p_value": p_value,
+            "placebo": controls.iter().zip(pl).map(|(&u, f)| json!({"unit": w.units[u], "ratio": f.rmspe_ratio, "estimate": f.att})).collect::<Vec<_>>(),
+            "std_error_method": "population standard deviation of the placebo estimates (synthdid's placebo with one treated unit)",
+        }));
+    }
+    let est = match std_error {
+        Some(s) => Estimate::wald("ATT", estimand, fit.att, s, None, c.alpha),
+        None => Estimate::bare("ATT", estimand, fit.att),
+    };
+    let ctrl: Vec<&str> = controls.iter().map(|&u| w.units[u].as_str()).collect();
+    let mut unit_w: Vec<(&str, f64)> = ctrl
+        .iter()
+        .copied()
+        .zip(fit.fit.w.iter().copied())
+        .collect();
+    unit_w.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
+    let x1: Vec<f64> = (0..labels.len())
+        .map(|k| {
+            panel.predictors[panel.n0..]
+                .iter()
+                .map(|p| p[k])
+                .sum::<f64>()
+                / treated.len() as f64
+        })
+        .collect();
+    let xs: Vec<f64> = (0..labels.len())
+        .map(|k| {
+            (0..panel.n0)
+                .map(|j| fit.fit.w[j] * panel.predictors[j][k])
+                .sum()
+        })
+        .collect();
+    diag.insert(
+        "variant".into(),
+        json!("classic synthetic control (ADH 2010) with nested V"),
+    );
+    diag.insert(
+        "panel".into(),
+        json!({
+            "units": order.len(), "controls": controls.len(), "treated": treated.len(),
+            "periods": nt, "pre_periods": t0, "post_periods": nt - t0,
+            "treatment_starts": fmt_time(w.times[t0]),
+        }),
+    );
+    diag.insert("predictors".into(), json!(labels.iter().enumerate().map(|(k, l)| json!({"predictor": l, "v": fit.fit.v[k], "treated": x1[k], "synthetic": xs[k], "scale": fit.fit.scale[k]})).collect::<Vec<_>>()));
+    diag.insert(
+        "unit_weights".into(),
+        json!(
+            unit_w
+                .iter()
+                .map(|(l, v)| json!({"unit": l, "weight": v}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    diag.insert("optimisation".into(), json!({
+        "inner": "Frank-Wolfe on the simplex for W given V (predictors scaled by their sd across units)",
+        "outer": "Nelder-Mead over V = softmax(theta) from equal, regression-based and one-predictor-leaning starts; best pre-period MSPE kept",
+        "pre_period_mspe": fit.fit.loss_v, "predictor_loss": fit.fit.loss_w, "iterations": fit.fit.iterations,
+    }));
+    let synth_path: Vec<f64> = {
+        let tr: Vec<f64> = (0..nt)
+            .map(|s| treated.iter().map(|&u| w.y[u][s]).sum::<f64>() / treated.len() as f64)
+            .collect();
+        (0..nt).map(|s| tr[s] - fit.gaps[s]).collect()
+    };
+    let tr: Vec<f64> = (0..nt).map(|s| synth_path[s] + fit.gaps[s]).collect();
+    diag.insert("trajectories".into(), json!((0..nt).map(|s| json!({"time": fmt_time(w.times[s]), "treated": tr[s], "synthetic": synth_path[s]})).collect::<Vec<_>>()));
+    let analysis = Analysis {
+        family: "synth".into(),
+        method: "sc".into(),
+        n_obs,
+        seed,
+        estimates: vec![est],
+        diagnostics: diag,
+        warnings,
+    };
+    if let Some(p) = &c.plot {
+        crate::plot::trajectories(
+            p,
+            "Synthetic control (ADH): treated vs synthetic",
+            &a.outcome,
+            &w.times,
+            &tr,
+            &synth_path,
+            w.times[t0],
+        )?;
+    }
+    if let Some(p) = &a.plot_weights {
+        let top: Vec<(String, f64)> = unit_w
+            .iter()
+            .filter(|x| x.1 > 1e-6)
+            .take(25)
+            .map(|(l, v)| (l.to_string(), *v))
+            .collect();
+        let v: Vec<(String, f64)> = labels
+            .iter()
+            .cloned()
+            .zip(fit.fit.v.iter().copied())
+            .collect();
+        crate::plot::weights_with(
+            p,
+            "Synthetic control (ADH) weights",
+            &top,
+            "predictor weights V",
+            &v,
+        )?;
+    }
+    output::warn_all(&analysis);
+    if c.json {
+        println!("{}", output::to_json(&analysis)?);
+    } else {
+        let e = &analysis.estimates[0];
+        println!(
+            "paribus synth sc (classic, nested V): {} treated and {} control units, {} predictors",
+            treated.len(),
+            controls.len(),
+            labels.len()
+        );
+        let ci = match (e.ci_lower, e.ci_upper) {
+            (Some(l), Some(h)) => format!("[{}, {}]", output::num(Some(l)), output::num(Some(h))),
+            _ => "—".into(),
+        };
+        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
+        output::row(
+            &mut t,
+            vec![
+                e.label.clone(),
+                output::num(Some(e.estimate)),
+                output::num(e.std_error),
+                ci,
+                output::pval(e.p_value),
+            ],
+            1,
+        );
+        println!("{t}");
+        let top: Vec<String> = unit_w
+            .iter()
+            .filter(|x| x.1 > 1e-3)
+            .take(8)
+            .map(|(l, v)| format!("{l} {v:.3}"))
+            .collect();
+        println!("largest unit weights: {}", top.join(", "));
+        let v: Vec<String> = labels
+            .iter()
+            .zip(&fit.fit.v)
+            .map(|(l, v)| format!("{l} {v:.3}"))
+            .collect();
+        println!("predictor weights V: {}", v.join(", "));
+        if let Some(p) = analysis.diagnostics.get("permutation") {
+            println!(
+                "permutation test (post/pre RMSPE ratio): p = {}",
+                output::pval(p["p_value"].as_f64())
+            );
+        }
     }
     Ok(())
 }

@@ -255,3 +255,72 @@ fn staggered_matches_synthdid_python() {
         }
     }
 }
+
+/// The classic synthetic control through the CLI: predictors, nested V, the in-space placebo on
+/// a small panel, and the options it refuses.
+#[test]
+fn classic_synthetic_control() {
+    let o = paribus(&args(
+        "sc",
+        PROP99,
+        &["--outcome-lags", "1975,1980,1988", "--se", "none", "--json"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = v["diagnostics"]["predictors"].as_array().unwrap();
+    assert_eq!(p.len(), 3);
+    assert_eq!(p[0]["predictor"], "PacksPerCapita(1975)");
+    let vsum: f64 = p.iter().map(|x| x["v"].as_f64().unwrap()).sum();
+    assert!((vsum - 1.0).abs() < 1e-9);
+    assert!(v["estimates"][0]["std_error"].is_null());
+    // a small panel with the in-space placebo: SE and permutation p-value
+    let mut s = String::from("unit,t,y,d,x\n");
+    for u in 0..6 {
+        for t in 0..8 {
+            let y = (u as f64) * 0.7
+                + (t as f64) * 0.3
+                + ((u * 7 + t * 3) % 5) as f64 * 0.1
+                + if u == 5 && t >= 5 { 2.0 } else { 0.0 };
+            s.push_str(&format!(
+                "u{u},{t},{y},{},{}\n",
+                u8::from(u == 5 && t >= 5),
+                (u * u) % 7
+            ));
+        }
+    }
+    let f = tmp("adh_small.csv", &s);
+    let base = [
+        "synth",
+        "sc",
+        "--data",
+        &f,
+        "--unit",
+        "unit",
+        "--time",
+        "t",
+        "--outcome",
+        "y",
+        "--treatment",
+        "d",
+        "--predictors",
+        "x",
+        "--outcome-lags",
+        "0,4",
+        "--json",
+    ];
+    let o = paribus(&base);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["estimates"][0]["std_error"].as_f64().unwrap() > 0.0);
+    let pv = v["diagnostics"]["permutation"]["p_value"].as_f64().unwrap();
+    assert!(pv > 0.0 && pv <= 1.0);
+    let mut b = base.to_vec();
+    b.extend(["--se", "bootstrap"]);
+    bad(&b, "in-space placebo");
+    let mut b = base.to_vec();
+    b[1] = "sdid";
+    bad(&b, "use them with `paribus synth sc`");
+    let mut b = base.to_vec();
+    b[15] = "0,6";
+    bad(&b, "not a pre-treatment period");
+}

@@ -4,14 +4,15 @@
 //! Predictors (covariate means and chosen pre-period outcomes) are scaled by their standard
 //! deviation across all units, as the `Synth` package does. For a diagonal `V` on the simplex,
 //! the unit weights are `W(V) = argmin_{W ∈ simplex} (X₁ − X₀W)' V (X₁ − X₀W)` (solved by
-//! Frank–Wolfe, [`crate::synth::weights`]); `V` is then chosen to minimise the pre-period mean
+//! Frank–Wolfe, [`crate::synth::weights`], in synthdid's two stages: 100 steps from uniform
+//! weights, sparsify, rerun); `V` is then chosen to minimise the pre-period mean
 //! squared prediction error of the outcome, `‖Z₁ − Z₀W(V)‖²/T₀`, by Nelder–Mead over
 //! `V = softmax(θ)` (the `argmin` crate), started from equal weights, from the regression-based
 //! weights that `Synth` also tries, and from one start leaning on each predictor; the best
 //! optimum is kept. When the treated unit lies inside the convex hull of the controls'
-//! predictors, many W fit the predictors exactly and the inner solution (Frank–Wolfe from
-//! uniform weights) is one of them: the answer then depends on the solver, in this as in every
-//! implementation.
+//! predictors, many W fit the predictors exactly and the inner solution is one of them (the
+//! two-stage run favours a sparse one): the answer then depends on the solver, in this as in
+//! every implementation, and the tests compare objective values with pysyncon, not weights.
 
 use argmin::core::{CostFunction, Executor, State};
 use argmin::solver::neldermead::NelderMead;
@@ -47,8 +48,8 @@ impl Default for AdhParams {
     fn default() -> Self {
         AdhParams {
             v: None,
-            max_iter: 2000,
-            inner_iter: 20_000,
+            max_iter: 500,
+            inner_iter: 5_000,
         }
     }
 }
@@ -122,7 +123,15 @@ fn inner(s: &Scaled, v: &[f64], iters: usize) -> (Vec<f64>, f64) {
             .collect();
     cols.push(s.x1.iter().zip(&root).map(|(a, r)| a * r).collect());
     let p = FwProblem::new(cols, false);
-    let r = p.solve(0.0, None, 1e-8, iters);
+    // synthdid's two stages: a short run, sparsify, then the full run from the sparse start, so
+    // that among weights that fit equally well a sparse one is found
+    let first = p.solve(0.0, None, 1e-7, 100.min(iters));
+    let r = p.solve(
+        0.0,
+        Some(&crate::synth::weights::sparsify(&first.weights)),
+        1e-7,
+        iters,
+    );
     let k = s.x1.len() as f64;
     (r.weights, r.objective * k)
 }
@@ -229,7 +238,7 @@ pub fn fit_adh(d: &AdhData, p: &AdhParams) -> Result<AdhFit> {
             simplex.push(t);
         }
         let solver = NelderMead::new(simplex)
-            .with_sd_tolerance(1e-10)
+            .with_sd_tolerance(1e-8)
             .map_err(|e| Error::NonConvergence {
                 method: "Nelder-Mead",
                 iterations: 0,
@@ -301,4 +310,114 @@ fn regression_start(s: &Scaled, d: &AdhData) -> Option<Vec<f64>> {
         *x /= total;
     }
     Some(v)
+}
+
+/// Units' predictors and outcomes for the classic synthetic control: controls first, then the
+/// treated units (whose means are the treated side).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdhPanel {
+    /// Predictors of every unit (`k` values each).
+    pub predictors: Vec<Vec<f64>>,
+    /// Pre-period outcomes of every unit.
+    pub pre: Vec<Vec<f64>>,
+    /// Post-period outcomes of every unit.
+    pub post: Vec<Vec<f64>>,
+    /// Number of controls (the first rows).
+    pub n0: usize,
+}
+
+/// A classic synthetic control fitted on a panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdhPanelFit {
+    /// The weights and losses.
+    pub fit: AdhFit,
+    /// Mean post-period gap between the treated mean and its synthetic control.
+    pub att: f64,
+    /// Gaps in every period (pre, then post).
+    pub gaps: Vec<f64>,
+    /// Post/pre root mean squared gap ratio.
+    pub rmspe_ratio: f64,
+}
+
+fn mean_rows(rows: &[Vec<f64>]) -> Vec<f64> {
+    let n = rows.len() as f64;
+    (0..rows[0].len())
+        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+        .collect()
+}
+
+fn fit_rows(
+    p: &AdhPanel,
+    controls: &[usize],
+    treated: &[usize],
+    params: &AdhParams,
+) -> Result<AdhPanelFit> {
+    let pick =
+        |m: &[Vec<f64>], ids: &[usize]| ids.iter().map(|&i| m[i].clone()).collect::<Vec<_>>();
+    let data = AdhData {
+        x1: mean_rows(&pick(&p.predictors, treated)),
+        x0: pick(&p.predictors, controls),
+        z1: mean_rows(&pick(&p.pre, treated)),
+        z0: pick(&p.pre, controls),
+    };
+    let fit = fit_adh(&data, params)?;
+    let post1 = mean_rows(&pick(&p.post, treated));
+    let synth = |rows: &[Vec<f64>], s: usize| -> f64 {
+        controls
+            .iter()
+            .zip(&fit.w)
+            .map(|(&j, w)| w * rows[j][s])
+            .sum()
+    };
+    let t0 = data.z1.len();
+    let mut gaps: Vec<f64> = (0..t0).map(|s| data.z1[s] - synth(&p.pre, s)).collect();
+    gaps.extend((0..post1.len()).map(|s| post1[s] - synth(&p.post, s)));
+    let rms = |g: &[f64]| (g.iter().map(|x| x * x).sum::<f64>() / g.len() as f64).sqrt();
+    let att = gaps[t0..].iter().sum::<f64>() / (gaps.len() - t0) as f64;
+    Ok(AdhPanelFit {
+        rmspe_ratio: rms(&gaps[t0..]) / rms(&gaps[..t0]),
+        att,
+        gaps,
+        fit,
+    })
+}
+
+impl AdhPanel {
+    /// Fits the treated mean against the controls.
+    ///
+    /// # Errors
+    /// As [`fit_adh`].
+    pub fn fit(&self, params: &AdhParams) -> Result<AdhPanelFit> {
+        let n = self.predictors.len();
+        if self.n0 == 0 || self.n0 >= n || self.pre.len() != n || self.post.len() != n {
+            return Err(Error::InvalidData(
+                "the panel needs controls, treated units, and pre- and post-period outcomes for every unit".into(),
+            ));
+        }
+        let controls: Vec<usize> = (0..self.n0).collect();
+        let treated: Vec<usize> = (self.n0..n).collect();
+        fit_rows(self, &controls, &treated, params)
+    }
+
+    /// The in-space placebo of ADH (2010): every control in turn plays the treated unit, with
+    /// the other controls as donors (the real treated units left out) and V re-optimised.
+    /// Returns the placebo fits in control order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] with fewer than 3 controls; as [`fit_adh`].
+    pub fn in_space(&self, params: &AdhParams) -> Result<Vec<AdhPanelFit>> {
+        use rayon::prelude::*;
+        if self.n0 < 3 {
+            return Err(Error::InvalidData(
+                "the in-space placebo needs at least 3 controls (2 donors for each)".into(),
+            ));
+        }
+        (0..self.n0)
+            .into_par_iter()
+            .map(|j| {
+                let donors: Vec<usize> = (0..self.n0).filter(|&i| i != j).collect();
+                fit_rows(self, &donors, &[j], params)
+            })
+            .collect()
+    }
 }
