@@ -296,7 +296,8 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     let y: Vec<f64> = order.iter().flat_map(|&u| w.y[u].iter().copied()).collect();
     let panel = BlockPanel::new(y, order.len(), nt, controls.len(), t0)
         .map_err(|e| InputError(format!("{path}: {e}")))?;
-    let fit = SynthParams::new(method).check()?.fit(&panel)?;
+    let params = SynthParams::new(method).check()?;
+    let fit = params.fit(&panel)?;
     let seed = c.seed.unwrap_or(42);
     let mut warnings: Vec<String> = dropped.into_iter().collect();
     for (what, conv) in [
@@ -327,7 +328,6 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             Some(r)
         }
     };
-    let params = SynthParams::new(method).check()?;
     let mut placebo_estimates = Vec::new();
     let shift = a
         .in_time_placebo
@@ -360,21 +360,11 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         None
     };
     let std_error = se.as_ref().and_then(|r| r.std_error);
-    let mut est = Estimate::wald(
-        "ATT",
-        "average effect on the treated units over the post-treatment periods",
-        fit.estimate,
-        std_error.unwrap_or(f64::NAN),
-        None,
-        c.alpha,
-    );
-    if std_error.is_none() {
-        est = Estimate::bare(
-            "ATT",
-            "average effect on the treated units over the post-treatment periods",
-            fit.estimate,
-        );
-    }
+    let estimand = "average effect on the treated units over the post-treatment periods";
+    let est = match std_error {
+        Some(s) => Estimate::wald("ATT", estimand, fit.estimate, s, None, c.alpha),
+        None => Estimate::bare("ATT", estimand, fit.estimate),
+    };
     let ctrl_labels: Vec<&str> = controls.iter().map(|&u| w.units[u].as_str()).collect();
     let mut unit_w: Vec<(&str, f64)> = ctrl_labels
         .iter()
