@@ -698,27 +698,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             "paribus bilateral analyze: {it} + {ic} viewers x {jt} + {jc} streamers, {} observed pairs",
             pairs.len()
         );
-        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
-        for e in &analysis.estimates {
-            let ci = match (e.ci_lower, e.ci_upper) {
-                (Some(l), Some(h)) => {
-                    format!("[{}, {}]", output::num(Some(l)), output::num(Some(h)))
-                }
-                _ => "—".into(),
-            };
-            output::row(
-                &mut t,
-                vec![
-                    e.label.clone(),
-                    output::num(Some(e.estimate)),
-                    output::num(e.std_error),
-                    ci,
-                    output::pval(e.p_value),
-                ],
-                1,
-            );
-        }
-        println!("{t}");
+        println!("{}", output::estimates_table(&analysis.estimates));
         println!(
             "SE: design-based (multiple randomization design, conservative); [two-way]: cluster-robust by viewer and streamer."
         );

@@ -69,3 +69,26 @@ pub fn warn_all(a: &Analysis) {
         eprintln!("warning: {w}");
     }
 }
+
+/// The standard table of estimates: label, value, SE, confidence interval, p-value.
+pub fn estimates_table<'a>(estimates: impl IntoIterator<Item = &'a paribus::Estimate>) -> Table {
+    let mut t = table(&["estimate", "value", "SE", "95% CI", "p"]);
+    for e in estimates {
+        let ci = match (e.ci_lower, e.ci_upper) {
+            (Some(l), Some(h)) => format!("[{}, {}]", num(Some(l)), num(Some(h))),
+            _ => "—".into(),
+        };
+        row(
+            &mut t,
+            vec![
+                e.label.clone(),
+                num(Some(e.estimate)),
+                num(e.std_error),
+                ci,
+                pval(e.p_value),
+            ],
+            1,
+        );
+    }
+    t
+}

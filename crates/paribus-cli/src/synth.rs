@@ -91,6 +91,38 @@ fn fmt_time(x: f64) -> String {
     }
 }
 
+impl Wide {
+    /// (never-treated units, treated units), each in label order.
+    fn split(&self) -> (Vec<usize>, Vec<usize>) {
+        (0..self.units.len()).partition(|&u| self.adoption[u].is_none())
+    }
+}
+
+/// Warnings for weight problems that hit their iteration limit.
+fn convergence_warnings(prefix: &str, fit: &paribus::synth::SynthFit, warnings: &mut Vec<String>) {
+    for (what, conv) in [
+        ("unit", fit.omega_convergence),
+        ("time", fit.lambda_convergence),
+    ] {
+        if let Some(cv) = conv
+            && !cv.converged
+        {
+            warnings.push(format!(
+                "{prefix}the {what}-weight Frank-Wolfe run used all {} steps without meeting the decrease rule (as synthdid's defaults often do); the weights at that point are used",
+                cv.iterations
+            ));
+        }
+    }
+}
+
+/// Runs `f` on a pool of `--threads` workers (results do not depend on the count).
+fn on_pool<T: Send>(c: &Common, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(c.threads())
+        .build()?;
+    Ok(pool.install(f))
+}
+
 fn predictor_names(a: &SynthArgs) -> Vec<String> {
     a.predictors.iter().map(|p| p.trim().to_string()).collect()
 }
@@ -279,12 +311,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         ))
         .into());
     }
-    let controls: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_none())
-        .collect();
-    let treated: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_some())
-        .collect();
+    let (controls, treated) = w.split();
     if controls.is_empty() {
         return Err(InputError(format!(
             "{path}: every unit is treated: there are no donors"
@@ -300,27 +327,11 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     let fit = params.fit(&panel)?;
     let seed = c.seed.unwrap_or(42);
     let mut warnings: Vec<String> = dropped.into_iter().collect();
-    for (what, conv) in [
-        ("unit", fit.omega_convergence),
-        ("time", fit.lambda_convergence),
-    ] {
-        if let Some(cv) = conv
-            && !cv.converged
-        {
-            warnings.push(format!(
-                "the {what}-weight Frank-Wolfe run used all {} steps without meeting the decrease rule (as synthdid's defaults often do); the weights at that point are used",
-                cv.iterations
-            ));
-        }
-    }
+    convergence_warnings("", &fit, &mut warnings);
     let se = match se_method {
         None => None,
         Some(m) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(c.threads())
-                .build()?;
-            let r = pool
-                .install(|| standard_error(&panel, &fit, m, a.replications, seed))
+            let r = on_pool(c, || standard_error(&panel, &fit, m, a.replications, seed))?
                 .map_err(|e| InputError(format!("{path}: {e}")))?;
             if let Some(note) = &r.note {
                 warnings.push(format!("{}: {note}; the standard error is null", m.name()));
@@ -496,7 +507,6 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     if c.json {
         println!("{}", output::to_json(&analysis)?);
     } else {
-        let e = &analysis.estimates[0];
         println!(
             "paribus synth {}: {} treated and {} control units, {} pre- and {} post-treatment periods",
             method.name(),
@@ -505,23 +515,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             t0,
             nt - t0
         );
-        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
-        let ci = match (e.ci_lower, e.ci_upper) {
-            (Some(l), Some(h)) => format!("[{}, {}]", output::num(Some(l)), output::num(Some(h))),
-            _ => "—".into(),
-        };
-        output::row(
-            &mut t,
-            vec![
-                e.label.clone(),
-                output::num(Some(e.estimate)),
-                output::num(e.std_error),
-                ci,
-                output::pval(e.p_value),
-            ],
-            1,
-        );
-        println!("{t}");
+        println!("{}", output::estimates_table(&analysis.estimates[..1]));
         let top: Vec<String> = unit_w
             .iter()
             .filter(|x| x.1 > 0.0)
@@ -584,12 +578,7 @@ fn staggered(
         ))
         .into());
     }
-    let controls: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_none())
-        .collect();
-    let treated: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_some())
-        .collect();
+    let (controls, treated) = w.split();
     if controls.is_empty() {
         return Err(InputError(format!(
             "{path}: every unit is treated at some point: there are no never-treated donors"
@@ -607,12 +596,10 @@ fn staggered(
     let se = match se_method {
         None => None,
         Some(m) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(c.threads())
-                .build()?;
-            let r = pool
-                .install(|| standard_error_staggered(&panel, &fit, m, a.replications, seed))
-                .map_err(|e| InputError(format!("{path}: {e}")))?;
+            let r = on_pool(c, || {
+                standard_error_staggered(&panel, &fit, m, a.replications, seed)
+            })?
+            .map_err(|e| InputError(format!("{path}: {e}")))?;
             if let Some(note) = &r.note {
                 warnings.push(format!("{}: {note}; the standard error is null", m.name()));
             }
@@ -650,19 +637,7 @@ fn staggered(
             "unit_weights": uw.iter().map(|(l, v)| json!({"unit": l, "weight": v})).collect::<Vec<_>>(),
             "time_weights": (0..ch.start).map(|s| json!({"time": fmt_time(w.times[s]), "weight": ch.fit.lambda[s]})).collect::<Vec<_>>(),
         }));
-        for (what, conv) in [
-            ("unit", ch.fit.omega_convergence),
-            ("time", ch.fit.lambda_convergence),
-        ] {
-            if let Some(cv) = conv
-                && !cv.converged
-            {
-                warnings.push(format!(
-                    "cohort {g}: the {what}-weight Frank-Wolfe run used all {} steps without meeting the decrease rule (as synthdid's defaults often do); the weights at that point are used",
-                    cv.iterations
-                ));
-            }
-        }
+        convergence_warnings(&format!("cohort {g}: "), &ch.fit, &mut warnings);
     }
     let mut diag = serde_json::Map::new();
     diag.insert(
@@ -755,27 +730,7 @@ fn staggered(
             treated.len(),
             controls.len()
         );
-        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
-        for e in &analysis.estimates {
-            let ci = match (e.ci_lower, e.ci_upper) {
-                (Some(l), Some(h)) => {
-                    format!("[{}, {}]", output::num(Some(l)), output::num(Some(h)))
-                }
-                _ => "—".into(),
-            };
-            output::row(
-                &mut t,
-                vec![
-                    e.label.clone(),
-                    output::num(Some(e.estimate)),
-                    output::num(e.std_error),
-                    ci,
-                    output::pval(e.p_value),
-                ],
-                1,
-            );
-        }
-        println!("{t}");
+        println!("{}", output::estimates_table(&analysis.estimates));
     }
     Ok(())
 }
@@ -819,12 +774,7 @@ fn adh(
             }
         }
     }
-    let controls: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_none())
-        .collect();
-    let treated: Vec<usize> = (0..w.units.len())
-        .filter(|&u| w.adoption[u].is_some())
-        .collect();
+    let (controls, treated) = w.split();
     if controls.len() < 2 {
         return Err(InputError(format!(
             "{path}: the synthetic control needs at least 2 control units (has {})",
@@ -874,15 +824,10 @@ fn adh(
     let mut warnings: Vec<String> = dropped.into_iter().collect();
     let seed = c.seed;
     let placebo = match se_method {
-        Some(SeMethod::Placebo) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(c.threads())
-                .build()?;
-            Some(
-                pool.install(|| panel.in_space(&params))
-                    .map_err(|e| InputError(format!("{path}: {e}")))?,
-            )
-        }
+        Some(SeMethod::Placebo) => Some(
+            on_pool(c, || panel.in_space(&params))?
+                .map_err(|e| InputError(format!("{path}: {e}")))?,
+        ),
         _ => None,
     };
     let estimand =
@@ -1016,30 +961,13 @@ fn adh(
     if c.json {
         println!("{}", output::to_json(&analysis)?);
     } else {
-        let e = &analysis.estimates[0];
         println!(
             "paribus synth sc (classic, nested V): {} treated and {} control units, {} predictors",
             treated.len(),
             controls.len(),
             labels.len()
         );
-        let ci = match (e.ci_lower, e.ci_upper) {
-            (Some(l), Some(h)) => format!("[{}, {}]", output::num(Some(l)), output::num(Some(h))),
-            _ => "—".into(),
-        };
-        let mut t = output::table(&["estimate", "value", "SE", "95% CI", "p"]);
-        output::row(
-            &mut t,
-            vec![
-                e.label.clone(),
-                output::num(Some(e.estimate)),
-                output::num(e.std_error),
-                ci,
-                output::pval(e.p_value),
-            ],
-            1,
-        );
-        println!("{t}");
+        println!("{}", output::estimates_table(&analysis.estimates));
         let top: Vec<String> = unit_w
             .iter()
             .filter(|x| x.1 > 1e-3)
