@@ -66,7 +66,8 @@ pub struct SynthArgs {
     )]
     outcome_lags: Vec<f64>,
     /// In-time placebo: pretend treatment began this many periods earlier, on pre-treatment data
-    /// only (default: min(post-periods, pre-periods − 2); 0 turns it off).
+    /// only (default: min(post-periods, pre-periods − 2); 0 turns it off; not for the classic
+    /// synthetic control).
     #[arg(long, value_name = "K")]
     in_time_placebo: Option<usize>,
     /// Also draw the unit and time weights to this file (`.svg` or `.png`).
@@ -749,6 +750,12 @@ fn adh(
 ) -> Result<()> {
     use paribus::synth::adh::{AdhPanel, AdhParams};
     let c = &a.common;
+    if a.in_time_placebo.is_some_and(|k| k > 0) {
+        return Err(InputError(
+            "--in-time-placebo is not available for the classic synthetic control (its predictors are defined on the real pre-period); run `paribus synth sc` without --predictors/--outcome-lags for it".into(),
+        )
+        .into());
+    }
     if matches!(se_method, Some(SeMethod::Bootstrap | SeMethod::Jackknife)) {
         return Err(InputError(
             "the classic synthetic control's inference is the in-space placebo: use --se placebo (or none)".into(),
