@@ -324,3 +324,51 @@ fn classic_synthetic_control() {
     b[15] = "0,6";
     bad(&b, "not a pre-treatment period");
 }
+
+/// synthdid's fixed-weight jackknife, recomputed in numpy from the Python port's weights
+/// (tools/golden/synth_sdid.py), on Proposition 99 with three treated states.
+#[test]
+fn jackknife_matches_synthdid() {
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tools/golden/fixtures/synth_sdid.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let v = &fx["jackknife"]["three_treated_1989"];
+    let base = std::fs::read_to_string(PROP99).unwrap();
+    let mut csv = String::new();
+    for (k, line) in base.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if k > 0 && matches!(f[0], "Utah" | "Nevada") && f[1].parse::<i64>().unwrap() >= 1989 {
+            csv.push_str(&format!("{},{},{},1\n", f[0], f[1], f[2]));
+        } else {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    let file = tmp("jk_three.csv", &csv);
+    let o = paribus(&args(
+        "sdid",
+        &file,
+        &["--json", "--se", "jackknife", "--in-time-placebo", "0"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &got["estimates"][0];
+    let (att, se) = (
+        e["estimate"].as_f64().unwrap(),
+        e["std_error"].as_f64().unwrap(),
+    );
+    let (want_att, want_se) = (
+        v["att"].as_f64().unwrap(),
+        v["jackknife_se"].as_f64().unwrap(),
+    );
+    assert!(
+        (att - want_att).abs() < 1e-9 * want_att.abs(),
+        "{att} vs {want_att}"
+    );
+    assert!((se - want_se).abs() < 1e-9 * want_se, "{se} vs {want_se}");
+}
