@@ -3,9 +3,7 @@
 //! interference assumption: 300 re-randomizations of viewers and streamers.
 //! Slow: `cargo test --release -p paribus --test bilateral_coverage -- --ignored --nocapture`.
 
-use paribus::design::bilateral::{
-    CELLS, CONTRASTS, CellBlock, Components, Sizes, cell_index, two_way_variance, variance_cs,
-};
+use paribus::design::bilateral::{CONTRASTS, PairSums, cell_index};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -17,12 +15,6 @@ const REPS: usize = 300;
 #[ignore]
 fn design_based_intervals_cover_the_finite_population_effects() {
     let (ni, nj, it, jt) = (300usize, 80usize, 150usize, 40usize);
-    let sizes = Sizes {
-        viewers_treated: it,
-        viewers_control: ni - it,
-        streamers_treated: jt,
-        streamers_control: nj - jt,
-    };
     let mut rng = StdRng::seed_from_u64(5);
     let z = Normal::new(0.0, 1.0).unwrap();
     // sparse, heavy-tailed potential outcomes: most pairs never interact
@@ -66,45 +58,18 @@ fn design_based_intervals_cover_the_finite_population_effects() {
         for &j in &sj[..jt] {
             sarm[j] = true;
         }
-        let mut vs = vec![[0.0; 2]; ni];
-        let mut ss = vec![[0.0; 2]; nj];
-        let mut sum_sq = [0.0; 4];
+        let mut sums = PairSums::zeros(varm.clone(), sarm.clone());
         for i in 0..ni {
             for j in 0..nj {
-                let k = cell_index(varm[i], sarm[j]);
-                let v = y[i][j][k];
-                vs[i][usize::from(!sarm[j])] += v;
-                ss[j][usize::from(!varm[i])] += v;
-                sum_sq[k] += v * v;
+                sums.add_pair(i, j, y[i][j][cell_index(varm[i], sarm[j])]);
             }
         }
-        let comps: [Components; 4] = std::array::from_fn(|k| {
-            let (v, s) = CELLS[k];
-            CellBlock {
-                rows: if v { it } else { ni - it },
-                cols: if s { jt } else { nj - jt },
-                row_sums: (0..ni)
-                    .filter(|&i| varm[i] == v)
-                    .map(|i| vs[i][usize::from(!s)])
-                    .collect(),
-                col_sums: (0..nj)
-                    .filter(|&j| sarm[j] == s)
-                    .map(|j| ss[j][usize::from(!v)])
-                    .collect(),
-                sum_sq: sum_sq[k],
-            }
-            .components(ni, nj)
-            .unwrap()
-        });
-        let means = comps.map(|c| c.mean);
-        let rows: Vec<(bool, [f64; 2])> = varm.iter().copied().zip(vs.iter().copied()).collect();
-        let cols: Vec<(bool, [f64; 2])> = sarm.iter().copied().zip(ss.iter().copied()).collect();
-        for (ci, c) in CONTRASTS.iter().enumerate() {
-            let est: f64 = (0..4).map(|k| c.weights[k] * means[k]).sum();
-            let se = variance_cs(&sizes, &comps, c).sqrt();
+        let fit = sums.fit().unwrap();
+        for (ci, cf) in fit.contrasts.iter().take(CONTRASTS.len()).enumerate() {
+            let est = cf.estimate;
+            let se = cf.variance_cs.sqrt();
             hits[ci] += usize::from((est - truth[ci]).abs() <= 1.959964 * se);
-            let (vv, vsv, _, v2) = two_way_variance(&sizes, &means, &sum_sq, &rows, &cols, c);
-            let se2 = if v2 >= 0.0 { v2 } else { vv.max(vsv) }.sqrt();
+            let se2 = cf.two_way_guarded().0.sqrt();
             hits2[ci] += usize::from((est - truth[ci]).abs() <= 1.959964 * se2);
         }
     }

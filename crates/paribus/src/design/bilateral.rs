@@ -30,6 +30,15 @@ pub fn cell_index(viewer: bool, streamer: bool) -> usize {
     }
 }
 
+/// The cell of a unit of arm `own` on one side (`viewer_side`) meeting a unit of arm `other`.
+fn cell_of(viewer_side: bool, own: bool, other: bool) -> usize {
+    if viewer_side {
+        cell_index(own, other)
+    } else {
+        cell_index(other, own)
+    }
+}
+
 /// One cell's block of the viewer × streamer array, summarised by sparse sums: pairs absent
 /// from the sums are zeros.
 #[derive(Debug, Clone, PartialEq)]
@@ -334,56 +343,6 @@ pub fn tsr(q: [f64; 4], a_c: f64, a_l: f64, beta: f64) -> Result<Vec<(&'static s
     ])
 }
 
-/// Two-way cluster-robust variance (viewer, streamer) of a contrast of cell means on the
-/// zero-filled pair array, from sparse sums: the score of pair (i, j) in cell k is
-/// `c_k (Y_ij − Ȳ_k)/N_k`; `V = V_viewer + V_streamer − V_pair`, each with the CR1 factor
-/// `G/(G−1)·(N−1)/(N−4)` (the saturated regression has 4 coefficients). Returns
-/// `(V_viewer, V_streamer, V_pair, V_two_way)`.
-///
-/// `viewer_rows[i]` holds viewer i's arm and its outcome sums over treated and control
-/// streamers; `streamer_cols[j]` holds streamer j's arm and its sums over treated and control
-/// viewers; `blocks` give each cell's `Σ Y²`.
-pub fn two_way_variance(
-    sizes: &Sizes,
-    means: &[f64; 4],
-    sum_sq: &[f64; 4],
-    viewer_rows: &[(bool, [f64; 2])],
-    streamer_cols: &[(bool, [f64; 2])],
-    c: &Contrast,
-) -> (f64, f64, f64, f64) {
-    let n_k: Vec<f64> = (0..4).map(|k| sizes.i_k(k) * sizes.j_k(k)).collect();
-    let n = sizes.i() * sizes.j();
-    let corr = |g: f64| g / (g - 1.0) * (n - 1.0) / (n - 4.0);
-    // viewer clusters: Σ_s c_(v,s)/N_(v,s) (R_{i,s} − J_s Ȳ_(v,s))
-    let v_v: f64 = viewer_rows
-        .iter()
-        .map(|&(v, sums)| {
-            let mut u = 0.0;
-            for (si, s) in [true, false].into_iter().enumerate() {
-                let k = cell_index(v, s);
-                u += c.weights[k] / n_k[k] * (sums[si] - sizes.j_k(k) * means[k]);
-            }
-            u * u
-        })
-        .sum();
-    let v_s: f64 = streamer_cols
-        .iter()
-        .map(|&(s, sums)| {
-            let mut u = 0.0;
-            for (vi, v) in [true, false].into_iter().enumerate() {
-                let k = cell_index(v, s);
-                u += c.weights[k] / n_k[k] * (sums[vi] - sizes.i_k(k) * means[k]);
-            }
-            u * u
-        })
-        .sum();
-    let v_p: f64 = (0..4)
-        .map(|k| (c.weights[k] / n_k[k]).powi(2) * (sum_sq[k] - n_k[k] * means[k] * means[k]))
-        .sum();
-    let (v_v, v_s, v_p) = (v_v * corr(sizes.i()), v_s * corr(sizes.j()), v_p * corr(n));
-    (v_v, v_s, v_p, v_v + v_s - v_p)
-}
-
 /// Planning variance of `total` in a large two-sided design (experiment-designs.md §3.4, dropping
 /// the finite-population corrections and cross-cell terms, which is conservative for `total`):
 /// `σ_V²(1/I_T + 1/I_C) + σ_S²(1/J_T + 1/J_C) + σ_e²(1/(I_T J_T) + 1/(I_C J_C))`, returned with
@@ -645,18 +604,6 @@ impl PairSums {
         }
         let comps: [Components; 4] = std::array::from_fn(|k| comps[k]);
         let levels = comps.map(|c| c.mean);
-        let viewer_rows: Vec<(bool, [f64; 2])> = self
-            .viewer_arm
-            .iter()
-            .copied()
-            .zip(self.viewer_sums.iter().copied())
-            .collect();
-        let streamer_cols: Vec<(bool, [f64; 2])> = self
-            .streamer_arm
-            .iter()
-            .copied()
-            .zip(self.streamer_sums.iter().copied())
-            .collect();
         let p_v = sizes.viewers_treated as f64 / ni as f64;
         let p_s = sizes.streamers_treated as f64 / nj as f64;
         let contrasts = CONTRASTS
@@ -669,14 +616,7 @@ impl PairSums {
                 variance: self.variance_design(&comps, &c).variance,
                 variance_cs: variance_cs(&sizes, &comps, &c),
                 variance_neyman: variance_neyman(&sizes, &comps, &c),
-                two_way: two_way_variance(
-                    &sizes,
-                    &levels,
-                    &self.sum_sq,
-                    &viewer_rows,
-                    &streamer_cols,
-                    &c,
-                ),
+                two_way: self.two_way_variance(&levels, &c),
             })
             .collect();
         Ok(BilateralFit {
@@ -686,6 +626,51 @@ impl PairSums {
             totals: self.totals(),
             contrasts,
         })
+    }
+}
+
+impl PairSums {
+    /// Two-way cluster-robust variance (viewer, streamer) of a contrast of the cell means `means`
+    /// on the zero-filled pair array, from the sparse sums: the score of pair (i, j) in cell k is
+    /// `c_k (Y_ij − Ȳ_k)/N_k`; `V = V_viewer + V_streamer − V_pair`, each with the CR1 factor
+    /// `G/(G−1)·(N−1)/(N−4)` (the saturated regression has 4 coefficients). Returns
+    /// `(V_viewer, V_streamer, V_pair, V_two_way)`.
+    pub fn two_way_variance(&self, means: &[f64; 4], c: &Contrast) -> (f64, f64, f64, f64) {
+        let sizes = self.sizes();
+        let n_k: Vec<f64> = (0..4).map(|k| sizes.i_k(k) * sizes.j_k(k)).collect();
+        let n = sizes.i() * sizes.j();
+        let corr = |g: f64| g / (g - 1.0) * (n - 1.0) / (n - 4.0);
+        // a unit's cluster score: Σ over the other side's arms of c_k/N_k (R − n_other,k Ȳ_k)
+        let side = |arms: &[bool], sums: &[[f64; 2]], viewer_side: bool| -> f64 {
+            arms.iter()
+                .zip(sums)
+                .map(|(&own, s)| {
+                    let u: f64 = [true, false]
+                        .into_iter()
+                        .enumerate()
+                        .map(|(o, other)| {
+                            let k = cell_of(viewer_side, own, other);
+                            let n_other = if viewer_side {
+                                sizes.j_k(k)
+                            } else {
+                                sizes.i_k(k)
+                            };
+                            c.weights[k] / n_k[k] * (s[o] - n_other * means[k])
+                        })
+                        .sum();
+                    u * u
+                })
+                .sum()
+        };
+        let v_v = side(&self.viewer_arm, &self.viewer_sums, true) * corr(sizes.i());
+        let v_s = side(&self.streamer_arm, &self.streamer_sums, false) * corr(sizes.j());
+        let v_p = (0..4)
+            .map(|k| {
+                (c.weights[k] / n_k[k]).powi(2) * (self.sum_sq[k] - n_k[k] * means[k] * means[k])
+            })
+            .sum::<f64>()
+            * corr(n);
+        (v_v, v_s, v_p, v_v + v_s - v_p)
     }
 }
 
@@ -740,11 +725,7 @@ impl PairSums {
                 }
                 let mut d = 0.0;
                 for (o, other) in [true, false].into_iter().enumerate() {
-                    let k = if viewer_side {
-                        cell_index(own, other)
-                    } else {
-                        cell_index(other, own)
-                    };
+                    let k = cell_of(viewer_side, own, other);
                     let n_other = if viewer_side {
                         sizes.j_k(k)
                     } else {
@@ -841,12 +822,7 @@ impl RatioSums {
                 .zip(arms)
                 .map(|((n, d), &own)| {
                     [0, 1].map(|o| {
-                        let other = o == 0;
-                        let k = if viewer_side {
-                            cell_index(own, other)
-                        } else {
-                            cell_index(other, own)
-                        };
+                        let k = cell_of(viewer_side, own, o == 0);
                         w[k] * (n[o] - ratio[k] * d[o])
                     })
                 })
@@ -1116,51 +1092,11 @@ mod tests {
             .vcov(&VcovSpec::TwoWay(Clusters::new(&gi), Clusters::new(&gj)))
             .unwrap();
         let raw = vc.unrepaired.as_ref().unwrap_or(&vc.matrix);
-        let sizes = Sizes {
-            viewers_treated: 3,
-            viewers_control: 3,
-            streamers_treated: 2,
-            streamers_control: 3,
-        };
-        let mut means = [0.0; 4];
-        let mut sum_sq = [0.0; 4];
-        let mut n = [0.0; 4];
-        for i in 0..ni {
-            for j in 0..nj {
-                let k = cell_index(v_arm[i], s_arm[j]);
-                means[k] += y(i, j);
-                sum_sq[k] += y(i, j).powi(2);
-                n[k] += 1.0;
-            }
-        }
-        for k in 0..4 {
-            means[k] /= n[k];
-        }
-        let rows: Vec<(bool, [f64; 2])> = (0..ni)
-            .map(|i| {
-                (
-                    v_arm[i],
-                    [
-                        (0..nj).filter(|&j| s_arm[j]).map(|j| y(i, j)).sum(),
-                        (0..nj).filter(|&j| !s_arm[j]).map(|j| y(i, j)).sum(),
-                    ],
-                )
-            })
-            .collect();
-        let cols: Vec<(bool, [f64; 2])> = (0..nj)
-            .map(|j| {
-                (
-                    s_arm[j],
-                    [
-                        (0..ni).filter(|&i| v_arm[i]).map(|i| y(i, j)).sum(),
-                        (0..ni).filter(|&i| !v_arm[i]).map(|i| y(i, j)).sum(),
-                    ],
-                )
-            })
-            .collect();
+        let sums = dense_sums(&v_arm, &s_arm, y);
+        let means = sums.fit().unwrap().levels;
         // coefficient order: const, v, s, vs
         for (c, idx) in [(CONTRASTS[1], 3), (CONTRASTS[2], 1), (CONTRASTS[3], 2)] {
-            let (_, _, _, v2) = two_way_variance(&sizes, &means, &sum_sq, &rows, &cols, &c);
+            let (_, _, _, v2) = sums.two_way_variance(&means, &c);
             assert!(
                 (v2 - raw.get(idx, idx)).abs() < 1e-10 * raw.get(idx, idx).abs().max(1.0),
                 "{}: {v2} vs {}",
