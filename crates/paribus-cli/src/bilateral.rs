@@ -349,8 +349,14 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     // one streaming pass: per-unit sums over the other side's arms, per-cell sums of squares of
     // pair totals (rows of the same pair are added first unless --rows-are-pairs)
     let mut pairs: HashMap<(usize, usize), (f64, f64)> = HashMap::new();
-    // per cell: Σn, Σd, Σn², Σnd, Σd² over pair totals (d ≡ 0 without a ratio)
-    let mut cell_sums = [[0.0f64; 5]; 4];
+    // per cell: Σn², Σnd, Σd² over pair totals (d ≡ 0 without a ratio); cell totals come from
+    // the per-unit sums
+    let mut cell_sums = [[0.0f64; 3]; 4];
+    let squares = |cs: &mut [f64; 3], y: f64, d: f64| {
+        cs[0] += y * y;
+        cs[1] += y * d;
+        cs[2] += d * d;
+    };
     let mut rows_seen = 0u64;
     let (mut vmap, mut smap): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
     let (mut vlabels, mut slabels): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
@@ -426,12 +432,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
                 let yv = y[r];
                 let dv = den.map_or(0.0, |d| d[r]);
                 if a.rows_are_pairs {
-                    let cs = &mut cell_sums[cell_index(varm, sarm)];
-                    cs[0] += yv;
-                    cs[1] += dv;
-                    cs[2] += yv * yv;
-                    cs[3] += yv * dv;
-                    cs[4] += dv * dv;
+                    squares(&mut cell_sums[cell_index(varm, sarm)], yv, dv);
                 } else {
                     let e = pairs.entry((i, j)).or_insert((0.0, 0.0));
                     e.0 += yv;
@@ -457,12 +458,11 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let (ni, nj) = (it + ic, jt + jc);
     // per-cell sums of the pair totals
     for (&(i, j), &(y, d)) in &pairs {
-        let cs = &mut cell_sums[cell_index(viewers.arm[i], streamers.arm[j])];
-        cs[0] += y;
-        cs[1] += d;
-        cs[2] += y * y;
-        cs[3] += y * d;
-        cs[4] += d * d;
+        squares(
+            &mut cell_sums[cell_index(viewers.arm[i], streamers.arm[j])],
+            y,
+            d,
+        );
     }
     let observed_pairs = if a.rows_are_pairs {
         summary.rows_kept as usize
@@ -475,7 +475,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         streamer_arm: streamers.arm.clone(),
         viewer_sums: viewers.sums.clone(),
         streamer_sums: streamers.sums.clone(),
-        sum_sq: cell_sums.map(|c| c[2]),
+        sum_sq: cell_sums.map(|c| c[0]),
     };
     let cuped_wanted = viewers.pre.is_some() || streamers.pre.is_some();
     let (fit, raw_fit, cuped) = if ratio {
@@ -483,11 +483,11 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
             den: PairSums {
                 viewer_sums: viewers.den_sums.clone(),
                 streamer_sums: streamers.den_sums.clone(),
-                sum_sq: cell_sums.map(|c| c[4]),
+                sum_sq: cell_sums.map(|c| c[2]),
                 ..num.clone()
             },
             num,
-            cross: cell_sums.map(|c| c[3]),
+            cross: cell_sums.map(|c| c[1]),
         };
         (r.fit().map_err(in_file)?, None, None)
     } else if cuped_wanted {
