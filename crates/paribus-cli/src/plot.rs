@@ -362,18 +362,9 @@ where
     Ok(())
 }
 
-/// Unit weights (largest first) and, when given, time weights as horizontal bars.
+/// Unit weights (largest first) and, when not empty, a second set of weights (`right`:
+/// time weights or predictor weights, captioned `right_caption`) as horizontal bars.
 pub fn weights(
-    path: &Path,
-    title: &str,
-    units: &[(String, f64)],
-    times: &[(String, f64)],
-) -> Result<()> {
-    weights_with(path, title, units, "time weights (pre-periods)", times)
-}
-
-/// Unit weights and a second set of weights (`right`, captioned `right_caption`).
-pub fn weights_with(
     path: &Path,
     title: &str,
     units: &[(String, f64)],

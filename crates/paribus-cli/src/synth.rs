@@ -116,6 +116,91 @@ fn convergence_warnings(prefix: &str, fit: &paribus::synth::SynthFit, warnings: 
     }
 }
 
+const TIME_WEIGHTS: &str = "time weights (pre-periods)";
+
+/// An estimate with a normal interval when it has a standard error, bare otherwise.
+fn normal_estimate(
+    label: impl Into<String>,
+    estimand: &str,
+    value: f64,
+    std_error: Option<f64>,
+    alpha: f64,
+) -> Estimate {
+    // a non-finite standard error gives a bare estimate
+    Estimate::wald(
+        label,
+        estimand,
+        value,
+        std_error.unwrap_or(f64::NAN),
+        None,
+        alpha,
+    )
+}
+
+/// Control labels with their weights, largest first (ties by label).
+fn ranked_weights<'a>(labels: impl IntoIterator<Item = &'a str>, w: &[f64]) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = labels
+        .into_iter()
+        .map(str::to_string)
+        .zip(w.iter().copied())
+        .collect();
+    v.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    v
+}
+
+/// Pre-period labels with their time weights.
+fn time_weights(times: &[f64], lambda: &[f64]) -> Vec<(String, f64)> {
+    times
+        .iter()
+        .zip(lambda)
+        .map(|(&t, &l)| (fmt_time(t), l))
+        .collect()
+}
+
+/// `[{key: label, "weight": w}, ...]`.
+fn weights_json(key: &str, list: &[(String, f64)]) -> serde_json::Value {
+    json!(
+        list.iter()
+            .map(|(l, v)| json!({key: l, "weight": v}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The weights picture: the (at most 25) unit weights above `min`, and the time weights unless
+/// the method has none.
+fn plot_weights(
+    path: &std::path::Path,
+    title: &str,
+    units: &[(String, f64)],
+    min: f64,
+    right_caption: &str,
+    right: &[(String, f64)],
+) -> Result<()> {
+    let top: Vec<(String, f64)> = units
+        .iter()
+        .filter(|x| x.1 > min)
+        .take(25)
+        .cloned()
+        .collect();
+    crate::plot::weights(path, title, &top, right_caption, right)
+}
+
+/// The standard error `method` asks for, on the thread pool, with its note as a warning.
+fn run_se(
+    c: &Common,
+    method: Option<SeMethod>,
+    path: &str,
+    warnings: &mut Vec<String>,
+    f: impl FnOnce(SeMethod) -> paribus::Result<paribus::synth::SeResult> + Send,
+) -> Result<Option<paribus::synth::SeResult>> {
+    let Some(m) = method else { return Ok(None) };
+    let r = on_pool(c, || f(m))?.map_err(|e| InputError(format!("{path}: {e}")))?;
+    if let Some(note) = &r.note {
+        warnings.push(format!("{}: {note}; the standard error is null", m.name()));
+    }
+    Ok(Some(r))
+}
+
 /// Runs `f` on a pool of `--threads` workers (results do not depend on the count).
 fn on_pool<T: Send>(c: &Common, f: impl FnOnce() -> T + Send) -> Result<T> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -329,17 +414,9 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     let seed = c.seed.unwrap_or(42);
     let mut warnings: Vec<String> = dropped.into_iter().collect();
     convergence_warnings("", &fit, &mut warnings);
-    let se = match se_method {
-        None => None,
-        Some(m) => {
-            let r = on_pool(c, || standard_error(&panel, &fit, m, a.replications, seed))?
-                .map_err(|e| InputError(format!("{path}: {e}")))?;
-            if let Some(note) = &r.note {
-                warnings.push(format!("{}: {note}; the standard error is null", m.name()));
-            }
-            Some(r)
-        }
-    };
+    let se = run_se(c, se_method, &path, &mut warnings, |m| {
+        standard_error(&panel, &fit, m, a.replications, seed)
+    })?;
     let mut placebo_estimates = Vec::new();
     let shift = a
         .in_time_placebo
@@ -356,10 +433,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             }
             _ => None,
         };
-        placebo_estimates.push(match pse {
-            Some(s) => Estimate::wald(label, estimand, pf.estimate, s, None, c.alpha),
-            None => Estimate::bare(label, estimand, pf.estimate),
-        });
+        placebo_estimates.push(normal_estimate(label, estimand, pf.estimate, pse, c.alpha));
     }
     let permutation = if treated.len() == 1 && controls.len() >= 2 {
         let p = permutation_test(&params, &panel)?;
@@ -371,22 +445,15 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     } else {
         None
     };
-    let std_error = se.as_ref().and_then(|r| r.std_error);
-    let estimand = "average effect on the treated units over the post-treatment periods";
-    let est = match std_error {
-        Some(s) => Estimate::wald("ATT", estimand, fit.estimate, s, None, c.alpha),
-        None => Estimate::bare("ATT", estimand, fit.estimate),
-    };
-    let ctrl_labels: Vec<&str> = controls.iter().map(|&u| w.units[u].as_str()).collect();
-    let mut unit_w: Vec<(&str, f64)> = ctrl_labels
-        .iter()
-        .copied()
-        .zip(fit.omega.iter().copied())
-        .collect();
-    unit_w.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
-    let time_w: Vec<(String, f64)> = (0..t0)
-        .map(|s| (fmt_time(w.times[s]), fit.lambda[s]))
-        .collect();
+    let est = normal_estimate(
+        "ATT",
+        "average effect on the treated units over the post-treatment periods",
+        fit.estimate,
+        se.as_ref().and_then(|r| r.std_error),
+        c.alpha,
+    );
+    let unit_w = ranked_weights(controls.iter().map(|&u| w.units[u].as_str()), &fit.omega);
+    let time_w = time_weights(&w.times[..t0], &fit.lambda);
     let eff = |v: &[f64]| {
         let s: f64 = v.iter().map(|x| x * x).sum();
         if s > 0.0 { Some(1.0 / s) } else { None }
@@ -402,24 +469,8 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             "treated_units": treated.iter().map(|&u| w.units[u].clone()).collect::<Vec<_>>(),
         }),
     );
-    diag.insert(
-        "unit_weights".into(),
-        json!(
-            unit_w
-                .iter()
-                .map(|(l, v)| json!({"unit": l, "weight": v}))
-                .collect::<Vec<_>>()
-        ),
-    );
-    diag.insert(
-        "time_weights".into(),
-        json!(
-            time_w
-                .iter()
-                .map(|(l, v)| json!({"time": l, "weight": v}))
-                .collect::<Vec<_>>()
-        ),
-    );
+    diag.insert("unit_weights".into(), weights_json("unit", &unit_w));
+    diag.insert("time_weights".into(), weights_json("time", &time_w));
     diag.insert("effective_controls".into(), json!(eff(&fit.omega)));
     diag.insert(
         "effective_pre_periods".into(),
@@ -486,22 +537,13 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         )?;
     }
     if let Some(p) = &a.plot_weights {
-        let top: Vec<(String, f64)> = unit_w
-            .iter()
-            .filter(|x| x.1 > 0.0)
-            .take(25)
-            .map(|(l, v)| (l.to_string(), *v))
-            .collect();
-        let times: Vec<(String, f64)> = if method == Method::Sc {
-            Vec::new()
-        } else {
-            time_w.clone()
-        };
-        crate::plot::weights(
+        plot_weights(
             p,
             &format!("{} weights", method.name().to_uppercase()),
-            &top,
-            &times,
+            &unit_w,
+            0.0,
+            TIME_WEIGHTS,
+            if method == Method::Sc { &[] } else { &time_w },
         )?;
     }
     output::warn_all(&analysis);
@@ -594,25 +636,23 @@ fn staggered(
     let fit = SynthParams::new(method).check()?.fit_staggered(&panel)?;
     let seed = c.seed.unwrap_or(42);
     let mut warnings: Vec<String> = dropped.into_iter().collect();
-    let se = match se_method {
-        None => None,
-        Some(m) => {
-            let r = on_pool(c, || {
-                standard_error_staggered(&panel, &fit, m, a.replications, seed)
-            })?
-            .map_err(|e| InputError(format!("{path}: {e}")))?;
-            if let Some(note) = &r.note {
-                warnings.push(format!("{}: {note}; the standard error is null", m.name()));
-            }
-            Some(r)
-        }
-    };
+    let se = run_se(c, se_method, path, &mut warnings, |m| {
+        standard_error_staggered(&panel, &fit, m, a.replications, seed)
+    })?;
     let estimand =
         "average effect over every treated unit-period (cohorts weighted by treated unit-periods)";
-    let mut estimates = vec![match se.as_ref().and_then(|r| r.std_error) {
-        Some(s) => Estimate::wald("ATT", estimand, fit.estimate, s, None, c.alpha),
-        None => Estimate::bare("ATT", estimand, fit.estimate),
-    }];
+    let mut estimates = vec![normal_estimate(
+        "ATT",
+        estimand,
+        fit.estimate,
+        se.as_ref().and_then(|r| r.std_error),
+        c.alpha,
+    )];
+    let control_labels: Vec<&str> = fit
+        .controls
+        .iter()
+        .map(|&k| w.units[order[k]].as_str())
+        .collect();
     let mut per = Vec::new();
     for ch in &fit.cohorts {
         let g = fmt_time(w.times[ch.start]);
@@ -621,13 +661,7 @@ fn staggered(
             "the cohort's effect over its post-treatment periods (block estimate; no separate SE)",
             ch.fit.estimate,
         ));
-        let mut uw: Vec<(String, f64)> = ch
-            .controls
-            .iter()
-            .map(|&k| w.units[order[k]].clone())
-            .zip(ch.fit.omega.iter().copied())
-            .collect();
-        uw.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let uw = ranked_weights(control_labels.iter().copied(), &ch.fit.omega);
         per.push(json!({
             "cohort": g,
             "treated_units": ch.treated.iter().map(|&k| w.units[order[k]].clone()).collect::<Vec<_>>(),
@@ -635,8 +669,8 @@ fn staggered(
             "post_periods": w.times.len() - ch.start,
             "weight": ch.weight,
             "estimate": ch.fit.estimate,
-            "unit_weights": uw.iter().map(|(l, v)| json!({"unit": l, "weight": v})).collect::<Vec<_>>(),
-            "time_weights": (0..ch.start).map(|s| json!({"time": fmt_time(w.times[s]), "weight": ch.fit.lambda[s]})).collect::<Vec<_>>(),
+            "unit_weights": weights_json("unit", &uw),
+            "time_weights": weights_json("time", &time_weights(&w.times[..ch.start], &ch.fit.lambda)),
         }));
         convergence_warnings(&format!("cohort {g}: "), &ch.fit, &mut warnings);
     }
@@ -667,19 +701,13 @@ fn staggered(
     };
     if c.plot.is_some() || a.plot_weights.is_some() {
         // the cohort with the most treated unit-periods
-        let big = fit
+        let (k, big) = fit
             .cohorts
             .iter()
-            .max_by(|x, y| x.weight.total_cmp(&y.weight))
+            .enumerate()
+            .max_by(|x, y| x.1.weight.total_cmp(&y.1.weight))
             .expect("at least one cohort");
-        let controls_y: Vec<usize> = big.controls.clone();
-        let block_units: Vec<usize> = controls_y.iter().chain(&big.treated).copied().collect();
-        let yb: Vec<f64> = block_units
-            .iter()
-            .flat_map(|&k| panel.y[k * panel.t..(k + 1) * panel.t].iter().copied())
-            .collect();
-        let block = BlockPanel::new(yb, block_units.len(), panel.t, controls_y.len(), big.start)?;
-        let (tr, sy) = big.fit.trajectories(&block);
+        let (tr, sy) = big.fit.trajectories(&fit.cohort_panel(&panel, k));
         let g = fmt_time(w.times[big.start]);
         if let Some(p) = &c.plot {
             crate::plot::trajectories(
@@ -696,27 +724,17 @@ fn staggered(
             )?;
         }
         if let Some(p) = &a.plot_weights {
-            let mut uw: Vec<(String, f64)> = big
-                .controls
-                .iter()
-                .map(|&k| w.units[order[k]].clone())
-                .zip(big.fit.omega.iter().copied())
-                .filter(|x| x.1 > 0.0)
-                .collect();
-            uw.sort_by(|x, y| y.1.total_cmp(&x.1));
-            uw.truncate(25);
-            let tw: Vec<(String, f64)> = if method == Method::Sc {
-                Vec::new()
-            } else {
-                (0..big.start)
-                    .map(|s| (fmt_time(w.times[s]), big.fit.lambda[s]))
-                    .collect()
-            };
-            crate::plot::weights(
+            plot_weights(
                 p,
                 &format!("{} weights, cohort {g}", method.name().to_uppercase()),
-                &uw,
-                &tw,
+                &ranked_weights(control_labels.iter().copied(), &big.fit.omega),
+                0.0,
+                TIME_WEIGHTS,
+                &if method == Method::Sc {
+                    Vec::new()
+                } else {
+                    time_weights(&w.times[..big.start], &big.fit.lambda)
+                },
             )?;
         }
     }
@@ -832,47 +850,33 @@ fn adh(
     let seed = c.seed;
     let placebo = match se_method {
         Some(SeMethod::Placebo) => Some(
-            on_pool(c, || panel.in_space(&params))?
+            on_pool(c, || panel.in_space(&params, &fit))?
                 .map_err(|e| InputError(format!("{path}: {e}")))?,
         ),
         _ => None,
     };
     let estimand =
         "average effect on the treated over the post-treatment periods (classic synthetic control)";
-    let mut std_error = None;
     let mut diag = serde_json::Map::new();
     if let Some(pl) = &placebo {
-        let est: Vec<f64> = pl.iter().map(|f| f.att).collect();
-        let above = pl
-            .iter()
-            .filter(|f| f.rmspe_ratio >= fit.rmspe_ratio)
-            .count();
-        let p_value = (1 + above) as f64 / (1 + pl.len()) as f64;
-        if treated.len() == 1 {
-            let m = est.iter().sum::<f64>() / est.len() as f64;
-            std_error =
-                Some((est.iter().map(|x| (x - m).powi(2)).sum::<f64>() / est.len() as f64).sqrt());
-        } else {
+        if pl.std_error.is_none() {
             warnings.push("placebo: with several treated units the in-space placebo (one pretend treated unit at a time) gives the permutation p-value only; the standard error is null".into());
         }
         diag.insert("permutation".into(), json!({
             "statistic": "post/pre RMSPE ratio against every control treated in turn, V re-optimised (Abadie, Diamond & Hainmueller 2010)",
-            "ratio": fit.rmspe_ratio, "p_value": p_value,
-            "placebo": controls.iter().zip(pl).map(|(&u, f)| json!({"unit": w.units[u], "ratio": f.rmspe_ratio, "estimate": f.att})).collect::<Vec<_>>(),
+            "ratio": fit.rmspe_ratio, "p_value": pl.p_value,
+            "placebo": controls.iter().zip(&pl.placebo).map(|(&u, f)| json!({"unit": w.units[u], "ratio": f.rmspe_ratio, "estimate": f.att})).collect::<Vec<_>>(),
             "std_error_method": "population standard deviation of the placebo estimates (synthdid's placebo with one treated unit)",
         }));
     }
-    let est = match std_error {
-        Some(s) => Estimate::wald("ATT", estimand, fit.att, s, None, c.alpha),
-        None => Estimate::bare("ATT", estimand, fit.att),
-    };
-    let ctrl: Vec<&str> = controls.iter().map(|&u| w.units[u].as_str()).collect();
-    let mut unit_w: Vec<(&str, f64)> = ctrl
-        .iter()
-        .copied()
-        .zip(fit.fit.w.iter().copied())
-        .collect();
-    unit_w.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
+    let est = normal_estimate(
+        "ATT",
+        estimand,
+        fit.att,
+        placebo.as_ref().and_then(|p| p.std_error),
+        c.alpha,
+    );
+    let unit_w = ranked_weights(controls.iter().map(|&u| w.units[u].as_str()), &fit.fit.w);
     let x1: Vec<f64> = (0..labels.len())
         .map(|k| {
             panel.predictors[panel.n0..]
@@ -902,15 +906,7 @@ fn adh(
         }),
     );
     diag.insert("predictors".into(), json!(labels.iter().enumerate().map(|(k, l)| json!({"predictor": l, "v": fit.fit.v[k], "treated": x1[k], "synthetic": xs[k], "scale": fit.fit.scale[k]})).collect::<Vec<_>>()));
-    diag.insert(
-        "unit_weights".into(),
-        json!(
-            unit_w
-                .iter()
-                .map(|(l, v)| json!({"unit": l, "weight": v}))
-                .collect::<Vec<_>>()
-        ),
-    );
+    diag.insert("unit_weights".into(), weights_json("unit", &unit_w));
     diag.insert("optimisation".into(), json!({
         "inner": "Frank-Wolfe on the simplex for W given V (predictors scaled by their sd across units)",
         "outer": "Nelder-Mead over V = softmax(theta) from equal, regression-based and one-predictor-leaning starts; best pre-period MSPE kept",
@@ -945,21 +941,16 @@ fn adh(
         )?;
     }
     if let Some(p) = &a.plot_weights {
-        let top: Vec<(String, f64)> = unit_w
-            .iter()
-            .filter(|x| x.1 > 1e-6)
-            .take(25)
-            .map(|(l, v)| (l.to_string(), *v))
-            .collect();
         let v: Vec<(String, f64)> = labels
             .iter()
             .cloned()
             .zip(fit.fit.v.iter().copied())
             .collect();
-        crate::plot::weights_with(
+        plot_weights(
             p,
             "Synthetic control (ADH) weights",
-            &top,
+            &unit_w,
+            1e-6,
             "predictor weights V",
             &v,
         )?;

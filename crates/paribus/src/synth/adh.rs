@@ -399,25 +399,46 @@ impl AdhPanel {
         fit_rows(self, &controls, &treated, params)
     }
 
-    /// The in-space placebo of ADH (2010): every control in turn plays the treated unit, with
-    /// the other controls as donors (the real treated units left out) and V re-optimised.
-    /// Returns the placebo fits in control order.
+    /// The in-space placebo of ADH (2010) for the fit `fit` of this panel: every control in
+    /// turn plays the treated unit, with the other controls as donors (the real treated units
+    /// left out) and V re-optimised.
     ///
     /// # Errors
     /// [`Error::InvalidData`] with fewer than 3 controls; as [`fit_adh`].
-    pub fn in_space(&self, params: &AdhParams) -> Result<Vec<AdhPanelFit>> {
+    pub fn in_space(&self, params: &AdhParams, fit: &AdhPanelFit) -> Result<InSpace> {
         use rayon::prelude::*;
         if self.n0 < 3 {
             return Err(Error::InvalidData(
                 "the in-space placebo needs at least 3 controls (2 donors for each)".into(),
             ));
         }
-        (0..self.n0)
+        let placebo: Vec<AdhPanelFit> = (0..self.n0)
             .into_par_iter()
             .map(|j| {
                 let donors: Vec<usize> = (0..self.n0).filter(|&i| i != j).collect();
                 fit_rows(self, &donors, &[j], params)
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        let ratios: Vec<f64> = placebo.iter().map(|f| f.rmspe_ratio).collect();
+        let estimates: Vec<f64> = placebo.iter().map(|f| f.att).collect();
+        Ok(InSpace {
+            p_value: crate::synth::placebo::rank_p_value(fit.rmspe_ratio, &ratios),
+            std_error: (self.predictors.len() - self.n0 == 1)
+                .then(|| crate::synth::inference::pop_sd(&estimates)),
+            placebo,
+        })
     }
+}
+
+/// The in-space placebo of a classic synthetic control.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InSpace {
+    /// Each control's fit as the pretend treated unit, in control order.
+    pub placebo: Vec<AdhPanelFit>,
+    /// Permutation p-value of the treated fit's post/pre RMSPE ratio among the placebo ratios.
+    pub p_value: f64,
+    /// Population standard deviation of the placebo estimates (synthdid's placebo SE with one
+    /// treated unit); `None` with several treated units, where one pretend unit at a time is not
+    /// the same design.
+    pub std_error: Option<f64>,
 }

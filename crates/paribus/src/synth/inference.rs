@@ -12,15 +12,12 @@
 //! Replication `r` draws from its own generator seeded by `(seed, r)`, so results do not depend
 //! on the thread count.
 
-use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rayon::prelude::*;
 
-use crate::synth::estimate::{BlockPanel, SynthFit, contrast, fit_with};
-use crate::synth::weights::sum_normalize;
-use crate::{Error, Result};
+use crate::Result;
+use crate::synth::estimate::{BlockPanel, SynthFit};
+use crate::synth::staggered::{one_cohort, standard_error_staggered};
 
 /// Which standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +65,9 @@ pub(crate) fn pop_sd(x: &[f64]) -> f64 {
 }
 
 /// The standard error of `fit` on `panel` by `method` with `replications` draws (placebo,
-/// bootstrap) from `seed`.
+/// bootstrap) from `seed`. A block panel is the one-cohort case of
+/// [`standard_error_staggered`](crate::synth::standard_error_staggered), whose procedures then are
+/// synthdid's, draw for draw.
 ///
 /// # Errors
 /// [`Error::InvalidData`] for the placebo method when there are no more controls than treated
@@ -81,118 +80,6 @@ pub fn standard_error(
     replications: usize,
     seed: u64,
 ) -> Result<SeResult> {
-    let (n0, n1) = (panel.n0, panel.n1());
-    if method != SeMethod::Jackknife && replications < 2 {
-        return Err(Error::InvalidParameter {
-            name: "replications",
-            reason: format!("needs at least 2, got {replications}"),
-        });
-    }
-    let undefined = |why: &str| SeResult {
-        method,
-        std_error: None,
-        replicates: Vec::new(),
-        note: Some(why.into()),
-    };
-    match method {
-        SeMethod::Placebo => {
-            if n0 <= n1 {
-                return Err(Error::InvalidData(format!(
-                    "the placebo standard error assigns {n1} controls at a time to a pretend treatment, so it needs more controls than treated units (have {n0} controls, {n1} treated); use the bootstrap or jackknife instead"
-                )));
-            }
-            let reps: Vec<f64> = (0..replications as u64)
-                .into_par_iter()
-                .map(|r| {
-                    let mut rng = rep_rng(seed, r);
-                    let mut ind: Vec<usize> = (0..n0).collect();
-                    ind.shuffle(&mut rng);
-                    let m0 = n0 - n1;
-                    let sub = panel.subset(&ind, m0);
-                    let omega: Vec<f64> =
-                        sum_normalize(&ind[..m0].iter().map(|&i| fit.omega[i]).collect::<Vec<_>>());
-                    refit(&sub, fit, &omega)
-                })
-                .collect();
-            Ok(SeResult {
-                method,
-                std_error: Some(pop_sd(&reps)),
-                replicates: reps,
-                note: None,
-            })
-        }
-        SeMethod::Bootstrap => {
-            if n1 == 1 {
-                return Ok(undefined(
-                    "the bootstrap is undefined with a single treated unit (as in synthdid); use the placebo method",
-                ));
-            }
-            let n = panel.n;
-            let reps: Vec<f64> = (0..replications as u64)
-                .into_par_iter()
-                .map(|r| {
-                    let mut rng = rep_rng(seed, r);
-                    loop {
-                        let mut ind: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-                        ind.sort_unstable();
-                        let m0 = ind.iter().filter(|&&i| i < n0).count();
-                        if m0 == 0 || m0 == n {
-                            continue;
-                        }
-                        let sub = panel.subset(&ind, m0);
-                        let omega = sum_normalize(
-                            &ind[..m0].iter().map(|&i| fit.omega[i]).collect::<Vec<_>>(),
-                        );
-                        return refit(&sub, fit, &omega);
-                    }
-                })
-                .collect();
-            Ok(SeResult {
-                method,
-                std_error: Some(pop_sd(&reps)),
-                replicates: reps,
-                note: None,
-            })
-        }
-        SeMethod::Jackknife => {
-            if n1 == 1 {
-                return Ok(undefined(
-                    "the jackknife is undefined with a single treated unit (as in synthdid); use the placebo method",
-                ));
-            }
-            if fit.omega.iter().filter(|&&w| w != 0.0).count() == 1 {
-                return Ok(undefined(
-                    "the jackknife is undefined when a single control carries all the weight (as in synthdid)",
-                ));
-            }
-            let n = panel.n;
-            let reps: Vec<f64> = (0..n)
-                .into_par_iter()
-                .map(|drop| {
-                    let ind: Vec<usize> = (0..n).filter(|&i| i != drop).collect();
-                    let m0 = ind.iter().filter(|&&i| i < n0).count();
-                    let sub = panel.subset(&ind, m0);
-                    let omega =
-                        sum_normalize(&ind[..m0].iter().map(|&i| fit.omega[i]).collect::<Vec<_>>());
-                    contrast(&sub, &omega, &fit.lambda)
-                })
-                .collect();
-            let nf = n as f64;
-            let m = reps.iter().sum::<f64>() / nf;
-            let var = reps.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (nf - 1.0);
-            Ok(SeResult {
-                method,
-                std_error: Some(((nf - 1.0) / nf * (nf - 1.0) * var).sqrt()),
-                replicates: reps,
-                note: None,
-            })
-        }
-    }
-}
-
-/// Re-estimates on a replicate panel with the original settings: SDID and SC re-optimise their
-/// weights starting from the original ones (synthdid passes them as initial values); DID keeps
-/// uniform weights.
-fn refit(sub: &BlockPanel, fit: &SynthFit, omega: &[f64]) -> f64 {
-    fit_with(sub, &fit.settings, Some(omega), Some(&fit.lambda)).estimate
+    let (ap, sf) = one_cohort(panel, fit)?;
+    standard_error_staggered(&ap, &sf, method, replications, seed)
 }

@@ -46,6 +46,12 @@ pub struct PermutationTest {
     pub p_value: f64,
 }
 
+/// The permutation p-value `(1 + #{placebo ≥ statistic}) / (1 + #placebo)`.
+pub(crate) fn rank_p_value(statistic: f64, placebo: &[f64]) -> f64 {
+    let above = placebo.iter().filter(|&&r| r >= statistic).count();
+    (1 + above) as f64 / (1 + placebo.len()) as f64
+}
+
 /// Post/pre root mean squared prediction error ratio of a fit's first treated unit (or the
 /// treated mean).
 fn rmspe_ratio(panel: &BlockPanel, fit: &SynthFit) -> f64 {
@@ -86,10 +92,9 @@ pub fn permutation_test(
             params.fit(&sub).map(|f| rmspe_ratio(&sub, &f))
         })
         .collect::<Result<_>>()?;
-    let above = placebo_ratios.iter().filter(|&&r| r >= ratio).count();
     Ok(PermutationTest {
         ratio,
-        p_value: (1 + above) as f64 / (1 + panel.n0) as f64,
+        p_value: rank_p_value(ratio, &placebo_ratios),
         placebo_ratios,
     })
 }

@@ -96,8 +96,6 @@ pub struct CohortFit {
     pub start: usize,
     /// The cohort's units (indices into the panel).
     pub treated: Vec<usize>,
-    /// The never-treated units used as controls, in the order of `fit.omega`.
-    pub controls: Vec<usize>,
     /// Weight in the aggregate.
     pub weight: f64,
     /// The block fit.
@@ -109,8 +107,41 @@ pub struct CohortFit {
 pub struct StaggeredFit {
     /// Aggregate effect over treated unit-periods.
     pub estimate: f64,
+    /// The never-treated units, every cohort's controls, in the order of each cohort's
+    /// `fit.omega`.
+    pub controls: Vec<usize>,
     /// Per cohort.
     pub cohorts: Vec<CohortFit>,
+}
+
+impl StaggeredFit {
+    /// Cohort `k`'s block panel: the never-treated units, then the cohort's units.
+    pub fn cohort_panel(&self, panel: &AdoptionPanel, k: usize) -> BlockPanel {
+        let c = &self.cohorts[k];
+        panel.block(&self.controls, &c.treated, c.start)
+    }
+}
+
+/// A block panel and its fit as the one-cohort staggered case (never-treated units first).
+pub(crate) fn one_cohort(
+    panel: &BlockPanel,
+    fit: &SynthFit,
+) -> Result<(AdoptionPanel, StaggeredFit)> {
+    let adoption = (0..panel.n)
+        .map(|i| (i >= panel.n0).then_some(panel.t0))
+        .collect();
+    let ap = AdoptionPanel::new(panel.y.clone(), panel.t, adoption)?;
+    let sf = StaggeredFit {
+        estimate: fit.estimate,
+        controls: (0..panel.n0).collect(),
+        cohorts: vec![CohortFit {
+            start: panel.t0,
+            treated: (panel.n0..panel.n).collect(),
+            weight: 1.0,
+            fit: fit.clone(),
+        }],
+    };
+    Ok((ap, sf))
 }
 
 fn aggregate(parts: &[(usize, usize, f64)], t: usize) -> (f64, Vec<f64>) {
@@ -144,7 +175,6 @@ impl SynthParamsChecked {
             cohorts.push(CohortFit {
                 start: g,
                 treated,
-                controls: controls.clone(),
                 weight: 0.0,
                 fit,
             });
@@ -157,7 +187,11 @@ impl SynthParamsChecked {
         for (c, w) in cohorts.iter_mut().zip(w) {
             c.weight = w;
         }
-        Ok(StaggeredFit { estimate, cohorts })
+        Ok(StaggeredFit {
+            estimate,
+            controls,
+            cohorts,
+        })
     }
 }
 
@@ -167,6 +201,7 @@ impl SynthParamsChecked {
 fn refit(
     panel: &AdoptionPanel,
     fit: &StaggeredFit,
+    position: &[Option<usize>],
     controls: &[usize],
     treated: &[(usize, usize)],
     fixed: bool,
@@ -187,12 +222,7 @@ fn refit(
         // original weight of each replicate control (by its position among the fit's controls)
         let omega: Vec<f64> = controls
             .iter()
-            .map(|u| {
-                c.controls
-                    .iter()
-                    .position(|x| x == u)
-                    .map_or(0.0, |k| c.fit.omega[k])
-            })
+            .map(|&u| position[u].map_or(0.0, |k| c.fit.omega[k]))
             .collect();
         let omega = sum_normalize(&omega);
         let block = panel.block(controls, &members, c.start);
@@ -234,6 +264,12 @@ pub fn standard_error_staggered(
         .filter_map(|u| panel.adoption[u].map(|g| (u, g)))
         .collect();
     let (n0, n1) = (controls.len(), treated.len());
+    // each panel unit's position among the fit's controls, for the replicates' weights
+    let mut position = vec![None; n];
+    for (k, &u) in fit.controls.iter().enumerate() {
+        position[u] = Some(k);
+    }
+    let position = &position;
     let undefined = |why: String| SeResult {
         method,
         std_error: None,
@@ -244,7 +280,7 @@ pub fn standard_error_staggered(
         SeMethod::Placebo => {
             if n0 <= n1 {
                 return Err(Error::InvalidData(format!(
-                    "the placebo standard error gives the {n1} treated units' adoption times to never-treated units, so it needs more never-treated than treated units (have {n0} and {n1}); use the bootstrap or jackknife instead"
+                    "the placebo standard error gives the {n1} treated units' treatment to as many controls (never-treated units) at a time, so it needs more controls than treated units (have {n0} controls, {n1} treated); use the bootstrap or jackknife instead"
                 )));
             }
             (0..replications as u64)
@@ -259,7 +295,7 @@ pub fn standard_error_staggered(
                         .zip(&treated)
                         .map(|(&u, &(_, g))| (u, g))
                         .collect();
-                    refit(panel, fit, &ind[..m0], &fake, false).unwrap_or(f64::NAN)
+                    refit(panel, fit, position, &ind[..m0], &fake, false).unwrap_or(f64::NAN)
                 })
                 .collect()
         }
@@ -288,7 +324,7 @@ pub fn standard_error_staggered(
                         if c.is_empty() || t.is_empty() {
                             continue;
                         }
-                        if let Some(v) = refit(panel, fit, &c, &t, false) {
+                        if let Some(v) = refit(panel, fit, position, &c, &t, false) {
                             return v;
                         }
                     }
@@ -297,11 +333,15 @@ pub fn standard_error_staggered(
         }
         SeMethod::Jackknife => {
             if let Some(c) = fit.cohorts.iter().find(|c| c.treated.len() < 2) {
-                return Ok(undefined(format!(
-                    "the jackknife needs at least 2 treated units in every cohort (the cohort starting in period {} has {}), as in synthdid",
-                    c.start,
-                    c.treated.len()
-                )));
+                return Ok(undefined(if fit.cohorts.len() == 1 {
+                    "the jackknife is undefined with a single treated unit (as in synthdid); use the placebo method".into()
+                } else {
+                    format!(
+                        "the jackknife needs at least 2 treated units in every cohort (the cohort starting in period {} has {}), as in synthdid",
+                        c.start,
+                        c.treated.len()
+                    )
+                }));
             }
             if fit
                 .cohorts
@@ -318,7 +358,7 @@ pub fn standard_error_staggered(
                     let c: Vec<usize> = controls.iter().copied().filter(|&u| u != drop).collect();
                     let t: Vec<(usize, usize)> =
                         treated.iter().copied().filter(|x| x.0 != drop).collect();
-                    refit(panel, fit, &c, &t, true).unwrap_or(f64::NAN)
+                    refit(panel, fit, position, &c, &t, true).unwrap_or(f64::NAN)
                 })
                 .collect();
             let nf = n as f64;
