@@ -1,7 +1,7 @@
 //! End-to-end tests of `paribus bilateral analyze` (issue #11).
 
 mod common;
-use common::{paribus, tmp};
+use common::{bad_output, paribus, tmp};
 
 use std::process::Output;
 
@@ -117,14 +117,6 @@ fn spec_example_through_the_cli() {
     }
 }
 
-#[track_caller]
-fn bad(o: Output, needle: &str) {
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains(needle), "`{needle}` not in {e}");
-    assert!(!e.contains("panicked"), "{e}");
-}
-
 #[test]
 fn bad_inputs() {
     // a viewer in two arms
@@ -133,12 +125,12 @@ fn bad_inputs() {
             *row = format!("v1,s4,0,0,{}", Y[0][3]);
         }
     });
-    bad(run(&f, &[]), "appears in both arms");
+    bad_output(run(&f, &[]), "appears in both arms");
     // an empty cell: no control streamer
     let f = pairs_csv("empty.csv", |i, j, row| {
         *row = format!("v{},s{},{},1,{}", i + 1, j + 1, u8::from(i < 2), Y[i][j]);
     });
-    bad(run(&f, &[]), "cell 10");
+    bad_output(run(&f, &[]), "cell 10");
     // rows that disagree with the assignment tables
     let f = pairs_csv("ok2.csv", |_, _, _| {});
     let vt = tmp(
@@ -146,12 +138,12 @@ fn bad_inputs() {
         "viewer,arm\nv1,treatment\nv2,control\nv3,control\nv4,control\n",
     );
     let st = tmp("streamers.csv", "streamer,arm\ns1,1\ns2,1\ns3,0\ns4,0\n");
-    bad(
+    bad_output(
         run(&f, &["--viewer-table", &vt, "--streamer-table", &st]),
         "appears in both arms",
     );
     let vt = tmp("viewers2.csv", "viewer,arm\nv1,1\nv2,1\nv3,0\n");
-    bad(
+    bad_output(
         run(&f, &["--viewer-table", &vt]),
         "not in the viewer assignment table",
     );
@@ -445,7 +437,7 @@ fn cuped_equals_the_analysis_of_adjusted_outcomes() {
     // CUPED needs the covariate's table, a numeric column, and a plain outcome
     let o = run(&f, &["--viewer-pre", "pre"]);
     assert_eq!(o.status.code(), Some(2));
-    bad(
+    bad_output(
         run(&f, &["--viewer-table", &vt, "--viewer-pre", "nope"]),
         "nope",
     );
@@ -459,12 +451,12 @@ fn cuped_equals_the_analysis_of_adjusted_outcomes() {
         "--viewer-pre",
         "pre",
     ]);
-    bad(paribus(&r), "not available with --ratio");
+    bad_output(paribus(&r), "not available with --ratio");
     let flat = tmp(
         "cuped_flat.csv",
         "viewer,arm,pre\nv1,1,2\nv2,1,2\nv3,0,2\nv4,0,2\n",
     );
-    bad(
+    bad_output(
         run(&f, &["--viewer-table", &flat, "--viewer-pre", "pre"]),
         "constant",
     );

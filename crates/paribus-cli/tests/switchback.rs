@@ -1,7 +1,7 @@
 //! End-to-end tests of `paribus switchback design|analyze` (issue #10).
 
 mod common;
-use common::{paribus, tmp};
+use common::{bad, paribus, tmp};
 
 use serde_json::Value;
 
@@ -108,15 +108,6 @@ fn analyze_reproduces_the_worked_example() {
     let e = &v["estimates"][0];
     assert!((e["std_error"].as_f64().unwrap() - 15.36f64.sqrt()).abs() < 1e-9);
     assert!((e["p_value"].as_f64().unwrap() - 0.125).abs() < 1e-12);
-}
-
-#[track_caller]
-fn bad(args: &[&str], needle: &str) {
-    let o = paribus(args);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
-    assert!(e.contains(needle), "`{needle}` not in {e}");
-    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]

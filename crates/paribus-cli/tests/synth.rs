@@ -1,7 +1,7 @@
 //! End-to-end tests of `paribus synth` (issue #5).
 
 mod common;
-use common::{paribus, tmp};
+use common::{bad, paribus, tmp};
 
 use serde_json::Value;
 
@@ -9,6 +9,35 @@ const PROP99: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/data/california_prop99/california_prop99_comma.csv"
 );
+
+/// The fixture of tools/golden/synth_sdid.py.
+fn synth_fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tools/golden/fixtures/synth_sdid.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Proposition 99 with pretend adopters (`{"State": first treated year}`), written to `name`.
+fn prop99_with(name: &str, adopters: &Value) -> String {
+    let adopters = adopters.as_object().unwrap();
+    let mut csv = String::new();
+    for (k, line) in std::fs::read_to_string(PROP99).unwrap().lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let treated = k > 0
+            && adopters
+                .get(f[0])
+                .is_some_and(|y| f[1].parse::<f64>().unwrap() >= y.as_f64().unwrap());
+        if treated {
+            csv.push_str(&format!("{},{},{},1\n", f[0], f[1], f[2]));
+        } else {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    tmp(name, &csv)
+}
 
 fn args<'a>(method: &'a str, data: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
@@ -112,15 +141,6 @@ fn panel_csv(name: &str, edit: impl Fn(&str, i64, &mut Option<String>)) -> Strin
     tmp(name, &s)
 }
 
-#[track_caller]
-fn bad(a: &[&str], needle: &str) {
-    let o = paribus(a);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains(needle), "`{needle}` not in {e}");
-    assert!(!e.contains("panicked"), "{e}");
-}
-
 #[test]
 fn bad_inputs() {
     let ok = panel_csv("ok.csv", |_, _, _| {});
@@ -198,32 +218,9 @@ fn bad_inputs() {
 /// adopters.
 #[test]
 fn staggered_matches_synthdid_python() {
-    let fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tools/golden/fixtures/synth_sdid.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let base = std::fs::read_to_string(PROP99).unwrap();
+    let fx = synth_fixture();
     for (name, v) in fx["variants"].as_object().unwrap() {
-        let adopters = v["adopters"].as_object().unwrap();
-        let mut csv = String::new();
-        for (k, line) in base.lines().enumerate() {
-            let f: Vec<&str> = line.split(',').collect();
-            let treated = k > 0
-                && adopters
-                    .get(f[0])
-                    .is_some_and(|y| f[1].parse::<f64>().unwrap() >= y.as_f64().unwrap());
-            if treated {
-                csv.push_str(&format!("{},{},{},1\n", f[0], f[1], f[2]));
-            } else {
-                csv.push_str(line);
-                csv.push('\n');
-            }
-        }
-        let file = tmp(&format!("stag_{name}.csv"), &csv);
+        let file = prop99_with(&format!("stag_{name}.csv"), &v["adopters"]);
         let o = paribus(&args("sdid", &file, &["--json", "--se", "none"]));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let got: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -329,27 +326,9 @@ fn classic_synthetic_control() {
 /// (tools/golden/synth_sdid.py), on Proposition 99 with three treated states.
 #[test]
 fn jackknife_matches_synthdid() {
-    let fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tools/golden/fixtures/synth_sdid.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let fx = synth_fixture();
     let v = &fx["jackknife"]["three_treated_1989"];
-    let base = std::fs::read_to_string(PROP99).unwrap();
-    let mut csv = String::new();
-    for (k, line) in base.lines().enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        if k > 0 && matches!(f[0], "Utah" | "Nevada") && f[1].parse::<i64>().unwrap() >= 1989 {
-            csv.push_str(&format!("{},{},{},1\n", f[0], f[1], f[2]));
-        } else {
-            csv.push_str(line);
-            csv.push('\n');
-        }
-    }
-    let file = tmp("jk_three.csv", &csv);
+    let file = prop99_with("jk_three.csv", &v["adopters"]);
     let o = paribus(&args(
         "sdid",
         &file,

@@ -19,3 +19,19 @@ pub fn tmp(name: &str, content: &str) -> String {
     std::fs::write(&p, content).unwrap();
     p.display().to_string()
 }
+
+/// Asserts that `o` is a bad-input exit (code 2) whose message contains `needle`, without a
+/// panic.
+#[track_caller]
+pub fn bad_output(o: Output, needle: &str) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains(needle), "`{needle}` not in {e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+/// Runs `paribus args` and asserts a bad-input exit naming `needle`.
+#[track_caller]
+pub fn bad(args: &[&str], needle: &str) {
+    bad_output(paribus(args), needle);
+}
