@@ -16,6 +16,7 @@
 //!   random numbers), and its averages over the treated (`att`), the untreated (`atc`) and all
 //!   (`ate`).
 
+use paribus::design::bilateral::{CONTRASTS, cell_index};
 use serde::Serialize;
 
 use crate::config::Scenario;
@@ -258,11 +259,18 @@ pub struct PairEffects {
 impl PairEffects {
     /// From cell levels in the order 11, 10, 01, 00.
     pub fn from_cells(m: [f64; 4]) -> PairEffects {
+        // the analysis' own contrasts, in their order: total, direct, spillover(viewer), (streamer)
+        let [total, direct, spillover_viewer, spillover_streamer] = CONTRASTS.map(|c| {
+            (0..4)
+                .filter(|&k| c.weights[k] != 0.0)
+                .map(|k| c.weights[k] * m[k])
+                .sum::<f64>()
+        });
         PairEffects {
-            total: m[0] - m[3],
-            direct: m[0] - m[1] - m[2] + m[3],
-            spillover_viewer: m[1] - m[3],
-            spillover_streamer: m[2] - m[3],
+            total,
+            direct,
+            spillover_viewer,
+            spillover_streamer,
         }
     }
 
@@ -318,8 +326,7 @@ pub fn cell_totals<'a>(
                 viewer_arm[s.viewer as usize],
                 streamer_arm[s.streamer as usize],
             );
-            let k = usize::from(!v) * 2 + usize::from(!st);
-            totals[k] += s.watch_minutes;
+            totals[cell_index(v, st)] += s.watch_minutes;
         }
     }
 }
