@@ -159,7 +159,7 @@ impl SynthParamsChecked {
     /// Fits every adoption cohort against the never-treated units and aggregates.
     ///
     /// # Errors
-    /// As [`BlockPanel::new`] for a cohort's block.
+    /// None beyond those of [`AdoptionPanel::new`] (kept for future checks).
     pub fn fit_staggered(&self, panel: &AdoptionPanel) -> Result<StaggeredFit> {
         let controls: Vec<usize> = (0..panel.adoption.len())
             .filter(|&u| panel.adoption[u].is_none())
@@ -169,9 +169,9 @@ impl SynthParamsChecked {
             let treated: Vec<usize> = (0..panel.adoption.len())
                 .filter(|&u| panel.adoption[u] == Some(g))
                 .collect();
-            let block = panel.block(&controls, &treated, g);
-            BlockPanel::new(block.y.clone(), block.n, block.t, block.n0, block.t0)?;
-            let fit = self.fit(&block)?;
+            // AdoptionPanel::new checked what BlockPanel::new would: both kinds of unit, at
+            // least 2 pre-periods and a post-period per cohort, finite outcomes
+            let fit = self.fit(&panel.block(&controls, &treated, g))?;
             cohorts.push(CohortFit {
                 start: g,
                 treated,

@@ -101,9 +101,10 @@ impl FwProblem {
                     / m as f64
         };
         let min_dec2 = min_decrease * min_decrease;
-        let mut vals: Vec<f64> = Vec::new();
+        // the objective after the last two steps (synthdid keeps every value; the rule needs two)
+        let (mut prev, mut last) = (f64::NAN, f64::NAN);
         let mut t = 0;
-        while t < max_iter && (t < 2 || vals[t - 2] - vals[t - 1] > min_dec2) {
+        while t < max_iter && (t < 2 || prev - last > min_dec2) {
             t += 1;
             // the vertex: first minimum of the half gradient (as R's which.min)
             let mut i_best = 0;
@@ -153,11 +154,11 @@ impl FwProblem {
                     }
                 }
             }
-            vals.push(objective(&x, &ax));
+            (prev, last) = (last, objective(&x, &ax));
         }
         let converged = t < max_iter;
         FwResult {
-            objective: vals.last().copied().unwrap_or_else(|| objective(&x, &ax)),
+            objective: if t > 0 { last } else { objective(&x, &ax) },
             weights: x,
             iterations: t,
             converged,
