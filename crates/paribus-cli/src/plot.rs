@@ -334,24 +334,21 @@ where
             BLACK.mix(0.5).stroke_width(1),
         )))
         .map_err(err)?;
-    let blue = RGBColor(31, 119, 180);
-    let orange = RGBColor(214, 39, 40);
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(treated.iter().copied()),
-            orange.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("treated")
-        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], orange.stroke_width(2)));
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(synthetic.iter().copied()),
-            blue.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("synthetic control")
-        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], blue.stroke_width(2)));
+    for (ys, color, label) in [
+        (treated, RGBColor(214, 39, 40), "treated"),
+        (synthetic, RGBColor(31, 119, 180), "synthetic control"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                x.iter().copied().zip(ys.iter().copied()),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(a, b)| {
+                PathElement::new(vec![(a, b), (a + 20, b)], color.stroke_width(2))
+            });
+    }
     chart
         .configure_series_labels()
         .border_style(BLACK.mix(0.3))

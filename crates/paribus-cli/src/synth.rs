@@ -93,9 +93,21 @@ fn fmt_time(x: f64) -> String {
 }
 
 impl Wide {
-    /// (never-treated units, treated units), each in label order.
-    fn split(&self) -> (Vec<usize>, Vec<usize>) {
-        (0..self.units.len()).partition(|&u| self.adoption[u].is_none())
+    /// (never-treated units, treated units, both with the never-treated first), each in label
+    /// order: the row order of every panel handed to the library.
+    fn split(&self) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+        let (controls, treated): (Vec<usize>, Vec<usize>) =
+            (0..self.units.len()).partition(|&u| self.adoption[u].is_none());
+        let order = controls.iter().chain(&treated).copied().collect();
+        (controls, treated, order)
+    }
+
+    /// The outcomes of the units `order`, row-major.
+    fn outcomes(&self, order: &[usize]) -> Vec<f64> {
+        order
+            .iter()
+            .flat_map(|&u| self.y[u].iter().copied())
+            .collect()
     }
 }
 
@@ -397,7 +409,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         ))
         .into());
     }
-    let (controls, treated) = w.split();
+    let (controls, treated, order) = w.split();
     if controls.is_empty() {
         return Err(InputError(format!(
             "{path}: every unit is treated: there are no donors"
@@ -405,9 +417,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         .into());
     }
     let nt = w.times.len();
-    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
-    let y: Vec<f64> = order.iter().flat_map(|&u| w.y[u].iter().copied()).collect();
-    let panel = BlockPanel::new(y, order.len(), nt, controls.len(), t0)
+    let panel = BlockPanel::new(w.outcomes(&order), order.len(), nt, controls.len(), t0)
         .map_err(|e| InputError(format!("{path}: {e}")))?;
     let params = SynthParams::new(method).check()?;
     let fit = params.fit(&panel)?;
@@ -621,15 +631,14 @@ fn staggered(
         ))
         .into());
     }
-    let (controls, treated) = w.split();
+    let (controls, treated, order) = w.split();
     if controls.is_empty() {
         return Err(InputError(format!(
             "{path}: every unit is treated at some point: there are no never-treated donors"
         ))
         .into());
     }
-    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
-    let y: Vec<f64> = order.iter().flat_map(|&u| w.y[u].iter().copied()).collect();
+    let y = w.outcomes(&order);
     let adoption: Vec<Option<usize>> = order.iter().map(|&u| w.adoption[u]).collect();
     let panel = AdoptionPanel::new(y, w.times.len(), adoption)
         .map_err(|e| InputError(format!("{path}: {e}")))?;
@@ -799,7 +808,7 @@ fn adh(
             }
         }
     }
-    let (controls, treated) = w.split();
+    let (controls, treated, order) = w.split();
     if controls.len() < 2 {
         return Err(InputError(format!(
             "{path}: the synthetic control needs at least 2 control units (has {})",
@@ -808,7 +817,6 @@ fn adh(
         .into());
     }
     let names = predictor_names(a);
-    let order: Vec<usize> = controls.iter().chain(&treated).copied().collect();
     let mut predictors = Vec::with_capacity(order.len());
     for &u in &order {
         let mut p = Vec::new();
