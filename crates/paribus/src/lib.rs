@@ -6,6 +6,7 @@ pub mod error;
 pub mod estimate;
 pub mod inference;
 pub mod linalg;
+pub mod panel;
 pub mod regress;
 pub mod stats;
 pub mod synth;

@@ -107,6 +107,7 @@ pub struct LogitFit {
     scores: Mat<f64>,
     log_likelihood: f64,
     iterations: usize,
+    fitted: Vec<f64>,
     warnings: Vec<String>,
 }
 
@@ -202,10 +203,12 @@ impl LogitParamsChecked {
         let mut ll = 0.0;
         let mut scores = Mat::<f64>::zeros(n, k);
         let mut max_gap = 0.0f64;
+        let mut fitted = Vec::with_capacity(n);
         for i in 0..n {
             let z = eta[(i, 0)];
             ll += w[i] * (data.y[i] * z - log1pexp(z));
             let pi = sigmoid(z);
+            fitted.push(pi);
             max_gap = max_gap.max((data.y[i] - pi).abs());
             for j in 0..k {
                 scores[(i, j)] = w[i] * (data.y[i] - pi) * x[(i, j)];
@@ -234,6 +237,7 @@ impl LogitParamsChecked {
             scores,
             log_likelihood: ll,
             iterations,
+            fitted,
             warnings: p.warnings,
         })
     }
@@ -263,6 +267,10 @@ impl LogitFit {
     /// Warnings raised while fitting.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+    /// Fitted probabilities, one per row.
+    pub fn fitted(&self) -> &[f64] {
+        &self.fitted
     }
 
     /// The variance of the coefficients: `Classical` is the inverse (penalised) Hessian;

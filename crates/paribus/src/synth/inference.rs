@@ -12,9 +12,6 @@
 //! Replication `r` draws from its own generator seeded by `(seed, r)`, so results do not depend
 //! on the thread count.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
 use crate::Result;
 use crate::synth::estimate::{BlockPanel, SynthFit};
 use crate::synth::staggered::{one_cohort, standard_error_staggered};
@@ -54,9 +51,7 @@ pub struct SeResult {
     pub note: Option<String>,
 }
 
-pub(crate) fn rep_rng(seed: u64, r: u64) -> StdRng {
-    StdRng::seed_from_u64(seed ^ r.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
+pub(crate) use crate::inference::stream_rng as rep_rng;
 
 pub(crate) fn pop_sd(x: &[f64]) -> f64 {
     let n = x.len() as f64;

@@ -1,0 +1,13 @@
+//! The difference-in-differences family: the 2×2 estimators of Sant'Anna & Zhao (2020),
+//! Callaway & Sant'Anna (2021) group-time effects and their aggregations, two-way fixed effects
+//! with high-dimensional fixed effects absorbed by alternating projections, event studies,
+//! Sun & Abraham (2021) and the Goodman-Bacon (2021) decomposition.
+
+pub mod cs;
+pub mod drdid;
+
+pub use cs::{
+    AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsPanel,
+    CsParams, CsParamsChecked, PreTest,
+};
+pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel};
