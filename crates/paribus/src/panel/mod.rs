@@ -5,9 +5,15 @@
 
 pub mod cs;
 pub mod drdid;
+pub mod event;
+pub mod hdfe;
+pub mod twfe;
 
 pub use cs::{
     AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsPanel,
     CsParams, CsParamsChecked, PreTest,
 };
 pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel};
+pub use event::{Dummies, IwEstimate, event_dummies, relative_time, sa_aggregate, sa_dummies};
+pub use hdfe::{Factors, non_singletons};
+pub use twfe::{FeData, FeFit, FeParams, FeParamsChecked, FeVcov, WaldTest, wald};
