@@ -212,3 +212,30 @@ fn sun_abraham() {
         }
     }
 }
+
+/// Goodman-Bacon: the weighted 2×2 estimates sum to the TWFE coefficient (pyfixest's, case A).
+#[test]
+fn bacon_decomposition_of_mpdta() {
+    let d = mpdta();
+    let g = fixture("did_pyfixest.json");
+    let twfe = f(&g["cases"]["A_mpdta_twfe"]["coef"][0]);
+    // rows are sorted by county then year in the file
+    let times = [2003.0, 2004.0, 2005.0, 2006.0, 2007.0];
+    let cohort: Vec<f64> = d.col("first.treat").iter().step_by(5).copied().collect();
+    for (k, (&c, &t)) in d.col("countyreal").iter().zip(d.col("year")).enumerate() {
+        assert_eq!(t, times[k % 5]);
+        assert_eq!(c, d.col("countyreal")[k - k % 5]);
+    }
+    let b = paribus::panel::bacon(&times, d.col("lemp"), &cohort).unwrap();
+    assert!((b.twfe - twfe).abs() < 1e-10, "{} vs {twfe}", b.twfe);
+    assert!(
+        (b.weighted_sum - twfe).abs() < 1e-10,
+        "{} vs {twfe}",
+        b.weighted_sum
+    );
+    let total: f64 = b.terms.iter().map(|t| t.weight).sum();
+    assert!((total - 1.0).abs() < 1e-12);
+    // 3 groups vs never treated, 3 earlier-vs-later (the 2004 cohort before 2006, ...), 3
+    // later-vs-earlier
+    assert_eq!(b.terms.len(), 9);
+}

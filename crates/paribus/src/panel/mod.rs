@@ -3,12 +3,14 @@
 //! with high-dimensional fixed effects absorbed by alternating projections, event studies,
 //! Sun & Abraham (2021) and the Goodman-Bacon (2021) decomposition.
 
+pub mod bacon;
 pub mod cs;
 pub mod drdid;
 pub mod event;
 pub mod hdfe;
 pub mod twfe;
 
+pub use bacon::{Bacon, BaconTerm, Comparison, bacon};
 pub use cs::{
     AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsPanel,
     CsParams, CsParamsChecked, PreTest,
