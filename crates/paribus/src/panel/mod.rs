@@ -15,7 +15,7 @@ pub use cs::{
     AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsPanel,
     CsParams, CsParamsChecked, PreTest,
 };
-pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel};
+pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel, did_rc};
 pub use event::{Dummies, IwEstimate, event_dummies, relative_time, sa_aggregate, sa_dummies};
 pub use hdfe::{Factors, non_singletons};
 pub use twfe::{FeData, FeFit, FeParams, FeParamsChecked, FeVcov, WaldTest, wald};
