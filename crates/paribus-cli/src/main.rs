@@ -9,6 +9,7 @@ use clap::Parser;
 mod ab;
 mod bilateral;
 mod common;
+mod did;
 mod output;
 mod plot;
 mod simulate;
@@ -29,6 +30,10 @@ enum Cli {
     /// Time-slice rotation (switchback) experiments: optimal design and exact analysis.
     #[command(subcommand)]
     Switchback(switchback::SwitchbackCmd),
+    /// Difference-in-differences: 2x2 (doubly robust), TWFE, event studies, Callaway & Sant'Anna,
+    /// Sun & Abraham, the Goodman-Bacon decomposition.
+    #[command(subcommand)]
+    Did(did::DidCmd),
     /// Synthetic control and synthetic difference-in-differences on a balanced panel.
     #[command(subcommand)]
     Synth(synth::SynthCmd),
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         Cli::Switchback(cmd) => switchback::run(&cmd),
         Cli::Bilateral(cmd) => bilateral::run(&cmd),
         Cli::Synth(cmd) => synth::run(&cmd),
+        Cli::Did(cmd) => did::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

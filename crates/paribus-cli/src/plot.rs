@@ -445,3 +445,210 @@ where
     }
     Ok(())
 }
+
+/// One point of an event-study picture.
+pub struct EventPoint {
+    /// Event time.
+    pub e: f64,
+    /// Estimate (0 for the reference period).
+    pub estimate: f64,
+    /// Confidence interval, if any.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// The standard event-study picture: estimates with confidence intervals by event time, a
+/// line at zero and a dashed line just before treatment starts. `series` holds one or more
+/// named sets of points (e.g. the estimator and the truth), drawn side by side.
+pub fn event_study(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    series: &[(&str, Vec<EventPoint>)],
+) -> Result<()> {
+    render!(path, (1000, 560), draw_event_study(title, y_label, series))
+}
+
+fn draw_event_study<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    series: &[(&str, Vec<EventPoint>)],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let pts = series.iter().flat_map(|s| s.1.iter());
+    let (mut lo, mut hi, mut e0, mut e1) = (0.0f64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    for p in pts {
+        let (a, b) = p.interval.unwrap_or((p.estimate, p.estimate));
+        for v in [a, b, p.estimate] {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        e0 = e0.min(p.e);
+        e1 = e1.max(p.e);
+    }
+    if !e0.is_finite() {
+        e0 = -1.0;
+        e1 = 1.0;
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d((e0 - 0.7)..(e1 + 0.7), (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("event time (periods since treatment)")
+        .x_labels(((e1 - e0) as usize + 2).min(30))
+        .x_label_formatter(&|v: &f64| format!("{}", v.round() as i64))
+        .y_desc(y_label)
+        .y_label_formatter(&|v: &f64| {
+            let s = format!("{v:.3}");
+            let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+            if s == "-0" { "0".into() } else { s }
+        })
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(e0 - 0.7, 0.0), (e1 + 0.7, 0.0)],
+            BLACK.mix(0.5).stroke_width(1),
+        )))
+        .map_err(err)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(-0.5, lo - pad), (-0.5, hi + pad)],
+            6,
+            4,
+            BLACK.mix(0.4).stroke_width(1),
+        ))
+        .map_err(err)?;
+    let colors = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+    ];
+    let k = series.len().max(1) as f64;
+    for (s, (name, points)) in series.iter().enumerate() {
+        let color = colors[s % colors.len()];
+        let shift = if k > 1.0 {
+            (s as f64 - (k - 1.0) / 2.0) * 0.15
+        } else {
+            0.0
+        };
+        for p in points {
+            if let Some((a, b)) = p.interval {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(p.e + shift, a), (p.e + shift, b)],
+                        color.stroke_width(2),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.e + shift, p.estimate), 4, color.filled())),
+            )
+            .map_err(err)?
+            .label(*name)
+            .legend(move |(a, b)| Circle::new((a + 10, b), 4, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .border_style(BLACK.mix(0.3))
+        .background_style(WHITE.mix(0.9))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The Goodman-Bacon picture: every 2×2 estimate against its weight, by kind of comparison,
+/// with the TWFE coefficient as a horizontal line.
+pub fn bacon(path: &Path, title: &str, kinds: &[(&str, Vec<(f64, f64)>)], twfe: f64) -> Result<()> {
+    render!(path, (1000, 560), draw_bacon(title, kinds, twfe))
+}
+
+fn draw_bacon<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    kinds: &[(&str, Vec<(f64, f64)>)],
+    twfe: f64,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let (mut lo, mut hi, mut wmax) = (twfe.min(0.0), twfe.max(0.0), 0.0f64);
+    for (w, e) in kinds.iter().flat_map(|k| k.1.iter()) {
+        lo = lo.min(*e);
+        hi = hi.max(*e);
+        wmax = wmax.max(*w);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..(wmax * 1.08).max(1e-9), (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("weight in the TWFE coefficient")
+        .y_desc("2x2 DID estimate")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, twfe), (wmax * 1.08, twfe)],
+            6,
+            4,
+            BLACK.mix(0.6).stroke_width(1),
+        ))
+        .map_err(err)?
+        .label(format!("TWFE = {twfe:.4}"))
+        .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], BLACK.mix(0.6)));
+    let colors = [
+        RGBColor(31, 119, 180),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+    ];
+    for (s, (name, pts)) in kinds.iter().enumerate() {
+        let color = colors[s % colors.len()];
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|&(w, e)| Circle::new((w, e), 6, color.filled())),
+            )
+            .map_err(err)?
+            .label(*name)
+            .legend(move |(a, b)| Circle::new((a + 10, b), 5, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK.mix(0.3))
+        .background_style(WHITE.mix(0.9))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}

@@ -21,6 +21,9 @@ const BATCH_ROWS: usize = 64 * 1024;
 pub enum Role {
     /// A number (`f64`); booleans become 0/1.
     Numeric,
+    /// A number where a missing value is meaningful (e.g. "never treated"): kept as `NaN`
+    /// instead of counting as missing.
+    NumericOrMissing,
     /// An id, arm or group: mapped to dense codes in order of first appearance.
     Categorical,
 }
@@ -40,6 +43,13 @@ impl ColumnSpec {
         ColumnSpec {
             name: name.into(),
             role: Role::Numeric,
+        }
+    }
+    /// A numeric column whose missing values are kept as `NaN`.
+    pub fn numeric_or_missing(name: impl Into<String>) -> Self {
+        ColumnSpec {
+            name: name.into(),
+            role: Role::NumericOrMissing,
         }
     }
     /// A categorical column.
@@ -246,8 +256,10 @@ impl Source {
                     .map(|i| {
                         let name = self.field(i).name().clone();
                         let ty = match specs.iter().find(|s| s.name == name).map(|s| s.role) {
-                            Some(Role::Numeric) if self.is_boolean(i) => DataType::Boolean,
-                            Some(Role::Numeric) => DataType::Float64,
+                            Some(Role::Numeric | Role::NumericOrMissing) if self.is_boolean(i) => {
+                                DataType::Boolean
+                            }
+                            Some(Role::Numeric | Role::NumericOrMissing) => DataType::Float64,
                             Some(Role::Categorical) => dict_utf8(),
                             None => DataType::Utf8,
                         };
@@ -467,11 +479,13 @@ impl Source {
                     keep[i] = false;
                 };
                 match spec.role {
-                    Role::Numeric => {
+                    Role::Numeric | Role::NumericOrMissing => {
                         let v = self.to_f64(arr, &spec.name, offset + rows_read)?;
-                        for (i, x) in v.iter().enumerate() {
-                            if x.is_nan() {
-                                mark(i, &mut keep);
+                        if spec.role == Role::Numeric {
+                            for (i, x) in v.iter().enumerate() {
+                                if x.is_nan() {
+                                    mark(i, &mut keep);
+                                }
                             }
                         }
                         cols.push((v, Vec::new()));
@@ -494,9 +508,9 @@ impl Source {
                 .into_iter()
                 .zip(specs)
                 .map(|((v, c), spec)| match spec.role {
-                    Role::Numeric if all_kept => Column::Numeric(v),
+                    Role::Numeric | Role::NumericOrMissing if all_kept => Column::Numeric(v),
                     Role::Categorical if all_kept => Column::Codes(c),
-                    Role::Numeric => Column::Numeric(filter(&v, &keep)),
+                    Role::Numeric | Role::NumericOrMissing => Column::Numeric(filter(&v, &keep)),
                     Role::Categorical => Column::Codes(filter(&c, &keep)),
                 })
                 .collect();
@@ -603,7 +617,7 @@ impl Source {
         let mut columns: Vec<Column> = specs
             .iter()
             .map(|s| match s.role {
-                Role::Numeric => Column::Numeric(Vec::with_capacity(cap)),
+                Role::Numeric | Role::NumericOrMissing => Column::Numeric(Vec::with_capacity(cap)),
                 Role::Categorical => Column::Codes(Vec::with_capacity(cap)),
             })
             .collect();

@@ -100,6 +100,13 @@ pub struct Staggered {
     pub cohorts: Vec<usize>,
     /// Days before adoption in which viewers already respond, at half strength.
     pub anticipation: usize,
+    /// Days over which the effect ramps up after adoption: on adoption day `k` (0 = the first)
+    /// the exposure is `min(1, (k + 1) / ramp_days)` (1 = full strength at once). Makes the
+    /// effects dynamic, the case where two-way fixed effects mislead.
+    pub ramp_days: usize,
+    /// Strength (exposure multiplier) of each region's treatment, in region order; regions
+    /// beyond the list get 1. Makes the effects differ across cohorts.
+    pub strength: Vec<f64>,
 }
 
 /// Confounded self-selection into the viewer treatment.
@@ -206,6 +213,8 @@ impl Default for Staggered {
         Staggered {
             cohorts: vec![2, 4, 5],
             anticipation: 0,
+            ramp_days: 3,
+            strength: vec![1.5, 1.0, 0.6],
         }
     }
 }
@@ -424,6 +433,20 @@ impl Config {
             }
         }
         if self.scenario == Scenario::Staggered {
+            if self.staggered.ramp_days == 0 {
+                return bad("staggered.ramp_days", "must be at least 1".into());
+            }
+            if let Some(&v) = self
+                .staggered
+                .strength
+                .iter()
+                .find(|v| !(v.is_finite() && **v >= 0.0))
+            {
+                return bad(
+                    "staggered.strength",
+                    format!("every strength must be finite and >= 0, got {v}"),
+                );
+            }
             let days = self.periods.div_ceil(24);
             if let Some(&d) = self.staggered.cohorts.iter().find(|&&d| d >= days) {
                 return bad(

@@ -41,6 +41,9 @@ pub struct Plan {
     /// Adoption day of each region (staggered); `None` = never.
     pub adoption_day: Vec<Option<usize>>,
     anticipation: usize,
+    /// Staggered: days to full strength and per-region strength.
+    ramp_days: usize,
+    strength: Vec<f64>,
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -109,6 +112,10 @@ impl Plan {
             carryover: cfg.switchback.carryover,
             adoption_day,
             anticipation: cfg.staggered.anticipation,
+            ramp_days: cfg.staggered.ramp_days.max(1),
+            strength: (0..cfg.regions)
+                .map(|r| cfg.staggered.strength.get(r).copied().unwrap_or(1.0))
+                .collect(),
         }
     }
 
@@ -176,8 +183,13 @@ impl Plan {
                 Scenario::Staggered => {
                     let day = te / 24;
                     match self.adoption_day[region as usize] {
-                        Some(g) if day >= g => 1.0,
-                        Some(g) if self.anticipation > 0 && day + self.anticipation >= g => 0.5,
+                        Some(g) if day >= g => {
+                            self.strength[region as usize]
+                                * ((day - g + 1) as f64 / self.ramp_days as f64).min(1.0)
+                        }
+                        Some(g) if self.anticipation > 0 && day + self.anticipation >= g => {
+                            0.5 * self.strength[region as usize]
+                        }
                         _ => 0.0,
                     }
                 }

@@ -48,6 +48,15 @@ pub struct GroupTime {
     pub att: f64,
 }
 
+/// An event-time effect of a staggered rollout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventTime {
+    /// Days since adoption (negative before).
+    pub e: i64,
+    /// Size-weighted mean of the cohorts' `ATT(g, g + e)`.
+    pub att: f64,
+}
+
 /// Everything `truth.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Truth {
@@ -71,6 +80,13 @@ pub struct Truth {
     pub lag: Option<LagTruth>,
     /// Group-time effects of a staggered rollout.
     pub att_gt: Vec<GroupTime>,
+    /// Staggered rollout: effects by event time `e = day − cohort`, the cohorts weighted by
+    /// their sizes (the estimand of an event study: Callaway & Sant'Anna's dynamic
+    /// aggregation, Sun & Abraham's interaction-weighted estimator).
+    pub att_event: Vec<EventTime>,
+    /// Staggered rollout: the mean effect over treated viewer-days after adoption, each cohort's
+    /// days weighted by its size (Callaway & Sant'Anna's simple aggregation).
+    pub att_simple: Option<f64>,
     /// Per-pair effects of a two-sided experiment (the bilateral cell contrasts' estimands).
     pub pairs: Option<PairTruth>,
     /// How often capacity turned viewers away in the factual world.
@@ -187,6 +203,7 @@ pub fn compute(
         }
     });
     let mut att_gt = Vec::new();
+    let mut sizes: Vec<(usize, usize)> = Vec::new();
     if scenario == Scenario::Staggered {
         let days = w.factual.days;
         let mut cohorts: Vec<usize> = plan.adoption_day.iter().flatten().copied().collect();
@@ -199,6 +216,7 @@ pub fn compute(
             if members.is_empty() {
                 continue;
             }
+            sizes.push((g, members.len()));
             for day in 0..days {
                 let s: f64 = members
                     .iter()
@@ -215,6 +233,32 @@ pub fn compute(
             }
         }
     }
+    let size_of = |g: usize| sizes.iter().find(|s| s.0 == g).map_or(0, |s| s.1) as f64;
+    let mut events: Vec<i64> = att_gt
+        .iter()
+        .map(|c| c.day as i64 - c.cohort as i64)
+        .collect();
+    events.sort_unstable();
+    events.dedup();
+    let att_event = events
+        .into_iter()
+        .map(|e| {
+            let cells = att_gt
+                .iter()
+                .filter(|c| c.day as i64 - c.cohort as i64 == e);
+            let (s, n) = cells.fold((0.0, 0.0), |(s, n), c| {
+                (s + size_of(c.cohort) * c.att, n + size_of(c.cohort))
+            });
+            EventTime { e, att: s / n }
+        })
+        .collect();
+    let post: Vec<&GroupTime> = att_gt.iter().filter(|c| c.day >= c.cohort).collect();
+    let att_simple = (!post.is_empty()).then(|| {
+        let (s, n) = post.iter().fold((0.0, 0.0), |(s, n), c| {
+            (s + size_of(c.cohort) * c.att, n + size_of(c.cohort))
+        });
+        s / n
+    });
     let f = w.factual;
     Truth {
         scenario: scenario.name(),
@@ -230,6 +274,8 @@ pub fn compute(
         streamer,
         lag,
         att_gt,
+        att_event,
+        att_simple,
         pairs: None,
         capacity: CapacityTruth {
             choices: f.choices,

@@ -789,6 +789,7 @@ pub fn did_rc(
 mod rc_tests {
     use super::*;
 
+    #[allow(clippy::type_complexity)]
     fn data() -> (Vec<f64>, Vec<bool>, Vec<bool>, Vec<f64>, Vec<f64>) {
         let m = 80;
         let x1: Vec<f64> = (0..m).map(|i| ((i * 7) % 11) as f64 / 5.0).collect();

@@ -153,6 +153,34 @@ pub struct IwEstimate {
     pub std_error: f64,
     /// Cohorts and their weights.
     pub weights: Vec<(f64, f64)>,
+    /// The same weights by coefficient index of the fit.
+    pub coef_weights: Vec<(usize, f64)>,
+}
+
+/// Joint Wald test that the interaction-weighted estimates `which` are all zero, with the
+/// covariance `W V Wᵀ` of the aggregates (weights held fixed).
+///
+/// # Errors
+/// [`Error::Singular`] when that covariance is not invertible.
+pub fn iw_wald(
+    estimates: &[IwEstimate],
+    vcov: &Vcov,
+    which: &[usize],
+) -> Result<super::twfe::WaldTest> {
+    let b: Vec<f64> = which.iter().map(|&k| estimates[k].estimate).collect();
+    let cov = |a: usize, c: usize| {
+        let (ea, ec) = (&estimates[which[a]], &estimates[which[c]]);
+        ea.coef_weights
+            .iter()
+            .map(|&(i, wi)| {
+                ec.coef_weights
+                    .iter()
+                    .map(|&(j, wj)| wi * wj * vcov.matrix.get(i, j))
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    super::twfe::wald_of(&b, cov, vcov.df)
 }
 
 /// Aggregates a saturated fit by relative period: each cohort's coefficient weighted by its
@@ -205,6 +233,7 @@ pub fn sa_aggregate(fit: &FeFit, vcov: &Vcov, dummies: &Dummies) -> (Vec<IwEstim
             estimate,
             std_error: var.max(0.0).sqrt(),
             weights: items.iter().zip(&w).map(|(x, w)| (x.1, *w)).collect(),
+            coef_weights: items.iter().zip(&w).map(|(x, w)| (x.0, *w)).collect(),
         });
     }
     (out, warnings)

@@ -16,6 +16,8 @@ pub use cs::{
     CsParams, CsParamsChecked, PreTest,
 };
 pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel, did_rc};
-pub use event::{Dummies, IwEstimate, event_dummies, relative_time, sa_aggregate, sa_dummies};
+pub use event::{
+    Dummies, IwEstimate, event_dummies, iw_wald, relative_time, sa_aggregate, sa_dummies,
+};
 pub use hdfe::{Factors, non_singletons};
 pub use twfe::{FeData, FeFit, FeParams, FeParamsChecked, FeVcov, WaldTest, wald};

@@ -593,14 +593,19 @@ pub struct WaldTest {
 /// # Errors
 /// [`Error::Singular`] when the sub-matrix of the variance is not invertible.
 pub fn wald(coef: &[f64], vcov: &Vcov, idx: &[usize]) -> Result<WaldTest> {
-    let q = idx.len();
-    let v = Mat::from_fn(q, q, |a, b| vcov.matrix.get(idx[a], idx[b]));
     let b: Vec<f64> = idx.iter().map(|&i| coef[i]).collect();
-    let x = linalg::spd_solve(v.as_ref(), &b, "the variance of the tested coefficients")?;
+    wald_of(&b, |a, c| vcov.matrix.get(idx[a], idx[c]), vcov.df)
+}
+
+/// `W = bᵀV⁻¹b` for a vector `b` with variance `v(a, c)`, with χ² and F(q, `df`) p-values.
+pub(crate) fn wald_of(b: &[f64], v: impl Fn(usize, usize) -> f64, df: f64) -> Result<WaldTest> {
+    let q = b.len();
+    let v = Mat::from_fn(q, q, v);
+    let x = linalg::spd_solve(v.as_ref(), b, "the variance of the tested coefficients")?;
     let w: f64 = b.iter().zip(&x).map(|(a, c)| a * c).sum();
     let p_f = {
         use statrs::distribution::{ContinuousCDF, FisherSnedecor};
-        FisherSnedecor::new(q as f64, vcov.df)
+        FisherSnedecor::new(q as f64, df)
             .map(|d| d.sf(w / q as f64))
             .unwrap_or(f64::NAN)
     };
@@ -609,6 +614,6 @@ pub fn wald(coef: &[f64], vcov: &Vcov, idx: &[usize]) -> Result<WaldTest> {
         df: q,
         p_chi2: crate::stats::chi2_sf(w, q as f64),
         p_f,
-        df_denominator: vcov.df,
+        df_denominator: df,
     })
 }
