@@ -25,6 +25,7 @@ pub mod engine;
 pub mod plan;
 pub mod population;
 mod rng;
+pub mod staggered;
 pub mod truth;
 
 pub use config::{Config, Scenario};
