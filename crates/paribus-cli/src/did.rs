@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::panel::{
-    self, Aggregation, BasePeriod, Bootstrap, Comparison, Control, CsPanel, CsParams, DidMethod,
-    FeData, FeFit, FeParams, FeVcov,
+    self, Aggregation, BasePeriod, Bootstrap, Comparison, Control, CsLong, CsPanel, CsParams,
+    DidMethod, FeData, FeFit, FeParams, FeVcov,
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
@@ -172,6 +172,15 @@ pub struct CsArgs {
     /// Dynamic aggregation: largest event time.
     #[arg(long, allow_negative_numbers = true, value_name = "E")]
     max_e: Option<f64>,
+    /// Repeated cross sections: every row is its own draw (no --unit needed); DRDID's
+    /// repeated-cross-section estimators in each cell.
+    #[arg(long, conflicts_with = "unbalanced")]
+    rcs: bool,
+    /// Keep an unbalanced panel whole (the repeated-cross-section estimators on its rows,
+    /// influence functions summed within unit) instead of dropping units not seen in every
+    /// period.
+    #[arg(long)]
+    unbalanced: bool,
     /// Also draw the ATT(g,t) cells to this file (`.svg` or `.png`); `--plot` draws the event
     /// study of the dynamic aggregation.
     #[arg(long, value_name = "FILE")]
@@ -1044,9 +1053,9 @@ fn wald_json(t: &panel::WaldTest, events: &[f64]) -> Value {
 fn cs(a: &CsArgs) -> Result<()> {
     let p = &a.panel;
     let c = &p.common;
-    if p.unit.is_none() {
+    if p.unit.is_none() && !a.rcs {
         return Err(InputError(
-            "did cs needs --unit (repeated cross sections are not supported yet)".into(),
+            "did cs needs --unit (or --rcs for repeated cross sections)".into(),
         )
         .into());
     }
@@ -1097,45 +1106,14 @@ fn cs(a: &CsArgs) -> Result<()> {
         .collect::<std::result::Result<_, _>>()?;
     let factors: Vec<String> = a.cluster.iter().cloned().collect();
     let l = read_long(p, ("--cohort", &a.cohort), &factors)?;
-    let cohort_unit = cohorts_checked(&l, &a.cohort)?;
+    let cohort_unit = if a.rcs {
+        l.role.iter().map(|&g| cohort_value(g)).collect()
+    } else {
+        cohorts_checked(&l, &a.cohort)?
+    };
     let mut warnings = l.warnings.clone();
-    cohort_range_warning(&l, &cohort_unit, &mut warnings);
-    let b = balance(&l, &p.time)?;
-    warnings.extend(b.warnings.iter().cloned());
-    let nt = b.times.len();
-    let y: Vec<f64> = b.rows.iter().map(|&r| l.y[r]).collect();
-    let cohort: Vec<f64> = b.units.iter().map(|&u| cohort_unit[u]).collect();
-    let xs: Vec<(String, Vec<f64>)> =
-        l.x.iter()
-            .map(|(n, v)| (n.clone(), b.rows.iter().map(|&r| v[r]).collect()))
-            .collect();
-    let w_unit = match &l.weight {
-        Some(w) => Some(per_unit(
-            &l,
-            w,
-            "--weight",
-            p.weight.as_deref().unwrap_or(""),
-        )?),
-        None => None,
-    };
-    let w: Option<Vec<f64>> = w_unit.map(|w| b.units.iter().map(|&u| w[u]).collect());
-    let cl: Option<Vec<u32>> = match &a.cluster {
-        Some(name) => {
-            let codes: Vec<f64> = l.factor(name).iter().map(|&c| f64::from(c)).collect();
-            let per = per_unit(&l, &codes, "--cluster", name)?;
-            Some(b.units.iter().map(|&u| per[u] as u32).collect())
-        }
-        None => None,
-    };
-    let mut panel = CsPanel::new(&b.times, &y, &cohort).map_err(lib_err(&l.path))?;
-    for (n, v) in &xs {
-        panel = panel.covariate(n.clone(), v).map_err(lib_err(&l.path))?;
-    }
-    if let Some(w) = &w {
-        panel = panel.weights(w).map_err(lib_err(&l.path))?;
-    }
-    if let Some(cl) = &cl {
-        panel = panel.clusters(cl).map_err(lib_err(&l.path))?;
+    if !a.rcs {
+        cohort_range_warning(&l, &cohort_unit, &mut warnings);
     }
     let params = CsParams::new()
         .control(control)
@@ -1147,14 +1125,101 @@ fn cs(a: &CsArgs) -> Result<()> {
         .uniform(!a.pointwise)
         .check()
         .map_err(|e| InputError(e.to_string()))?;
-    let (fit, aggs) = on_pool(c, || -> paribus::Result<_> {
-        let fit = params.fit(&panel)?;
+    let fit_and_aggregate = |fit: paribus::Result<panel::CsFit>| -> paribus::Result<_> {
+        let fit = fit?;
         let aggs: Vec<_> = kinds.iter().map(|k| fit.aggregate(*k)).collect();
         Ok((fit, aggs))
-    })?
-    .map_err(lib_err(&l.path))?;
+    };
+    let (fit, aggs, n_used, cohort) = if a.rcs || a.unbalanced {
+        if !a.rcs {
+            check_unique(&l, &p.time)?;
+        }
+        let cohort_rows: Vec<f64> = if a.rcs {
+            cohort_unit.clone()
+        } else {
+            l.unit.iter().map(|&u| cohort_unit[u as usize]).collect()
+        };
+        let mut data = CsLong::new(&l.time, &l.y, &cohort_rows).map_err(lib_err(&l.path))?;
+        if !a.rcs {
+            data = data.units(&l.unit).map_err(lib_err(&l.path))?;
+        }
+        for (n, v) in &l.x {
+            data = data.covariate(n.clone(), v).map_err(lib_err(&l.path))?;
+        }
+        if let Some(w) = &l.weight {
+            data = data.weights(w).map_err(lib_err(&l.path))?;
+        }
+        if let Some(name) = &a.cluster {
+            if !a.rcs {
+                let codes: Vec<f64> = l.factor(name).iter().map(|&c| f64::from(c)).collect();
+                per_unit(&l, &codes, "--cluster", name)?;
+            }
+            data = data.clusters(l.factor(name)).map_err(lib_err(&l.path))?;
+        }
+        let (fit, aggs) =
+            on_pool(c, || fit_and_aggregate(params.fit_long(&data)))?.map_err(lib_err(&l.path))?;
+        let cohort: Vec<f64> = fit
+            .units()
+            .iter()
+            .map(|&e| {
+                if a.rcs {
+                    cohort_rows[e]
+                } else {
+                    cohort_unit[e]
+                }
+            })
+            .collect();
+        (fit, aggs, l.n(), cohort)
+    } else {
+        let b = balance(&l, &p.time)?;
+        warnings.extend(b.warnings.iter().cloned());
+        let y: Vec<f64> = b.rows.iter().map(|&r| l.y[r]).collect();
+        let cohort: Vec<f64> = b.units.iter().map(|&u| cohort_unit[u]).collect();
+        let xs: Vec<(String, Vec<f64>)> =
+            l.x.iter()
+                .map(|(n, v)| (n.clone(), b.rows.iter().map(|&r| v[r]).collect()))
+                .collect();
+        let w_unit = match &l.weight {
+            Some(w) => Some(per_unit(
+                &l,
+                w,
+                "--weight",
+                p.weight.as_deref().unwrap_or(""),
+            )?),
+            None => None,
+        };
+        let w: Option<Vec<f64>> = w_unit.map(|w| b.units.iter().map(|&u| w[u]).collect());
+        let cl: Option<Vec<u32>> = match &a.cluster {
+            Some(name) => {
+                let codes: Vec<f64> = l.factor(name).iter().map(|&c| f64::from(c)).collect();
+                let per = per_unit(&l, &codes, "--cluster", name)?;
+                Some(b.units.iter().map(|&u| per[u] as u32).collect())
+            }
+            None => None,
+        };
+        let mut panel = CsPanel::new(&b.times, &y, &cohort).map_err(lib_err(&l.path))?;
+        for (n, v) in &xs {
+            panel = panel.covariate(n.clone(), v).map_err(lib_err(&l.path))?;
+        }
+        if let Some(w) = &w {
+            panel = panel.weights(w).map_err(lib_err(&l.path))?;
+        }
+        if let Some(cl) = &cl {
+            panel = panel.clusters(cl).map_err(lib_err(&l.path))?;
+        }
+        let (fit, aggs) =
+            on_pool(c, || fit_and_aggregate(params.fit(&panel)))?.map_err(lib_err(&l.path))?;
+        let cohort: Vec<f64> = fit.units().iter().map(|&k| cohort[k]).collect();
+        (fit, aggs, b.rows.len(), cohort)
+    };
+    let nt = {
+        let mut t = l.time.clone();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t.len()
+    };
     warnings.extend(fit.warnings().iter().cloned());
-    let mut out = analysis("cs", b.rows.len(), bootstrap.map(|b| b.seed));
+    let mut out = analysis("cs", n_used, bootstrap.map(|b| b.seed));
     let z = paribus::stats::critical_value(c.alpha, None);
     let band = |label: String, estimand: &str, est: f64, se: Option<f64>, crit: f64| {
         let mut e = Estimate::wald(label, estimand, est, se.unwrap_or(f64::NAN), None, c.alpha);
@@ -1248,8 +1313,19 @@ fn cs(a: &CsArgs) -> Result<()> {
     out.diagnostics.insert("base_period".into(), json!(a.base));
     out.diagnostics
         .insert("anticipation".into(), json!(a.anticipation));
+    let entity = if a.rcs { "rows" } else { "units" };
     out.diagnostics
-        .insert("n_units".into(), json!(fit.n_units()));
+        .insert(format!("n_{entity}"), json!(fit.n_units()));
+    out.diagnostics.insert(
+        "data".into(),
+        json!(if a.rcs {
+            "repeated cross sections"
+        } else if a.unbalanced {
+            "unbalanced panel (rows as cross sections, influence functions summed within unit)"
+        } else {
+            "balanced panel"
+        }),
+    );
     out.diagnostics.insert("periods".into(), json!(nt));
     out.diagnostics.insert(
         "cohorts".into(),
@@ -1258,7 +1334,7 @@ fn cs(a: &CsArgs) -> Result<()> {
                 .iter()
                 .map(|&g| {
                     let n = cohort.iter().filter(|&&x| x == g).count();
-                    json!({"cohort": g, "units": n})
+                    json!({"cohort": g, entity: n})
                 })
                 .collect::<Vec<_>>()
         ),

@@ -6,7 +6,8 @@ mod common;
 
 use common::{Csv, f, fixture, read_csv, rel_close};
 use paribus::panel::{
-    Aggregation, BasePeriod, Control, CsFit, CsPanel, CsParams, DidMethod, did_panel, did_rc,
+    Aggregation, BasePeriod, Control, CsFit, CsLong, CsPanel, CsParams, DidMethod, did_panel,
+    did_rc,
 };
 use serde_json::Value;
 
@@ -55,23 +56,7 @@ fn run(w: &Wide, s: &Value) -> CsFit {
     if s["clustervars"].as_str() == Some("state") {
         panel = panel.clusters(&w.state).unwrap();
     }
-    let control = match s["control_group"].as_str().unwrap() {
-        "nevertreated" => Control::Never,
-        "notyettreated" => Control::NotYet,
-        c => panic!("{c}"),
-    };
-    let base = match s["base_period"].as_str().unwrap() {
-        "varying" => BasePeriod::Varying,
-        _ => BasePeriod::Universal,
-    };
-    CsParams::new()
-        .control(control)
-        .base(base)
-        .method(DidMethod::parse(s["est_method"].as_str().unwrap()).unwrap())
-        .check()
-        .unwrap()
-        .fit(&panel)
-        .unwrap()
+    params(s).fit(&panel).unwrap()
 }
 
 fn close(a: f64, b: f64, what: &str) {
@@ -87,62 +72,127 @@ fn att_gt_cells_pretests_and_aggregations() {
     let w = wide(&d);
     let g = fixture("did_cs.json");
     for (name, case) in g["att_gt"].as_object().unwrap() {
-        let fit = run(&w, &case["settings"]);
-        let cells = case["cells"].as_array().unwrap();
-        assert_eq!(fit.cells().len(), cells.len(), "{name}");
-        for (c, want) in fit.cells().iter().zip(cells) {
-            let what = format!("{name} ATT(g={},t={})", c.group, c.time);
-            assert_eq!((c.group, c.time), (f(&want["g"]), f(&want["t"])), "{what}");
-            close(c.att.unwrap(), f(&want["att"]), &what);
-            match want["se"].as_f64() {
-                Some(se) => close(c.std_error.unwrap(), se, &what),
-                None => assert!(c.std_error.is_none(), "{what}"),
-            }
+        check(&run(&w, &case["settings"]), case, name);
+    }
+}
+
+/// Repeated cross sections and an unbalanced panel (mpdta with 723 rows dropped,
+/// `tools/golden/did_cs_rc.py`).
+#[test]
+fn att_gt_on_repeated_cross_sections_and_unbalanced_panels() {
+    let d = read_csv("../shared/data/mpdta/mpdta.csv");
+    let g = fixture("did_cs_rc.json");
+    let keep: Vec<usize> = (0..d.n)
+        .filter(|&r| (d.col("countyreal")[r] as i64 + 3 * d.col("year")[r] as i64) % 4 != 0)
+        .collect();
+    assert_eq!(keep.len() as f64, f(&g["data"]["rows"]));
+    let pick = |c: &str| -> Vec<f64> { keep.iter().map(|&r| d.col(c)[r]).collect() };
+    let (time, y, cohort, lpop) = (
+        pick("year"),
+        pick("lemp"),
+        pick("first.treat"),
+        pick("lpop"),
+    );
+    let unit = paribus::data::densify(
+        &keep
+            .iter()
+            .map(|&r| d.col("countyreal")[r] as u32)
+            .collect::<Vec<_>>(),
+    )
+    .0;
+    let cases = g["rcs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (format!("rcs {k}"), v))
+        .chain(std::iter::once((
+            "unbalanced A".to_string(),
+            &g["unbalanced"]["A"],
+        )));
+    for (name, case) in cases {
+        let s = &case["settings"];
+        let mut data = CsLong::new(&time, &y, &cohort).unwrap();
+        if s["panel"].as_bool() == Some(true) {
+            data = data.units(&unit).unwrap();
         }
-        let p = fit.pretest().unwrap();
-        close(p.statistic, f(&case["pretest"]["W"]), name);
-        assert_eq!(p.df as f64, f(&case["pretest"]["df"]));
-        assert!(
-            (p.p_value - f(&case["pretest"]["p_unrounded"])).abs() < 1e-9,
-            "{name}"
-        );
-        let Some(aggte) = case.get("aggte") else {
+        if s["xformla"].as_str() == Some("~lpop") {
+            data = data.covariate("lpop", &lpop).unwrap();
+        }
+        let fit = params(s).fit_long(&data).unwrap();
+        assert_eq!(fit.n_units() as f64, f(&s["n"]), "{name}");
+        for (c, want) in fit.cells().iter().zip(case["cells"].as_array().unwrap()) {
+            assert_eq!((c.n_treated + c.n_control) as f64, f(&want["m"]), "{name}");
+        }
+        check(&fit, case, &name);
+    }
+}
+
+fn params(s: &Value) -> paribus::panel::CsParamsChecked {
+    let control = match s["control_group"].as_str().unwrap() {
+        "nevertreated" => Control::Never,
+        "notyettreated" => Control::NotYet,
+        c => panic!("{c}"),
+    };
+    let base = match s["base_period"].as_str().unwrap() {
+        "varying" => BasePeriod::Varying,
+        _ => BasePeriod::Universal,
+    };
+    CsParams::new()
+        .control(control)
+        .base(base)
+        .method(DidMethod::parse(s["est_method"].as_str().unwrap()).unwrap())
+        .check()
+        .unwrap()
+}
+
+/// Every cell, the pre-test and (where the fixture has them) the aggregations.
+fn check(fit: &CsFit, case: &Value, name: &str) {
+    let cells = case["cells"].as_array().unwrap();
+    assert_eq!(fit.cells().len(), cells.len(), "{name}");
+    for (c, want) in fit.cells().iter().zip(cells) {
+        let what = format!("{name} ATT(g={},t={})", c.group, c.time);
+        assert_eq!((c.group, c.time), (f(&want["g"]), f(&want["t"])), "{what}");
+        close(c.att.unwrap(), f(&want["att"]), &what);
+        match want["se"].as_f64() {
+            Some(se) => close(c.std_error.unwrap(), se, &what),
+            None => assert!(c.std_error.is_none(), "{what}"),
+        }
+    }
+    let p = fit.pretest().unwrap();
+    close(p.statistic, f(&case["pretest"]["W"]), name);
+    assert_eq!(p.df as f64, f(&case["pretest"]["df"]));
+    assert!(
+        (p.p_value - f(&case["pretest"]["p_unrounded"])).abs() < 1e-9,
+        "{name}"
+    );
+    let Some(aggte) = case.get("aggte") else {
+        return;
+    };
+    let dynamic = |balance| Aggregation::Dynamic {
+        balance,
+        min_e: None,
+        max_e: None,
+    };
+    for (kind, key, field) in [
+        (Aggregation::Simple, "", "simple"),
+        (dynamic(None), "e", "dynamic"),
+        (Aggregation::Group, "g", "group"),
+        (Aggregation::Calendar, "t", "calendar"),
+        (dynamic(Some(1.0)), "e", "dynamic_balance_e1"),
+    ] {
+        let Some(agg) = aggte.get(field) else {
             continue;
         };
-        for (kind, key, agg) in [
-            (Aggregation::Simple, "", &aggte["simple"]),
-            (
-                Aggregation::Dynamic {
-                    balance: None,
-                    min_e: None,
-                    max_e: None,
-                },
-                "e",
-                &aggte["dynamic"],
-            ),
-            (Aggregation::Group, "g", &aggte["group"]),
-            (Aggregation::Calendar, "t", &aggte["calendar"]),
-            (
-                Aggregation::Dynamic {
-                    balance: Some(1.0),
-                    min_e: None,
-                    max_e: None,
-                },
-                "e",
-                &aggte["dynamic_balance_e1"],
-            ),
-        ] {
-            let a = fit.aggregate(kind).unwrap();
-            let what = format!("{name} {kind:?}");
-            close(a.overall.att, f(&agg["att"]), &what);
-            close(a.overall.std_error.unwrap(), f(&agg["se"]), &what);
-            let comps = agg["components"].as_array().map_or(&[][..], Vec::as_slice);
-            assert_eq!(a.components.len(), comps.len(), "{what}");
-            for (c, want) in a.components.iter().zip(comps) {
-                assert_eq!(c.key, f(&want[key]), "{what}");
-                close(c.att, f(&want["att"]), &what);
-                close(c.std_error.unwrap(), f(&want["se"]), &what);
-            }
+        let a = fit.aggregate(kind).unwrap();
+        let what = format!("{name} {kind:?}");
+        close(a.overall.att, f(&agg["att"]), &what);
+        close(a.overall.std_error.unwrap(), f(&agg["se"]), &what);
+        let comps = agg["components"].as_array().map_or(&[][..], Vec::as_slice);
+        assert_eq!(a.components.len(), comps.len(), "{what}");
+        for (c, want) in a.components.iter().zip(comps) {
+            assert_eq!(c.key, f(&want[key]), "{what}");
+            close(c.att, f(&want["att"]), &what);
+            close(c.std_error.unwrap(), f(&want["se"]), &what);
         }
     }
 }

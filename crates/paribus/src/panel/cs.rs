@@ -7,7 +7,7 @@ use faer::Mat;
 use rand::RngExt;
 use rayon::prelude::*;
 
-use super::drdid::{DidMethod, did_panel};
+use super::drdid::{DidMethod, did_panel, did_rc};
 use crate::inference::stream_rng;
 use crate::{Error, Result};
 
@@ -151,9 +151,172 @@ impl<'a> CsPanel<'a> {
         self.clusters = Some(c);
         Ok(self)
     }
+}
 
-    fn n_units(&self) -> usize {
-        self.cohort.len()
+/// Long data for the repeated-cross-section and unbalanced-panel estimators: one row per
+/// observation, with its period, outcome and cohort (the first treated period of its unit or
+/// group, `0` or non-finite for never treated).
+#[derive(Debug, Clone)]
+pub struct CsLong<'a> {
+    times: Vec<f64>,
+    period: Vec<usize>,
+    y: &'a [f64],
+    cohort: &'a [f64],
+    unit: Option<&'a [u32]>,
+    covariates: Vec<(String, &'a [f64])>,
+    weights: Option<&'a [f64]>,
+    clusters: Option<&'a [u32]>,
+}
+
+impl<'a> CsLong<'a> {
+    /// Rows with their period `time`, outcome `y` and `cohort`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for inconsistent lengths, non-finite values or fewer than two
+    /// periods.
+    pub fn new(time: &'a [f64], y: &'a [f64], cohort: &'a [f64]) -> Result<Self> {
+        if time.len() != y.len() || cohort.len() != y.len() {
+            return Err(Error::InvalidData(format!(
+                "{} times, {} outcomes and {} cohorts: one of each per row",
+                time.len(),
+                y.len(),
+                cohort.len()
+            )));
+        }
+        if let Some(r) = (0..y.len()).find(|&r| !(y[r].is_finite() && time[r].is_finite())) {
+            return Err(Error::InvalidData(format!(
+                "row {} has a non-finite outcome or time",
+                r + 1
+            )));
+        }
+        let mut times = time.to_vec();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        if times.len() < 2 {
+            return Err(Error::InvalidData(format!(
+                "the data need at least 2 periods, they have {}",
+                times.len()
+            )));
+        }
+        let period = time
+            .iter()
+            .map(|t| times.partition_point(|x| x < t))
+            .collect();
+        Ok(CsLong {
+            times,
+            period,
+            y,
+            cohort,
+            unit: None,
+            covariates: Vec::new(),
+            weights: None,
+            clusters: None,
+        })
+    }
+
+    /// Unit ids (dense codes): an unbalanced panel. The cohort must be constant within unit.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a wrong length, a unit with two cohorts or two rows in one
+    /// period.
+    pub fn units(mut self, unit: &'a [u32]) -> Result<Self> {
+        if unit.len() != self.y.len() {
+            return Err(Error::InvalidData(format!(
+                "{} unit ids for {} rows",
+                unit.len(),
+                self.y.len()
+            )));
+        }
+        let nu = unit.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut first = vec![usize::MAX; nu];
+        let mut seen = std::collections::HashSet::with_capacity(unit.len());
+        for (r, &u) in unit.iter().enumerate() {
+            let f = &mut first[u as usize];
+            if *f == usize::MAX {
+                *f = r;
+            } else {
+                let (a, b) = (self.cohort[*f], self.cohort[r]);
+                let same = a == b || (!a.is_finite() || a == 0.0) && (!b.is_finite() || b == 0.0);
+                if !same {
+                    return Err(Error::InvalidData(format!(
+                        "a unit has two cohorts, {a} (row {}) and {b} (row {})",
+                        *f + 1,
+                        r + 1
+                    )));
+                }
+            }
+            if !seen.insert((u, self.period[r])) {
+                return Err(Error::InvalidData(format!(
+                    "a unit has two rows in period {} (row {})",
+                    self.times[self.period[r]],
+                    r + 1
+                )));
+            }
+        }
+        self.unit = Some(unit);
+        Ok(self)
+    }
+
+    /// Adds a covariate (one value per row; the row's own value is used).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a wrong length or a non-finite value.
+    pub fn covariate(mut self, name: impl Into<String>, values: &'a [f64]) -> Result<Self> {
+        let name = name.into();
+        if values.len() != self.y.len() {
+            return Err(Error::InvalidData(format!(
+                "covariate `{name}` has {} values for {} rows",
+                values.len(),
+                self.y.len()
+            )));
+        }
+        if let Some(r) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidData(format!(
+                "covariate `{name}` is not finite at row {}",
+                r + 1
+            )));
+        }
+        self.covariates.push((name, values));
+        Ok(self)
+    }
+
+    /// Sampling weights, one per row.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a wrong length or an invalid weight.
+    pub fn weights(mut self, w: &'a [f64]) -> Result<Self> {
+        if w.len() != self.y.len() {
+            return Err(Error::InvalidData(format!(
+                "{} weights for {} rows",
+                w.len(),
+                self.y.len()
+            )));
+        }
+        if let Some(r) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(Error::InvalidData(format!(
+                "weight at row {} is {}: weights must be finite and non-negative",
+                r + 1,
+                w[r]
+            )));
+        }
+        self.weights = Some(w);
+        Ok(self)
+    }
+
+    /// A cluster variable (dense codes), one per row (constant within unit for panels).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a wrong length.
+    pub fn clusters(mut self, c: &'a [u32]) -> Result<Self> {
+        if c.len() != self.y.len() {
+            return Err(Error::InvalidData(format!(
+                "{} cluster codes for {} rows",
+                c.len(),
+                self.y.len()
+            )));
+        }
+        self.clusters = Some(c);
+        Ok(self)
     }
 }
 
@@ -474,195 +637,32 @@ impl CsParamsChecked {
     /// [`Error::InvalidData`] when no cohort can be estimated or no comparison group exists.
     pub fn fit(&self, panel: &CsPanel<'_>) -> Result<CsFit> {
         let o = &self.0;
-        let delta = o.anticipation;
-        let mut warnings = Vec::new();
         let nt_all = panel.times.len();
-        let t_first = panel.times[0];
-        let t_last = panel.times[nt_all - 1];
-        // cohorts: +∞ = never treated
-        let mut g: Vec<f64> = panel
-            .cohort
-            .iter()
-            .map(|&c| {
-                if c.is_finite() && c != 0.0 {
-                    c
-                } else {
-                    f64::INFINITY
-                }
-            })
-            .collect();
-        let late = g
-            .iter()
-            .filter(|&&c| c.is_finite() && c > t_last + delta)
-            .count();
-        if late > 0 {
-            for c in g.iter_mut() {
-                if c.is_finite() && *c > t_last + delta {
-                    *c = f64::INFINITY;
-                }
-            }
-            warnings.push(format!(
-                "{late} unit(s) first treated after the last period ({t_last}) are treated as never treated"
-            ));
-        }
-        // units treated (or anticipating) in the first period have no pre-period
-        let early: Vec<usize> = (0..panel.n_units())
-            .filter(|&i| g[i].is_finite() && g[i] <= t_first + delta)
-            .collect();
-        if !early.is_empty() {
-            warnings.push(format!(
-                "{} unit(s) treated in the first period ({t_first}) were dropped: they have no pre-treatment period",
-                early.len()
-            ));
-        }
-        let units: Vec<usize> = (0..panel.n_units())
-            .filter(|&i| !(g[i].is_finite() && g[i] <= t_first + delta))
-            .collect();
-        let mut periods: Vec<usize> = (0..nt_all).collect();
-        let mut groups: Vec<f64> = {
-            let mut v: Vec<f64> = units
-                .iter()
-                .map(|&i| g[i])
-                .filter(|c| c.is_finite())
-                .collect();
-            v.sort_by(f64::total_cmp);
-            v.dedup();
-            v
-        };
-        if groups.is_empty() {
-            return Err(Error::InvalidData(
-                "no unit is treated within the panel: there is nothing to estimate".into(),
-            ));
-        }
-        let any_never = units.iter().any(|&i| g[i].is_infinite());
-        if !any_never {
-            let gmax = *groups.last().expect("non-empty");
-            periods.retain(|&j| panel.times[j] < gmax - delta);
-            groups.pop();
-            match o.control {
-                Control::Never => {
-                    for &i in &units {
-                        if g[i] == gmax {
-                            g[i] = f64::INFINITY;
-                        }
-                    }
-                    warnings.push(format!(
-                        "no never-treated units: the last cohort ({gmax}) is used as the never-treated group and periods from {} on are dropped",
-                        gmax - delta
-                    ));
-                }
-                Control::NotYet => warnings.push(format!(
-                    "no never-treated units: periods from {} on are dropped and the last cohort ({gmax}) serves only as a comparison group",
-                    gmax - delta
-                )),
-            }
-            if groups.is_empty() || periods.len() < 2 {
-                return Err(Error::InvalidData(
-                    "no never-treated units and a single cohort: there is no comparison group"
-                        .into(),
-                ));
-            }
-        }
-        let times: Vec<f64> = periods.iter().map(|&j| panel.times[j]).collect();
-        let nt = times.len();
-        let n = units.len();
-        // unit weights (mean 1 over the kept units) and groups
-        let raw_w: Vec<f64> = units
-            .iter()
-            .map(|&i| panel.weights.map_or(1.0, |w| w[i]))
-            .collect();
-        let wmean = raw_w.iter().sum::<f64>() / n as f64;
-        let omega: Vec<f64> = raw_w.iter().map(|w| w / wmean).collect();
-        let gu: Vec<f64> = units.iter().map(|&i| g[i]).collect();
-        let unit_group: Vec<Option<usize>> = gu
-            .iter()
-            .map(|c| groups.iter().position(|x| x == c))
-            .collect();
-        let group_prob: Vec<f64> = (0..groups.len())
-            .map(|k| {
-                (0..n)
-                    .filter(|&i| unit_group[i] == Some(k))
-                    .map(|i| omega[i])
-                    .sum::<f64>()
-                    / n as f64
-            })
-            .collect();
-        let min_size = panel.covariates.len() + 1 + 5;
-        for (k, &gv) in groups.iter().enumerate() {
-            let size = unit_group.iter().filter(|&&x| x == Some(k)).count();
-            if size < min_size {
-                warnings.push(format!(
-                    "cohort {gv} has {size} unit(s), fewer than the {min_size} its covariates need for reliable estimates"
-                ));
-            }
-        }
-        let never = gu.iter().filter(|c| c.is_infinite()).count();
-        if never > 0 && never < min_size && o.control == Control::Never {
-            warnings.push(format!(
-                "the never-treated group has {never} unit(s), fewer than the {min_size} its covariates need for reliable estimates"
-            ));
-        }
-        // the cells
-        struct Spec {
-            gi: usize,
-            j: usize,
-            b: usize,
-            is_base: bool,
-        }
-        let mut specs = Vec::new();
-        for (gi, &gv) in groups.iter().enumerate() {
-            let Some(bg) = (0..nt).rev().find(|&j| times[j] + delta < gv) else {
-                warnings.push(format!(
-                    "cohort {gv} has no period before treatment in the sample and is skipped"
-                ));
-                continue;
-            };
-            let first = if o.base == BasePeriod::Varying { 1 } else { 0 };
-            for j in first..nt {
-                let post = gv <= times[j];
-                let b = if post || o.base == BasePeriod::Universal {
-                    bg
-                } else {
-                    j - 1
-                };
-                specs.push(Spec {
-                    gi,
-                    j,
-                    b,
-                    is_base: o.base == BasePeriod::Universal && j == bg,
-                });
-            }
-        }
+        let st = setup(panel.times, panel.cohort, o, "unit")?;
+        let mut warnings = st.warnings.clone();
+        let n = st.entities.len();
+        let units = &st.entities;
+        let omega = mean_one(units.iter().map(|&i| panel.weights.map_or(1.0, |w| w[i])));
+        let gu: Vec<f64> = units.iter().map(|&i| st.g[i]).collect();
+        size_warnings(
+            &st.groups,
+            &gu,
+            panel.covariates.len(),
+            o.control,
+            "unit",
+            &mut warnings,
+        );
+        let specs = cell_specs(&st.groups, &st.times, o, &mut warnings);
+        let periods = &st.periods;
         let y_at = |u: usize, j: usize| panel.y[units[u] * nt_all + periods[j]];
         let computed: Vec<(Cell, Option<Vec<f64>>)> = specs
             .par_iter()
             .map(|s| {
-                let gv = groups[s.gi];
-                let mut cell = Cell {
-                    group: gv,
-                    time: times[s.j],
-                    base_time: times[s.b],
-                    post: gv <= times[s.j],
-                    att: None,
-                    std_error: None,
-                    n_treated: 0,
-                    n_control: 0,
-                    is_base: s.is_base,
-                    reason: None,
+                let (mut cell, members) = match open_cell(s, &st, &gu, o) {
+                    Ok(x) => x,
+                    Err(cell) => return (cell, None),
                 };
-                if s.is_base {
-                    cell.att = Some(0.0);
-                    cell.post = false;
-                    return (cell, None);
-                }
-                let tau = times[s.j.max(s.b)] + delta;
-                let members: Vec<usize> = (0..n)
-                    .filter(|&i| {
-                        gu[i] == gv
-                            || gu[i].is_infinite()
-                            || (o.control == Control::NotYet && gu[i] > tau)
-                    })
-                    .collect();
+                let gv = st.groups[s.gi];
                 let d: Vec<bool> = members.iter().map(|&i| gu[i] == gv).collect();
                 cell.n_treated = d.iter().filter(|&&v| v).count();
                 cell.n_control = members.len() - cell.n_treated;
@@ -685,78 +685,449 @@ impl CsParamsChecked {
                 let w: Option<Vec<f64>> = panel
                     .weights
                     .map(|_| members.iter().map(|&i| omega[i]).collect());
-                match did_panel(&dy, &d, &xr, w.as_deref(), o.method) {
-                    Ok(f) if f.att.is_finite() => {
-                        let scale = n as f64 / members.len() as f64;
-                        let mut psi = vec![0.0; n];
-                        for (k, &i) in members.iter().enumerate() {
-                            psi[i] = scale * f.influence[k];
-                        }
-                        cell.att = Some(f.att);
-                        (cell, Some(psi))
+                let fit = did_panel(&dy, &d, &xr, w.as_deref(), o.method);
+                close_cell(cell, fit, n, members.len(), |psi, phi| {
+                    for (k, &i) in members.iter().enumerate() {
+                        psi[i] = phi[k];
                     }
-                    Ok(_) => {
-                        cell.reason = Some("the estimate is not finite".into());
-                        (cell, None)
-                    }
-                    Err(e) => {
-                        cell.reason = Some(e.to_string());
-                        (cell, None)
-                    }
-                }
+                })
             })
             .collect();
-        let k = computed.len();
-        let mut psi = Mat::<f64>::zeros(n, k);
-        let mut cells = Vec::with_capacity(k);
-        for (c, (cell, col)) in computed.into_iter().enumerate() {
-            if let Some(col) = col {
-                for i in 0..n {
-                    psi[(i, c)] = col[i];
-                }
+        let clusters = panel
+            .clusters
+            .map(|c| crate::data::densify(&units.iter().map(|&i| c[i]).collect::<Vec<_>>()));
+        Ok(assemble(computed, st, gu, omega, clusters, o, warnings))
+    }
+
+    /// Estimates every ATT(g,t) cell on long data: repeated cross sections (each row its own
+    /// draw) or, with unit ids, an unbalanced panel (DRDID's repeated-cross-section estimators
+    /// on the rows, influence functions summed within unit), as the `did` package does with
+    /// `panel = FALSE` or `allow_unbalanced_panel = TRUE`.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit).
+    pub fn fit_long(&self, data: &CsLong<'_>) -> Result<CsFit> {
+        let o = &self.0;
+        let nrows = data.y.len();
+        // entities: units (unbalanced panel) or rows (repeated cross sections)
+        let (entity, n_ent): (Vec<usize>, usize) = match data.unit {
+            Some(u) => (
+                u.iter().map(|&c| c as usize).collect(),
+                u.iter().copied().max().map_or(0, |m| m as usize + 1),
+            ),
+            None => ((0..nrows).collect(), nrows),
+        };
+        let what = if data.unit.is_some() { "unit" } else { "row" };
+        let mut ent_cohort = vec![f64::NAN; n_ent];
+        let mut ent_weight = vec![f64::NAN; n_ent];
+        let mut ent_cluster = vec![0u32; n_ent];
+        for r in 0..nrows {
+            let e = entity[r];
+            if ent_weight[e].is_nan() {
+                ent_cohort[e] = data.cohort[r];
+                ent_weight[e] = data.weights.map_or(1.0, |w| w[r]);
+                ent_cluster[e] = data.clusters.map_or(0, |c| c[r]);
             }
-            if let Some(r) = &cell.reason {
+        }
+        let st = setup(&data.times, &ent_cohort, o, what)?;
+        let mut warnings = st.warnings.clone();
+        let n = st.entities.len();
+        let mut ent_index = vec![usize::MAX; n_ent];
+        for (k, &e) in st.entities.iter().enumerate() {
+            ent_index[e] = k;
+        }
+        let omega = mean_one(st.entities.iter().map(|&e| ent_weight[e]));
+        let gu: Vec<f64> = st.entities.iter().map(|&e| st.g[e]).collect();
+        size_warnings(
+            &st.groups,
+            &gu,
+            data.covariates.len(),
+            o.control,
+            what,
+            &mut warnings,
+        );
+        let specs = cell_specs(&st.groups, &st.times, o, &mut warnings);
+        // kept period index of each row
+        let mut period_index = vec![usize::MAX; data.times.len()];
+        for (k, &j) in st.periods.iter().enumerate() {
+            period_index[j] = k;
+        }
+        let computed: Vec<(Cell, Option<Vec<f64>>)> = specs
+            .par_iter()
+            .map(|s| {
+                let (mut cell, members) = match open_cell(s, &st, &gu, o) {
+                    Ok(x) => x,
+                    Err(cell) => return (cell, None),
+                };
+                let gv = st.groups[s.gi];
+                let mut is_member = vec![false; n];
+                for &i in &members {
+                    is_member[i] = true;
+                }
+                let rows: Vec<usize> = (0..nrows)
+                    .filter(|&r| {
+                        let k = ent_index[entity[r]];
+                        let pj = period_index[data.period[r]];
+                        k != usize::MAX && is_member[k] && (pj == s.j || pj == s.b)
+                    })
+                    .collect();
+                let post: Vec<bool> = rows
+                    .iter()
+                    .map(|&r| period_index[data.period[r]] == s.j)
+                    .collect();
+                let d: Vec<bool> = rows
+                    .iter()
+                    .map(|&r| gu[ent_index[entity[r]]] == gv)
+                    .collect();
+                cell.n_treated = d.iter().filter(|&&v| v).count();
+                cell.n_control = rows.len() - cell.n_treated;
+                let y: Vec<f64> = rows.iter().map(|&r| data.y[r]).collect();
+                let xs: Vec<Vec<f64>> = data
+                    .covariates
+                    .iter()
+                    .map(|(_, v)| rows.iter().map(|&r| v[r]).collect())
+                    .collect();
+                let xr: Vec<&[f64]> = xs.iter().map(Vec::as_slice).collect();
+                let w: Option<Vec<f64>> =
+                    data.weights.map(|w| rows.iter().map(|&r| w[r]).collect());
+                let fit = did_rc(&y, &post, &d, &xr, w.as_deref(), o.method);
+                close_cell(cell, fit, n, rows.len(), |psi, phi| {
+                    for (k, &r) in rows.iter().enumerate() {
+                        psi[ent_index[entity[r]]] += phi[k];
+                    }
+                })
+            })
+            .collect();
+        let clusters = data.clusters.map(|_| {
+            crate::data::densify(
+                &st.entities
+                    .iter()
+                    .map(|&e| ent_cluster[e])
+                    .collect::<Vec<_>>(),
+            )
+        });
+        Ok(assemble(computed, st, gu, omega, clusters, o, warnings))
+    }
+}
+
+/// Cohorts recoded, entities (units or rows) kept, periods kept, treated groups.
+#[derive(Debug, Clone)]
+struct Setup {
+    /// Cohort of every entity (+∞: never treated, after the recodings of did-cs.md §1.1).
+    g: Vec<f64>,
+    /// Kept entities.
+    entities: Vec<usize>,
+    /// Kept periods (indices into all periods) and their values.
+    periods: Vec<usize>,
+    times: Vec<f64>,
+    groups: Vec<f64>,
+    warnings: Vec<String>,
+}
+
+/// did-cs.md §1.1 steps 2–4: late cohorts become never treated, entities treated in the first
+/// period are dropped, and without never-treated units the last cohort is recoded (or kept only
+/// as a comparison group) and its periods dropped.
+fn setup(all_times: &[f64], cohort: &[f64], o: &CsParams, what: &str) -> Result<Setup> {
+    let delta = o.anticipation;
+    let mut warnings = Vec::new();
+    let nt_all = all_times.len();
+    let (t_first, t_last) = (all_times[0], all_times[nt_all - 1]);
+    let mut g: Vec<f64> = cohort
+        .iter()
+        .map(|&c| {
+            if c.is_finite() && c != 0.0 {
+                c
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect();
+    let late = g
+        .iter()
+        .filter(|&&c| c.is_finite() && c > t_last + delta)
+        .count();
+    if late > 0 {
+        for c in g.iter_mut() {
+            if c.is_finite() && *c > t_last + delta {
+                *c = f64::INFINITY;
+            }
+        }
+        warnings.push(format!(
+            "{late} {what}(s) first treated after the last period ({t_last}) are treated as never treated"
+        ));
+    }
+    let early = g
+        .iter()
+        .filter(|c| c.is_finite() && **c <= t_first + delta)
+        .count();
+    if early > 0 {
+        warnings.push(format!(
+            "{early} {what}(s) treated in the first period ({t_first}) were dropped: they have no pre-treatment period"
+        ));
+    }
+    let entities: Vec<usize> = (0..g.len())
+        .filter(|&i| !(g[i].is_finite() && g[i] <= t_first + delta))
+        .collect();
+    let mut periods: Vec<usize> = (0..nt_all).collect();
+    let mut groups: Vec<f64> = entities
+        .iter()
+        .map(|&i| g[i])
+        .filter(|c| c.is_finite())
+        .collect();
+    groups.sort_by(f64::total_cmp);
+    groups.dedup();
+    if groups.is_empty() {
+        return Err(Error::InvalidData(
+            "no unit is treated within the panel: there is nothing to estimate".into(),
+        ));
+    }
+    if !entities.iter().any(|&i| g[i].is_infinite()) {
+        let gmax = *groups.last().expect("non-empty");
+        periods.retain(|&j| all_times[j] < gmax - delta);
+        groups.pop();
+        match o.control {
+            Control::Never => {
+                for &i in &entities {
+                    if g[i] == gmax {
+                        g[i] = f64::INFINITY;
+                    }
+                }
                 warnings.push(format!(
-                    "ATT(g={},t={}) is not estimated: {r}",
-                    cell.group, cell.time
+                    "no never-treated units: the last cohort ({gmax}) is used as the never-treated group and periods from {} on are dropped",
+                    gmax - delta
                 ));
             }
-            cells.push(cell);
+            Control::NotYet => warnings.push(format!(
+                "no never-treated units: periods from {} on are dropped and the last cohort ({gmax}) serves only as a comparison group",
+                gmax - delta
+            )),
         }
-        let clusters = panel.clusters.map(|c| {
-            let codes: Vec<u32> = units.iter().map(|&i| c[i]).collect();
-            let (dense, g) = crate::data::densify(&codes);
-            (dense, g)
-        });
-        let inference = Inference {
-            n,
-            clusters,
-            bootstrap: o.bootstrap,
-            alpha: o.alpha,
+        if groups.is_empty() || periods.len() < 2 {
+            return Err(Error::InvalidData(
+                "no never-treated units and a single cohort: there is no comparison group".into(),
+            ));
+        }
+    }
+    let times = periods.iter().map(|&j| all_times[j]).collect();
+    Ok(Setup {
+        g,
+        entities,
+        periods,
+        times,
+        groups,
+        warnings,
+    })
+}
+
+fn mean_one(w: impl Iterator<Item = f64>) -> Vec<f64> {
+    let w: Vec<f64> = w.collect();
+    let mean = w.iter().sum::<f64>() / w.len() as f64;
+    w.iter().map(|v| v / mean).collect()
+}
+
+/// did-cs.md §1.1 step 6: cohorts too small for their covariates.
+fn size_warnings(
+    groups: &[f64],
+    gu: &[f64],
+    n_cov: usize,
+    control: Control,
+    what: &str,
+    warnings: &mut Vec<String>,
+) {
+    let min_size = n_cov + 1 + 5;
+    for &gv in groups {
+        let size = gu.iter().filter(|&&x| x == gv).count();
+        if size < min_size {
+            warnings.push(format!(
+                "cohort {gv} has {size} {what}(s), fewer than the {min_size} its covariates need for reliable estimates"
+            ));
+        }
+    }
+    let never = gu.iter().filter(|c| c.is_infinite()).count();
+    if never > 0 && never < min_size && control == Control::Never {
+        warnings.push(format!(
+            "the never-treated group has {never} {what}(s), fewer than the {min_size} its covariates need for reliable estimates"
+        ));
+    }
+}
+
+/// One cell to estimate: group index, period index, base period index.
+struct Spec {
+    gi: usize,
+    j: usize,
+    b: usize,
+    is_base: bool,
+}
+
+/// did-cs.md §1.2: the cells and their base periods.
+fn cell_specs(
+    groups: &[f64],
+    times: &[f64],
+    o: &CsParams,
+    warnings: &mut Vec<String>,
+) -> Vec<Spec> {
+    let nt = times.len();
+    let mut specs = Vec::new();
+    for (gi, &gv) in groups.iter().enumerate() {
+        let Some(bg) = (0..nt).rev().find(|&j| times[j] + o.anticipation < gv) else {
+            warnings.push(format!(
+                "cohort {gv} has no period before treatment in the sample and is skipped"
+            ));
+            continue;
         };
-        let estimated: Vec<usize> = (0..k)
-            .filter(|&c| cells[c].att.is_some() && !cells[c].is_base)
-            .collect();
-        let cols: Vec<&[f64]> = estimated.iter().map(|&c| psi.col_as_slice(c)).collect();
-        let (se, crit) = inference.standard_errors(&cols, o.uniform, 0x0A77_0000);
-        for (&c, s) in estimated.iter().zip(se) {
-            cells[c].std_error = s;
+        let first = if o.base == BasePeriod::Varying { 1 } else { 0 };
+        for j in first..nt {
+            let post = gv <= times[j];
+            let b = if post || o.base == BasePeriod::Universal {
+                bg
+            } else {
+                j - 1
+            };
+            specs.push(Spec {
+                gi,
+                j,
+                b,
+                is_base: o.base == BasePeriod::Universal && j == bg,
+            });
         }
-        let pretest = pretest(&cells, &psi, &inference);
-        Ok(CsFit {
-            cells,
-            psi,
-            groups,
-            unit_group,
-            omega,
-            group_prob,
-            inference,
-            uniform: o.uniform,
-            crit,
-            pretest,
-            units,
-            warnings,
+    }
+    specs
+}
+
+/// The cell record and the entities of its 2×2 sample (cohort g and its comparison group,
+/// did-cs.md §1.3), or the finished cell for a universal base period.
+fn open_cell(
+    s: &Spec,
+    st: &Setup,
+    gu: &[f64],
+    o: &CsParams,
+) -> std::result::Result<(Cell, Vec<usize>), Cell> {
+    let gv = st.groups[s.gi];
+    let mut cell = Cell {
+        group: gv,
+        time: st.times[s.j],
+        base_time: st.times[s.b],
+        post: gv <= st.times[s.j],
+        att: None,
+        std_error: None,
+        n_treated: 0,
+        n_control: 0,
+        is_base: s.is_base,
+        reason: None,
+    };
+    if s.is_base {
+        cell.att = Some(0.0);
+        cell.post = false;
+        return Err(cell);
+    }
+    let tau = st.times[s.j.max(s.b)] + o.anticipation;
+    let members = (0..gu.len())
+        .filter(|&i| {
+            gu[i] == gv || gu[i].is_infinite() || (o.control == Control::NotYet && gu[i] > tau)
         })
+        .collect();
+    Ok((cell, members))
+}
+
+/// The cell's estimate and its influence function over all `n` entities, scaled by `n/m`
+/// (`place` writes the sample's `φ` into the entity vector).
+fn close_cell(
+    mut cell: Cell,
+    fit: std::result::Result<super::drdid::TwoByTwo, super::drdid::NoEstimate>,
+    n: usize,
+    m: usize,
+    place: impl FnOnce(&mut [f64], &[f64]),
+) -> (Cell, Option<Vec<f64>>) {
+    match fit {
+        Ok(f) if f.att.is_finite() => {
+            let scale = n as f64 / m as f64;
+            let phi: Vec<f64> = f.influence.iter().map(|v| v * scale).collect();
+            let mut psi = vec![0.0; n];
+            place(&mut psi, &phi);
+            cell.att = Some(f.att);
+            (cell, Some(psi))
+        }
+        Ok(_) => {
+            cell.reason = Some("the estimate is not finite".into());
+            (cell, None)
+        }
+        Err(e) => {
+            cell.reason = Some(e.to_string());
+            (cell, None)
+        }
+    }
+}
+
+/// The fit from the estimated cells: influence-function matrix, SEs, bands and the pre-test.
+fn assemble(
+    computed: Vec<(Cell, Option<Vec<f64>>)>,
+    st: Setup,
+    gu: Vec<f64>,
+    omega: Vec<f64>,
+    clusters: Option<(Vec<u32>, usize)>,
+    o: &CsParams,
+    mut warnings: Vec<String>,
+) -> CsFit {
+    let n = gu.len();
+    let k = computed.len();
+    let mut psi = Mat::<f64>::zeros(n, k);
+    let mut cells = Vec::with_capacity(k);
+    for (c, (cell, col)) in computed.into_iter().enumerate() {
+        if let Some(col) = col {
+            for i in 0..n {
+                psi[(i, c)] = col[i];
+            }
+        }
+        if let Some(r) = &cell.reason {
+            warnings.push(format!(
+                "ATT(g={},t={}) is not estimated: {r}",
+                cell.group, cell.time
+            ));
+        }
+        cells.push(cell);
+    }
+    let groups = st.groups;
+    let unit_group: Vec<Option<usize>> = gu
+        .iter()
+        .map(|c| groups.iter().position(|x| x == c))
+        .collect();
+    let group_prob: Vec<f64> = (0..groups.len())
+        .map(|g| {
+            (0..n)
+                .filter(|&i| unit_group[i] == Some(g))
+                .map(|i| omega[i])
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+    let inference = Inference {
+        n,
+        clusters,
+        bootstrap: o.bootstrap,
+        alpha: o.alpha,
+    };
+    let estimated: Vec<usize> = (0..k)
+        .filter(|&c| cells[c].att.is_some() && !cells[c].is_base)
+        .collect();
+    let cols: Vec<&[f64]> = estimated.iter().map(|&c| psi.col_as_slice(c)).collect();
+    let (se, crit) = inference.standard_errors(&cols, o.uniform, 0x0A77_0000);
+    for (&c, s) in estimated.iter().zip(se) {
+        cells[c].std_error = s;
+    }
+    let pretest = pretest(&cells, &psi, &inference);
+    CsFit {
+        cells,
+        psi,
+        groups,
+        unit_group,
+        omega,
+        group_prob,
+        inference,
+        uniform: o.uniform,
+        crit,
+        pretest,
+        units: st.entities,
+        warnings,
     }
 }
 

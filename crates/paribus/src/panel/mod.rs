@@ -12,8 +12,8 @@ pub mod twfe;
 
 pub use bacon::{Bacon, BaconTerm, Comparison, bacon};
 pub use cs::{
-    AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsPanel,
-    CsParams, CsParamsChecked, PreTest,
+    AggEstimate, Aggregate, Aggregation, BasePeriod, Bootstrap, Cell, Control, CsFit, CsLong,
+    CsPanel, CsParams, CsParamsChecked, PreTest,
 };
 pub use drdid::{DidMethod, NoEstimate, TwoByTwo, did_panel, did_rc};
 pub use event::{
