@@ -1,7 +1,5 @@
 //! `paribus did 2x2|twfe|event-study|cs|sa|bacon`: the difference-in-differences family.
 
-use std::collections::HashMap;
-
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::panel::{
@@ -9,7 +7,7 @@ use paribus::panel::{
     DidMethod, FeData, FeFit, FeParams, FeVcov,
 };
 use paribus::{Analysis, Estimate};
-use paribus_io::ColumnSpec;
+use paribus_io::{Column, ColumnSpec};
 use serde_json::{Value, json};
 
 use crate::InputError;
@@ -288,31 +286,45 @@ fn read_long(p: &PanelArgs, role: (&str, &str), factors: &[String]) -> Result<Lo
         specs.push(ColumnSpec::categorical(src.column(f, "--fe/--cluster")?));
     }
     let t = src.read(&specs, c.missing())?;
-    let mut k = 3;
-    let (unit, unit_labels) = if unit_col.is_some() {
-        k += 1;
-        (t.codes(3).to_vec(), t.summary.labels[3].clone())
-    } else {
-        let n = t.summary.rows_kept as usize;
-        (
-            (0..n as u32).collect(),
-            (1..=n).map(|i| i.to_string()).collect(),
-        )
+    let n_rows = t.summary.rows_kept as usize;
+    let summary = t.summary;
+    // move the columns out of the table (no copies of tens of millions of values)
+    let mut cols: Vec<Option<Column>> = t.columns.into_iter().map(Some).collect();
+    let mut num = |i: usize| match cols[i].take() {
+        Some(Column::Numeric(v)) => v,
+        _ => unreachable!("spec {i} is numeric"),
     };
+    let (time, y, role) = (num(0), num(1), num(2));
+    let mut k = 3;
+    if unit_col.is_some() {
+        k += 1;
+    }
     let x: Vec<(String, Vec<f64>)> = covs
         .iter()
         .enumerate()
-        .map(|(j, name)| (name.clone(), t.numeric(k + j).to_vec()))
+        .map(|(j, name)| (name.clone(), num(k + j)))
         .collect();
     k += covs.len();
     let weight = p.weight.as_ref().map(|_| {
         k += 1;
-        t.numeric(k - 1).to_vec()
+        num(k - 1)
     });
+    let mut codes = |i: usize| match cols[i].take() {
+        Some(Column::Codes(v)) => v,
+        _ => unreachable!("spec {i} is categorical"),
+    };
+    let (unit, unit_labels) = if unit_col.is_some() {
+        (codes(3), summary.labels[3].clone())
+    } else {
+        (
+            (0..n_rows as u32).collect(),
+            (1..=n_rows).map(|i| i.to_string()).collect(),
+        )
+    };
     let factors = factors
         .iter()
         .enumerate()
-        .map(|(j, f)| (f.clone(), t.codes(k + j).to_vec()))
+        .map(|(j, f)| (f.clone(), codes(k + j)))
         .collect();
     if let Some(w) = &weight
         && let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0))
@@ -329,13 +341,13 @@ fn read_long(p: &PanelArgs, role: (&str, &str), factors: &[String]) -> Result<Lo
         path,
         unit_labels,
         unit,
-        time: t.numeric(0).to_vec(),
-        y: t.numeric(1).to_vec(),
-        role: t.numeric(2).to_vec(),
+        time,
+        y,
+        role,
         x,
         weight,
         factors,
-        warnings: t.summary.drop_warning().into_iter().collect(),
+        warnings: summary.drop_warning().into_iter().collect(),
     })
 }
 
@@ -376,16 +388,25 @@ fn per_unit(l: &Long, values: &[f64], flag: &str, name: &str) -> Result<Vec<f64>
 
 /// Duplicate (unit, time) rows are an error naming both rows.
 fn check_unique(l: &Long, time_name: &str) -> Result<()> {
-    let mut seen: HashMap<(u32, u64), usize> = HashMap::with_capacity(l.n());
-    for r in 0..l.n() {
-        if let Some(first) = seen.insert((l.unit[r], l.time[r].to_bits()), r) {
+    // sort row indices by (unit, time): equal neighbours are duplicates
+    let mut order: Vec<u32> = (0..l.n() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        l.unit[a]
+            .cmp(&l.unit[b])
+            .then(l.time[a].total_cmp(&l.time[b]))
+            .then(a.cmp(&b))
+    });
+    for w in order.windows(2) {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        if l.unit[a] == l.unit[b] && l.time[a] == l.time[b] {
             return Err(InputError(format!(
                 "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
                 l.path,
-                l.unit_labels[l.unit[r] as usize],
-                fmt_num(l.time[r]),
-                first + 1,
-                r + 1
+                l.unit_labels[l.unit[a] as usize],
+                fmt_num(l.time[a]),
+                a + 1,
+                b + 1
             ))
             .into());
         }
@@ -405,16 +426,25 @@ struct Balanced {
 }
 
 fn balance(l: &Long, time_name: &str) -> Result<Balanced> {
-    check_unique(l, time_name)?;
-    let mut times = l.time.clone();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
+    let times = distinct_sorted(&l.time);
     let nt = times.len();
     let nu = l.unit_labels.len();
     let mut rows = vec![usize::MAX; nu * nt];
     for r in 0..l.n() {
         let s = times.partition_point(|&x| x < l.time[r]);
-        rows[l.unit[r] as usize * nt + s] = r;
+        let slot = &mut rows[l.unit[r] as usize * nt + s];
+        if *slot != usize::MAX {
+            return Err(InputError(format!(
+                "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
+                l.path,
+                l.unit_labels[l.unit[r] as usize],
+                fmt_num(l.time[r]),
+                *slot + 1,
+                r + 1
+            ))
+            .into());
+        }
+        *slot = r;
     }
     let mut units = Vec::with_capacity(nu);
     let mut incomplete = Vec::new();
@@ -557,9 +587,7 @@ fn two_by_two(a: &TwoArgs) -> Result<()> {
         ))
         .into());
     }
-    let mut times = l.time.clone();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
+    let times = distinct_sorted(&l.time);
     if times.len() != 2 {
         return Err(InputError(format!(
             "{}: did 2x2 needs exactly two values of \"{}\" (before and after); found {}",
@@ -638,24 +666,32 @@ fn two_by_two(a: &TwoArgs) -> Result<()> {
 
 // ---------------------------------------------------------------- twfe / event studies
 
-/// The fixed-effect factors (unit, time, extras) as dense codes.
-fn factor_codes(l: &Long, extra: &[String]) -> Vec<(String, Vec<u32>)> {
-    let mut times = l.time.clone();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    let tcode: Vec<u32> = l
-        .time
-        .iter()
-        .map(|t| times.partition_point(|x| x < t) as u32)
-        .collect();
-    let mut out = vec![
-        ("unit".to_string(), l.unit.clone()),
-        ("time".to_string(), tcode),
-    ];
-    for f in extra {
-        out.push((f.clone(), l.factor(f).to_vec()));
+/// The distinct values of a column, sorted. Periods are few, so they are collected by binary
+/// search into a short list (O(n log T)) rather than by sorting all n values; many distinct
+/// values fall back to a sort.
+fn distinct_sorted(v: &[f64]) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    for &x in v {
+        if let Err(i) = out.binary_search_by(|a| a.total_cmp(&x)) {
+            out.insert(i, x);
+            if out.len() > 4096 {
+                let mut all = v.to_vec();
+                all.sort_by(f64::total_cmp);
+                all.dedup();
+                return all;
+            }
+        }
     }
     out
+}
+
+/// Dense codes of the time column (periods in sorted order).
+fn time_codes(l: &Long) -> Vec<u32> {
+    let times = distinct_sorted(&l.time);
+    l.time
+        .iter()
+        .map(|t| times.partition_point(|x| x < t) as u32)
+        .collect()
 }
 
 fn split_list(s: &Option<String>) -> Vec<String> {
@@ -676,17 +712,16 @@ fn fe_fit(
     extra_fe: &[String],
     v: &VcovArgs,
 ) -> Result<(FeFit, paribus::regress::Vcov, Value)> {
-    let factors = factor_codes(l, extra_fe);
-    let data = FeData::new(
-        &l.y,
-        regressors,
-        factors
-            .iter()
-            .map(|(n, c)| (n.clone(), c.as_slice()))
-            .collect(),
-        l.weight.as_deref(),
-    )
-    .map_err(lib_err(&l.path))?;
+    let tcodes = time_codes(l);
+    let mut factors: Vec<(String, &[u32])> = vec![
+        ("unit".to_string(), l.unit.as_slice()),
+        ("time".to_string(), tcodes.as_slice()),
+    ];
+    for f in extra_fe {
+        factors.push((f.clone(), l.factor(f)));
+    }
+    let data =
+        FeData::new(&l.y, regressors, factors, l.weight.as_deref()).map_err(lib_err(&l.path))?;
     let fit = FeParams::new()
         .drop_singletons(!v.keep_singletons)
         .check()
@@ -700,13 +735,13 @@ fn fe_fit(
         "cluster" => match clusters.len() {
             0 => (fit.vcov(FeVcov::Cluster(&l.unit)), json!({"CRV1": "unit"})),
             1 => (
-                fit.vcov(FeVcov::Cluster(l.factor(&clusters[0]))),
+                fit.vcov(FeVcov::Cluster(cluster_codes(l, &clusters[0]))),
                 json!({"CRV1": clusters[0]}),
             ),
             2 => (
                 fit.vcov(FeVcov::TwoWay(
-                    l.factor(&clusters[0]),
-                    l.factor(&clusters[1]),
+                    cluster_codes(l, &clusters[0]),
+                    cluster_codes(l, &clusters[1]),
                 )),
                 json!({"CRV1": format!("{}+{}", clusters[0], clusters[1])}),
             ),
@@ -753,14 +788,25 @@ fn fe_diagnostics(out: &mut Analysis, fit: &FeFit, vc: &paribus::regress::Vcov, 
     out.warnings.extend(vc.warnings.iter().cloned());
 }
 
-fn extra_factors(fe: &[String], v: &VcovArgs) -> Vec<String> {
+/// Factors to read besides the unit: `--fe` and the cluster columns (the unit column itself
+/// is read once, as `--unit`).
+fn extra_factors(fe: &[String], v: &VcovArgs, unit: Option<&str>) -> Vec<String> {
     let mut f: Vec<String> = fe.to_vec();
     for c in split_list(&v.cluster) {
-        if !f.contains(&c) {
+        if !f.contains(&c) && Some(c.as_str()) != unit {
             f.push(c);
         }
     }
     f
+}
+
+/// The codes of a cluster column (the unit's own codes when it is the unit column).
+fn cluster_codes<'a>(l: &'a Long, name: &str) -> &'a [u32] {
+    if l.factors.iter().any(|f| f.0 == name) {
+        l.factor(name)
+    } else {
+        &l.unit
+    }
 }
 
 fn twfe(a: &TwfeArgs) -> Result<()> {
@@ -772,7 +818,7 @@ fn twfe(a: &TwfeArgs) -> Result<()> {
     let l = read_long(
         p,
         ("--treatment", &a.treatment),
-        &extra_factors(&fe, &a.vcov),
+        &extra_factors(&fe, &a.vcov, p.unit.as_deref()),
     )?;
     let mut regs: Vec<(String, &[f64])> = vec![(a.treatment.clone(), l.role.as_slice())];
     regs.extend(l.x.iter().map(|(n, v)| (n.clone(), v.as_slice())));
@@ -811,7 +857,11 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
         )
         .into());
     }
-    let l = read_long(p, ("--cohort", &a.cohort), &extra_factors(&[], &a.vcov))?;
+    let l = read_long(
+        p,
+        ("--cohort", &a.cohort),
+        &extra_factors(&[], &a.vcov, p.unit.as_deref()),
+    )?;
     check_unique(&l, &p.time)?;
     let cohort_unit = cohorts_checked(&l, &a.cohort)?;
     let mut warnings = l.warnings.clone();
@@ -1212,12 +1262,7 @@ fn cs(a: &CsArgs) -> Result<()> {
         let cohort: Vec<f64> = fit.units().iter().map(|&k| cohort[k]).collect();
         (fit, aggs, b.rows.len(), cohort)
     };
-    let nt = {
-        let mut t = l.time.clone();
-        t.sort_by(f64::total_cmp);
-        t.dedup();
-        t.len()
-    };
+    let nt = distinct_sorted(&l.time).len();
     warnings.extend(fit.warnings().iter().cloned());
     let mut out = analysis("cs", n_used, bootstrap.map(|b| b.seed));
     let z = paribus::stats::critical_value(c.alpha, None);

@@ -183,8 +183,8 @@ pub struct FeFit {
     dropped: Vec<String>,
     coef: Vec<f64>,
     bread: Mat<f64>,
-    /// Demeaned regressors (kept rows × kept coefficients).
-    xt: Mat<f64>,
+    /// Demeaned regressors, one column per kept coefficient.
+    xt: Vec<Vec<f64>>,
     /// Residuals.
     resid: Vec<f64>,
     weights: Option<Vec<f64>>,
@@ -213,40 +213,52 @@ impl FeParamsChecked {
         } else {
             vec![true; n]
         };
-        if let Some(w) = data.weights {
-            for i in 0..n {
-                if w[i] == 0.0 {
-                    keep[i] = false;
-                }
-            }
-        }
-        let dropped_rows = keep.iter().filter(|k| !**k).count();
-        let singletons = if o.drop_singletons {
-            non_singletons(&factors, n).iter().filter(|k| !**k).count()
-        } else {
-            0
-        };
+        let singletons = keep.iter().filter(|k| !**k).count();
         if singletons > 0 {
             warnings.push(format!(
                 "{singletons} singleton observation(s) (alone in a fixed-effect level) were removed; they carry no information on the coefficients"
             ));
         }
-        if dropped_rows > singletons {
-            warnings.push(format!(
-                "{} observation(s) with zero weight were removed",
-                dropped_rows - singletons
-            ));
+        if let Some(w) = data.weights {
+            let zero = (0..n).filter(|&i| keep[i] && w[i] == 0.0).count();
+            if zero > 0 {
+                for i in 0..n {
+                    if w[i] == 0.0 {
+                        keep[i] = false;
+                    }
+                }
+                warnings.push(format!(
+                    "{zero} observation(s) with zero weight were removed"
+                ));
+            }
         }
+        let all = keep.iter().all(|k| *k);
         let (fe_codes, fe_levels): (Vec<Vec<u32>>, Vec<usize>) =
             data.fe.iter().map(|(_, c)| restrict(c, &keep)).unzip();
+        let subset = |c: &[f64]| -> Vec<f64> {
+            if all {
+                c.to_vec()
+            } else {
+                c.iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(v, _)| *v)
+                    .collect()
+            }
+        };
         let nk = keep.iter().filter(|k| **k).count();
-        let weights: Option<Vec<f64>> = data.weights.map(|w| {
-            w.iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(v, _)| *v)
-                .collect()
-        });
+        let weights: Option<Vec<f64>> = data.weights.map(subset);
+        let mut cols: Vec<Vec<f64>> = std::iter::once(subset(data.y))
+            .chain(data.x.iter().map(|(_, c)| subset(c)))
+            .collect();
+        // each regressor's own variation, to tell "absorbed by the fixed effects" from "small"
+        let scale: Vec<f64> = cols[1..]
+            .iter()
+            .map(|c| {
+                let m = c.iter().sum::<f64>() / nk as f64;
+                c.iter().map(|v| (v - m).powi(2)).sum::<f64>()
+            })
+            .collect();
         let demeaner = Demeaner::new(
             fe_codes.clone(),
             fe_levels.clone(),
@@ -254,16 +266,6 @@ impl FeParamsChecked {
             o.tol,
             o.max_iter,
         );
-        let subset = |c: &[f64]| -> Vec<f64> {
-            c.iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(v, _)| *v)
-                .collect()
-        };
-        let mut cols: Vec<Vec<f64>> = std::iter::once(subset(data.y))
-            .chain(data.x.iter().map(|(_, c)| subset(c)))
-            .collect();
         let conv = demeaner.demean_all(&mut cols);
         let iterations = conv.iter().map(|c| c.iterations).max().unwrap_or(0);
         if conv.iter().any(|c| !c.converged) {
@@ -274,25 +276,15 @@ impl FeParamsChecked {
             });
         }
         let yt = cols.remove(0);
-        // whitened design for the Gram matrix and collinearity check
-        let sw: Option<Vec<f64>> = weights
-            .as_ref()
-            .map(|w| w.iter().map(|v| v.sqrt()).collect());
         let k_all = cols.len();
-        let xw = Mat::from_fn(nk, k_all, |i, j| {
-            cols[j][i] * sw.as_ref().map_or(1.0, |s| s[i])
-        });
-        let g = linalg::at_b(xw.as_ref(), xw.as_ref());
-        // a regressor that does not vary within the fixed effects is collinear with them
-        let scale: Vec<f64> = data
-            .x
-            .iter()
-            .map(|(_, c)| {
-                let sub = subset(c);
-                let m = sub.iter().sum::<f64>() / nk as f64;
-                sub.iter().map(|v| (v - m).powi(2)).sum::<f64>()
-            })
-            .collect();
+        // X̃ᵀWX̃ and X̃ᵀWỹ straight from the columns (k is small; no n × k copy)
+        let dot = |a: &[f64], b: &[f64]| -> f64 {
+            match &weights {
+                Some(wv) => (0..nk).map(|i| wv[i] * a[i] * b[i]).sum(),
+                None => a.iter().zip(b).map(|(x, y)| x * y).sum(),
+            }
+        };
+        let g = Mat::from_fn(k_all, k_all, |a, b| dot(&cols[a], &cols[b]));
         let kept: Vec<usize> = linalg::independent_columns(g.as_ref(), 1e-10)
             .into_iter()
             .filter(|&j| g[(j, j)] > 1e-12 * scale[j].max(f64::MIN_POSITIVE))
@@ -315,23 +307,25 @@ impl FeParamsChecked {
         let k = kept.len();
         let gk = Mat::from_fn(k, k, |a, b| g[(kept[a], kept[b])]);
         let bread = linalg::spd_inverse(gk.as_ref(), "X'WX after demeaning")?;
-        let xty: Vec<f64> = kept
-            .iter()
-            .map(|&j| {
-                (0..nk)
-                    .map(|i| weights.as_ref().map_or(1.0, |w| w[i]) * cols[j][i] * yt[i])
-                    .sum()
-            })
-            .collect();
+        let xty: Vec<f64> = kept.iter().map(|&j| dot(&cols[j], &yt)).collect();
         let coef: Vec<f64> = (0..k)
             .map(|a| (0..k).map(|b| bread[(a, b)] * xty[b]).sum())
             .collect();
-        let xt = Mat::from_fn(nk, k, |i, j| cols[kept[j]][i]);
-        let resid: Vec<f64> = (0..nk)
-            .map(|i| yt[i] - (0..k).map(|j| xt[(i, j)] * coef[j]).sum::<f64>())
-            .collect();
+        let names = kept.iter().map(|&j| data.x[j].0.clone()).collect();
+        let mut xt: Vec<Vec<f64>> = Vec::with_capacity(k);
+        let mut taken: Vec<Option<Vec<f64>>> = cols.into_iter().map(Some).collect();
+        for &j in &kept {
+            xt.push(taken[j].take().expect("each column once"));
+        }
+        let mut resid = yt;
+        for (j, c) in xt.iter().enumerate() {
+            let b = coef[j];
+            for (r, x) in resid.iter_mut().zip(c) {
+                *r -= b * x;
+            }
+        }
         Ok(FeFit {
-            names: kept.iter().map(|&j| data.x[j].0.clone()).collect(),
+            names,
             dropped,
             coef,
             bread,
@@ -349,8 +343,17 @@ impl FeParamsChecked {
 }
 
 /// Dense codes of the kept rows of a per-row cluster variable.
-fn cluster_codes(codes: &[u32], keep: &[bool]) -> Vec<u32> {
-    restrict(codes, keep).0
+fn cluster_codes<'a>(codes: &'a [u32], keep: &[bool]) -> std::borrow::Cow<'a, [u32]> {
+    let max = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut seen = vec![false; max];
+    for &c in codes {
+        seen[c as usize] = true;
+    }
+    if keep.iter().all(|k| *k) && seen.iter().all(|s| *s) {
+        std::borrow::Cow::Borrowed(codes)
+    } else {
+        std::borrow::Cow::Owned(restrict(codes, keep).0)
+    }
 }
 
 fn n_groups(codes: &[u32]) -> usize {
@@ -437,7 +440,7 @@ impl FeFit {
         for (i, &c) in codes.iter().enumerate() {
             let we = self.w(i) * self.resid[i];
             for j in 0..k {
-                s[(c as usize, j)] += we * self.xt[(i, j)];
+                s[(c as usize, j)] += we * self.xt[j][i];
             }
         }
         let meat = linalg::at_b(s.as_ref(), s.as_ref());
@@ -449,11 +452,11 @@ impl FeFit {
     /// # Errors
     /// [`Error::InvalidData`] for a cluster variable of the wrong length or with fewer than two
     /// clusters.
-    pub fn vcov(&self, spec: FeVcov<'_>) -> Result<Vcov> {
+    pub fn vcov<'a>(&self, spec: FeVcov<'a>) -> Result<Vcov> {
         let nobs = self.n_obs() as f64;
         let k = self.coef.len();
         let n_in = self.keep.len();
-        let check = |c: &[u32]| -> Result<Vec<u32>> {
+        let check = |c: &'a [u32]| -> Result<std::borrow::Cow<'a, [u32]>> {
             if c.len() != n_in {
                 return Err(Error::InvalidData(format!(
                     "the cluster variable has {} rows, the data {n_in}",
@@ -485,7 +488,7 @@ impl FeFit {
             FeVcov::Hetero => {
                 let dfk = (k + self.k_fe(&[])) as f64;
                 let s = Mat::from_fn(self.n_obs(), k, |i, j| {
-                    self.w(i) * self.resid[i] * self.xt[(i, j)]
+                    self.w(i) * self.resid[i] * self.xt[j][i]
                 });
                 let meat = linalg::at_b(s.as_ref(), s.as_ref());
                 let v = linalg::sandwich(self.bread.as_ref(), meat.as_ref());
@@ -515,7 +518,7 @@ impl FeFit {
                 let inter: Vec<u32> = {
                     let mut map = std::collections::HashMap::new();
                     ca.iter()
-                        .zip(&cb)
+                        .zip(cb.iter())
                         .map(|(&x, &y)| {
                             let next = map.len() as u32;
                             *map.entry((x, y)).or_insert(next)
@@ -616,4 +619,48 @@ pub(crate) fn wald_of(b: &[f64], v: impl Fn(usize, usize) -> f64, df: f64) -> Re
         p_f,
         df_denominator: df,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A singleton (a unit seen once) is removed with a warning and changes nothing else.
+    #[test]
+    fn singletons_are_removed_and_reported() {
+        let unit = [0u32, 0, 1, 1, 2, 2, 3];
+        let time = [0u32, 1, 0, 1, 0, 1, 1];
+        let d = [0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0];
+        let y = [1.0, 3.0, 2.0, 2.5, 0.5, 2.0, 9.0];
+        let fit = |keep: bool| {
+            FeParams::new()
+                .drop_singletons(!keep)
+                .check()
+                .unwrap()
+                .fit(
+                    &FeData::new(
+                        &y,
+                        vec![("d".into(), &d)],
+                        vec![("unit".into(), &unit), ("time".into(), &time)],
+                        None,
+                    )
+                    .unwrap(),
+                )
+                .unwrap()
+        };
+        let f = fit(false);
+        assert_eq!(f.n_obs(), 6);
+        assert!(
+            f.warnings()[0].contains("1 singleton"),
+            "{:?}",
+            f.warnings()
+        );
+        // the singleton's own fixed effect absorbs it: the coefficient is the same either way
+        let g = fit(true);
+        assert_eq!(g.n_obs(), 7);
+        assert!((f.coef()[0] - g.coef()[0]).abs() < 1e-12);
+        // two-by-two by hand on the remaining rows: units 0 and 2 switch on, unit 1 does not
+        let want = ((3.0 - 1.0) + (2.0 - 0.5)) / 2.0 - (2.5 - 2.0);
+        assert!((f.coef()[0] - want).abs() < 1e-12, "{}", f.coef()[0]);
+    }
 }
