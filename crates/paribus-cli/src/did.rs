@@ -920,12 +920,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
         ))
         .into());
     }
-    let mut regs: Vec<(String, &[f64])> = dm
-        .names
-        .iter()
-        .cloned()
-        .zip(dm.columns.iter().map(Vec::as_slice))
-        .collect();
+    let mut regs: Vec<(String, &[f64])> = dm.regressors();
     regs.extend(l.x.iter().map(|(n, v)| (n.clone(), v.as_slice())));
     let (fit, vc, desc) = on_pool(&p.common, || fe_fit(&l, regs, &[], &a.vcov))??;
     out.warnings = warnings;

@@ -99,40 +99,19 @@ pub fn check(sim: &Simulation) -> paribus::Result<StaggeredCheck> {
         .zip(&cohort)
         .map(|(&t, &g)| f64::from(u8::from(g > 0.0 && t >= g)))
         .collect();
-    let static_fit = params.fit(&FeData::new(
-        &p.y,
-        vec![("treated".into(), &treated)],
-        fe(),
-        None,
-    )?)?;
-    let v = static_fit.vcov(FeVcov::Cluster(&unit))?;
+    let fit = |regs: Vec<(String, &[f64])>| -> paribus::Result<_> {
+        let f = params.fit(&FeData::new(&p.y, regs, fe(), None)?)?;
+        let v = f.vcov(FeVcov::Cluster(&unit))?;
+        Ok((f, v))
+    };
+    let (static_fit, v) = fit(vec![("treated".into(), &treated)])?;
     let twfe = (static_fit.coef()[0], v.std_errors()[0]);
     let rel = relative_time(&time, &cohort);
     let es = event_dummies(&rel, -1.0, None, None)?;
-    let es_fit = params.fit(&FeData::new(
-        &p.y,
-        es.names
-            .iter()
-            .cloned()
-            .zip(es.columns.iter().map(Vec::as_slice))
-            .collect(),
-        fe(),
-        None,
-    )?)?;
-    let es_v = es_fit.vcov(FeVcov::Cluster(&unit))?;
+    let (es_fit, es_v) = fit(es.regressors())?;
     let es_se = es_v.std_errors();
     let sa = sa_dummies(&time, &cohort, -1.0);
-    let sa_fit = params.fit(&FeData::new(
-        &p.y,
-        sa.names
-            .iter()
-            .cloned()
-            .zip(sa.columns.iter().map(Vec::as_slice))
-            .collect(),
-        fe(),
-        None,
-    )?)?;
-    let sa_v = sa_fit.vcov(FeVcov::Cluster(&unit))?;
+    let (sa_fit, sa_v) = fit(sa.regressors())?;
     let (iw, _) = sa_aggregate(&sa_fit, &sa_v, &sa);
     let rows = sim
         .truth

@@ -144,12 +144,7 @@ fn event_study_on_mpdta() {
         let c = &g["cases"][case];
         let dm = event_dummies(&rel, -1.0, bins.0, bins.1).unwrap();
         assert_eq!(dm.rel, fv(&c["rel"]));
-        let x = dm
-            .names
-            .iter()
-            .cloned()
-            .zip(dm.columns.iter().map(Vec::as_slice))
-            .collect();
+        let x = dm.regressors();
         let fit = fit(&d, "lemp", x, &["countyreal", "year"], None);
         check_case(&d, c, &fit);
         let v = fit.vcov(FeVcov::Cluster(&d.codes("countyreal"))).unwrap();
@@ -187,12 +182,7 @@ fn sun_abraham() {
             assert_eq!(dm.cohort[j], f(&cell["cohort"]));
             assert_eq!(dm.rel[j], f(&cell["rel"]));
         }
-        let x = dm
-            .names
-            .iter()
-            .cloned()
-            .zip(dm.columns.iter().map(Vec::as_slice))
-            .collect();
+        let x = dm.regressors();
         let fit = fit(d, y, x, &[unit, time], None);
         check_case(d, c, &fit);
         let v = fit.vcov(FeVcov::Cluster(&d.codes(unit))).unwrap();

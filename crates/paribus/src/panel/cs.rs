@@ -91,21 +91,15 @@ impl<'a> CsPanel<'a> {
     /// [`Error::InvalidData`] for a wrong length or a non-finite value.
     pub fn covariate(mut self, name: impl Into<String>, values: &'a [f64]) -> Result<Self> {
         let name = name.into();
-        if values.len() != self.y.len() {
-            return Err(Error::InvalidData(format!(
-                "covariate `{name}` has {} values for {} cells",
-                values.len(),
-                self.y.len()
-            )));
-        }
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            let nt = self.times.len();
-            return Err(Error::InvalidData(format!(
-                "covariate `{name}` of unit {} in period {} is not finite",
-                i / nt + 1,
-                self.times[i % nt]
-            )));
-        }
+        let nt = self.times.len();
+        let times = self.times;
+        check_column(
+            &format!("covariate `{name}`"),
+            values,
+            self.y.len(),
+            "cells",
+            |i| format!("of unit {} in period {}", i / nt + 1, times[i % nt]),
+        )?;
         self.covariates.push((name, values));
         Ok(self)
     }
@@ -115,23 +109,7 @@ impl<'a> CsPanel<'a> {
     /// # Errors
     /// [`Error::InvalidData`] for a wrong length or an invalid weight.
     pub fn weights(mut self, w: &'a [f64]) -> Result<Self> {
-        if w.len() != self.cohort.len() {
-            return Err(Error::InvalidData(format!(
-                "{} weights for {} units",
-                w.len(),
-                self.cohort.len()
-            )));
-        }
-        if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::InvalidData(format!(
-                "weight of unit {} is {}: weights must be finite and non-negative",
-                i + 1,
-                w[i]
-            )));
-        }
-        if w.iter().sum::<f64>() <= 0.0 {
-            return Err(Error::InvalidData("the weights sum to zero".into()));
-        }
+        check_weights(w, self.cohort.len(), "unit")?;
         self.weights = Some(w);
         Ok(self)
     }
@@ -141,13 +119,7 @@ impl<'a> CsPanel<'a> {
     /// # Errors
     /// [`Error::InvalidData`] for a wrong length.
     pub fn clusters(mut self, c: &'a [u32]) -> Result<Self> {
-        if c.len() != self.cohort.len() {
-            return Err(Error::InvalidData(format!(
-                "{} cluster codes for {} units",
-                c.len(),
-                self.cohort.len()
-            )));
-        }
+        check_len("cluster codes", c.len(), self.cohort.len(), "units")?;
         self.clusters = Some(c);
         Ok(self)
     }
@@ -263,19 +235,13 @@ impl<'a> CsLong<'a> {
     /// [`Error::InvalidData`] for a wrong length or a non-finite value.
     pub fn covariate(mut self, name: impl Into<String>, values: &'a [f64]) -> Result<Self> {
         let name = name.into();
-        if values.len() != self.y.len() {
-            return Err(Error::InvalidData(format!(
-                "covariate `{name}` has {} values for {} rows",
-                values.len(),
-                self.y.len()
-            )));
-        }
-        if let Some(r) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidData(format!(
-                "covariate `{name}` is not finite at row {}",
-                r + 1
-            )));
-        }
+        check_column(
+            &format!("covariate `{name}`"),
+            values,
+            self.y.len(),
+            "rows",
+            |r| format!("at row {}", r + 1),
+        )?;
         self.covariates.push((name, values));
         Ok(self)
     }
@@ -285,20 +251,7 @@ impl<'a> CsLong<'a> {
     /// # Errors
     /// [`Error::InvalidData`] for a wrong length or an invalid weight.
     pub fn weights(mut self, w: &'a [f64]) -> Result<Self> {
-        if w.len() != self.y.len() {
-            return Err(Error::InvalidData(format!(
-                "{} weights for {} rows",
-                w.len(),
-                self.y.len()
-            )));
-        }
-        if let Some(r) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::InvalidData(format!(
-                "weight at row {} is {}: weights must be finite and non-negative",
-                r + 1,
-                w[r]
-            )));
-        }
+        check_weights(w, self.y.len(), "row")?;
         self.weights = Some(w);
         Ok(self)
     }
@@ -308,16 +261,52 @@ impl<'a> CsLong<'a> {
     /// # Errors
     /// [`Error::InvalidData`] for a wrong length.
     pub fn clusters(mut self, c: &'a [u32]) -> Result<Self> {
-        if c.len() != self.y.len() {
-            return Err(Error::InvalidData(format!(
-                "{} cluster codes for {} rows",
-                c.len(),
-                self.y.len()
-            )));
-        }
+        check_len("cluster codes", c.len(), self.y.len(), "rows")?;
         self.clusters = Some(c);
         Ok(self)
     }
+}
+
+/// `got` values where `want` are needed.
+fn check_len(what: &str, got: usize, want: usize, per: &str) -> Result<()> {
+    if got != want {
+        return Err(Error::InvalidData(format!("{got} {what} for {want} {per}")));
+    }
+    Ok(())
+}
+
+/// A column of the right length with finite values; `at(i)` says where value `i` is.
+fn check_column(
+    what: &str,
+    values: &[f64],
+    want: usize,
+    per: &str,
+    at: impl Fn(usize) -> String,
+) -> Result<()> {
+    check_len(&format!("values of {what}"), values.len(), want, per)?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::InvalidData(format!(
+            "{what} {} is not finite",
+            at(i)
+        )));
+    }
+    Ok(())
+}
+
+/// Sampling weights: one per `per`, finite, non-negative, not all zero.
+fn check_weights(w: &[f64], want: usize, per: &str) -> Result<()> {
+    check_len("weights", w.len(), want, &format!("{per}s"))?;
+    if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+        return Err(Error::InvalidData(format!(
+            "weight of {per} {} is {}: weights must be finite and non-negative",
+            i + 1,
+            w[i]
+        )));
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(Error::InvalidData("the weights sum to zero".into()));
+    }
+    Ok(())
 }
 
 /// Multiplier-bootstrap settings.

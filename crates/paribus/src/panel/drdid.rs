@@ -422,6 +422,28 @@ struct Hajek {
     dg: Vec<(usize, Vec<f64>)>,
 }
 
+impl Hajek {
+    /// Fixed weights, an integrand free of nuisance parameters.
+    fn new(v: Vec<f64>, g: Vec<f64>) -> Self {
+        Hajek {
+            v,
+            g,
+            odds: false,
+            dg: Vec::new(),
+        }
+    }
+    /// The weights are control odds weights.
+    fn odds(mut self) -> Self {
+        self.odds = true;
+        self
+    }
+    /// The integrand's dependence on the outcome regressions.
+    fn dg(mut self, dg: Vec<(usize, Vec<f64>)>) -> Self {
+        self.dg = dg;
+        self
+    }
+}
+
 /// Weighted least squares of `y` on the design rows over the rows with `sel`; returns the fitted
 /// values for every row and the per-row influence function of the coefficients (`k` values per
 /// row), or `None` when the rows' design is rank deficient.
@@ -544,78 +566,30 @@ pub fn did_rc(
     let fitted = |b: usize| -> Vec<f64> { fits[b].0.clone() };
     let ones = vec![1.0; m];
     let neg = vec![-1.0; m];
-    // (sign, term)
+    // (sign, term); the treated groups' Hájek means are common to every method
+    let treated_means = || {
+        vec![
+            (1.0, Hajek::new(treat(1.0), y.to_vec())),
+            (-1.0, Hajek::new(treat(0.0), y.to_vec())),
+        ]
+    };
     let terms: Vec<(f64, Hajek)> = match method {
         DidMethod::Reg => {
             let diff: Vec<f64> = (0..m).map(|r| fits[1].0[r] - fits[0].0[r]).collect();
-            vec![
-                (
-                    1.0,
-                    Hajek {
-                        v: treat(1.0),
-                        g: y.to_vec(),
-                        odds: false,
-                        dg: vec![],
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: treat(0.0),
-                        g: y.to_vec(),
-                        odds: false,
-                        dg: vec![],
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: (0..m).map(|r| omega[r] * dd[r]).collect(),
-                        g: diff,
-                        odds: false,
-                        dg: vec![(1, ones.clone()), (0, neg.clone())],
-                    },
-                ),
-            ]
+            let wd: Vec<f64> = (0..m).map(|r| omega[r] * dd[r]).collect();
+            let mut t = treated_means();
+            t.push((
+                -1.0,
+                Hajek::new(wd, diff).dg(vec![(1, ones.clone()), (0, neg.clone())]),
+            ));
+            t
         }
-        DidMethod::Ipw => vec![
-            (
-                1.0,
-                Hajek {
-                    v: treat(1.0),
-                    g: y.to_vec(),
-                    odds: false,
-                    dg: vec![],
-                },
-            ),
-            (
-                -1.0,
-                Hajek {
-                    v: treat(0.0),
-                    g: y.to_vec(),
-                    odds: false,
-                    dg: vec![],
-                },
-            ),
-            (
-                -1.0,
-                Hajek {
-                    v: cont(1.0),
-                    g: y.to_vec(),
-                    odds: true,
-                    dg: vec![],
-                },
-            ),
-            (
-                1.0,
-                Hajek {
-                    v: cont(0.0),
-                    g: y.to_vec(),
-                    odds: true,
-                    dg: vec![],
-                },
-            ),
-        ],
+        DidMethod::Ipw => {
+            let mut t = treated_means();
+            t.push((-1.0, Hajek::new(cont(1.0), y.to_vec()).odds()));
+            t.push((1.0, Hajek::new(cont(0.0), y.to_vec()).odds()));
+            t
+        }
         DidMethod::Dr => {
             let (m0pre, m0post, m1pre, m1post) = (fitted(0), fitted(1), fitted(2), fitted(3));
             // Y − m̂⁰ with m̂⁰ = T m̂⁰_post + (1 − T) m̂⁰_pre
@@ -633,79 +607,18 @@ pub fn did_rc(
             let wd: Vec<f64> = (0..m).map(|r| omega[r] * dd[r]).collect();
             let wdt1: Vec<f64> = (0..m).map(|r| omega[r] * dd[r] * tt[r]).collect();
             let wdt0: Vec<f64> = (0..m).map(|r| omega[r] * dd[r] * (1.0 - tt[r])).collect();
+            let h = |v: Vec<f64>, g: &Vec<f64>, dg: &Vec<(usize, Vec<f64>)>| {
+                Hajek::new(v, g.clone()).dg(dg.clone())
+            };
             vec![
-                (
-                    1.0,
-                    Hajek {
-                        v: treat(1.0),
-                        g: res.clone(),
-                        odds: false,
-                        dg: dres.clone(),
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: treat(0.0),
-                        g: res.clone(),
-                        odds: false,
-                        dg: dres.clone(),
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: cont(1.0),
-                        g: res.clone(),
-                        odds: true,
-                        dg: dres.clone(),
-                    },
-                ),
-                (
-                    1.0,
-                    Hajek {
-                        v: cont(0.0),
-                        g: res,
-                        odds: true,
-                        dg: dres,
-                    },
-                ),
-                (
-                    1.0,
-                    Hajek {
-                        v: wd.clone(),
-                        g: dpost.clone(),
-                        odds: false,
-                        dg: dg_post.clone(),
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: wdt1,
-                        g: dpost,
-                        odds: false,
-                        dg: dg_post,
-                    },
-                ),
-                (
-                    -1.0,
-                    Hajek {
-                        v: wd,
-                        g: dpre.clone(),
-                        odds: false,
-                        dg: dg_pre.clone(),
-                    },
-                ),
-                (
-                    1.0,
-                    Hajek {
-                        v: wdt0,
-                        g: dpre,
-                        odds: false,
-                        dg: dg_pre,
-                    },
-                ),
+                (1.0, h(treat(1.0), &res, &dres)),
+                (-1.0, h(treat(0.0), &res, &dres)),
+                (-1.0, h(cont(1.0), &res, &dres).odds()),
+                (1.0, h(cont(0.0), &res, &dres).odds()),
+                (1.0, h(wd.clone(), &dpost, &dg_post)),
+                (-1.0, h(wdt1, &dpost, &dg_post)),
+                (-1.0, h(wd, &dpre, &dg_pre)),
+                (1.0, h(wdt0, &dpre, &dg_pre)),
             ]
         }
     };

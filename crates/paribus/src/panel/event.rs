@@ -20,6 +20,17 @@ pub struct Dummies {
     pub columns: Vec<Vec<f64>>,
 }
 
+impl Dummies {
+    /// The columns as named regressors for [`FeData`](super::twfe::FeData).
+    pub fn regressors(&self) -> Vec<(String, &[f64])> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.columns.iter().map(Vec::as_slice))
+            .collect()
+    }
+}
+
 /// `e = t − g` for treated rows, `NaN` for never-treated ones (`cohort` 0 or non-finite).
 pub fn relative_time(time: &[f64], cohort: &[f64]) -> Vec<f64> {
     time.iter()

@@ -515,16 +515,7 @@ impl FeFit {
             FeVcov::TwoWay(a, b) => {
                 let ca = check(a)?;
                 let cb = check(b)?;
-                let inter: Vec<u32> = {
-                    let mut map = std::collections::HashMap::new();
-                    ca.iter()
-                        .zip(cb.iter())
-                        .map(|(&x, &y)| {
-                            let next = map.len() as u32;
-                            *map.entry((x, y)).or_insert(next)
-                        })
-                        .collect()
-                };
+                let (inter, _) = crate::regress::vcov::intersect(&ca, &cb);
                 let (ga, gb, gab) = (n_groups(&ca), n_groups(&cb), n_groups(&inter));
                 n_clusters.extend([ga, gb]);
                 let gmin = ga.min(gb).min(gab) as f64;

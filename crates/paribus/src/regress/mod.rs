@@ -13,7 +13,7 @@
 
 mod logit;
 mod ols;
-mod vcov;
+pub(crate) mod vcov;
 
 pub use crate::data::{Clusters, LinearData};
 pub use logit::{LogitFit, LogitParams, LogitParamsChecked};

@@ -143,7 +143,8 @@ fn one_way(parts: &SandwichParts<'_>, codes: &[u32], n_groups: usize, correct: b
     v
 }
 
-fn intersect(a: &[u32], b: &[u32]) -> (Vec<u32>, usize) {
+/// Dense codes of the intersection of two cluster variables (order of first appearance).
+pub(crate) fn intersect(a: &[u32], b: &[u32]) -> (Vec<u32>, usize) {
     let mut map: HashMap<(u32, u32), u32> = HashMap::new();
     let codes = a
         .iter()
