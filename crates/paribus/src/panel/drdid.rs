@@ -359,8 +359,32 @@ fn propensity(
 mod tests {
     use super::*;
 
-    /// Every influence function is `ωᵢ · m · ∂ATT/∂ωᵢ` (did-cs.md §2.3 states it for unit weights):
-    /// check by finite differences.
+    /// Checks `φᵢ = ωᵢ · m · ∂ATT/∂ωᵢ` by central differences at `rows` (did-cs.md §2.3 states
+    /// it for unit weights). The ATT is invariant to rescaling all weights, so moving the raw
+    /// weight `wᵢ` by `h·mean(w)` moves `ωᵢ` by `h`.
+    pub(super) fn assert_exact_influence(
+        w: &[f64],
+        rows: &[usize],
+        est: impl Fn(&[f64]) -> TwoByTwo,
+    ) {
+        let m = w.len();
+        let mean = w.iter().sum::<f64>() / m as f64;
+        let base = est(w);
+        let h = 1e-6;
+        for &i in rows {
+            let mut wp = w.to_vec();
+            wp[i] += h * mean;
+            let mut wm = w.to_vec();
+            wm[i] -= h * mean;
+            let fd = w[i] / mean * m as f64 * (est(&wp).att - est(&wm).att) / (2.0 * h);
+            let phi = base.influence[i];
+            assert!(
+                (fd - phi).abs() < 1e-5 * (1.0 + phi.abs()),
+                "row {i}: finite difference {fd} vs φ {phi}"
+            );
+        }
+    }
+
     #[test]
     fn influence_is_the_weight_derivative() {
         let m = 40;
@@ -371,26 +395,9 @@ mod tests {
             .collect();
         let w: Vec<f64> = (0..m).map(|i| 0.5 + ((i * 5) % 9) as f64 / 8.0).collect();
         for method in [DidMethod::Reg, DidMethod::Ipw, DidMethod::Dr] {
-            let base = did_panel(&dy, &d, &[&x1], Some(&w), method).unwrap();
-            for i in [0, 3, 17, 39] {
-                let h = 1e-6;
-                let mut wp = w.clone();
-                wp[i] += h * w.iter().sum::<f64>() / m as f64;
-                let up = did_panel(&dy, &d, &[&x1], Some(&wp), method).unwrap().att;
-                let mut wm = w.clone();
-                wm[i] -= h * w.iter().sum::<f64>() / m as f64;
-                let dn = did_panel(&dy, &d, &[&x1], Some(&wm), method).unwrap().att;
-                // the ATT is invariant to rescaling all weights, so moving wᵢ by h·mean(w)
-                // is moving ωᵢ by h
-                // with sampling weights the influence function is ωᵢ · m · ∂ATT/∂ωᵢ
-                let omega_i = w[i] / (w.iter().sum::<f64>() / m as f64);
-                let fd = omega_i * m as f64 * (up - dn) / (2.0 * h);
-                let phi = base.influence[i];
-                assert!(
-                    (fd - phi).abs() < 1e-5 * (1.0 + phi.abs()),
-                    "{method:?} unit {i}: fd {fd} vs φ {phi}"
-                );
-            }
+            assert_exact_influence(&w, &[0, 3, 17, 39], |w| {
+                did_panel(&dy, &d, &[&x1], Some(w), method).unwrap()
+            });
         }
     }
 
@@ -725,29 +732,10 @@ mod rc_tests {
     #[test]
     fn rc_influence_is_the_weight_derivative() {
         let (y, post, d, x1, w) = data();
-        let m = y.len();
-        let mean = w.iter().sum::<f64>() / m as f64;
         for method in [DidMethod::Reg, DidMethod::Ipw, DidMethod::Dr] {
-            let base = did_rc(&y, &post, &d, &[&x1], Some(&w), method).unwrap();
-            for r in [0, 5, 33, 79] {
-                let h = 1e-6;
-                let mut wp = w.clone();
-                wp[r] += h * mean;
-                let up = did_rc(&y, &post, &d, &[&x1], Some(&wp), method)
-                    .unwrap()
-                    .att;
-                let mut wm = w.clone();
-                wm[r] -= h * mean;
-                let dn = did_rc(&y, &post, &d, &[&x1], Some(&wm), method)
-                    .unwrap()
-                    .att;
-                let fd = w[r] / mean * m as f64 * (up - dn) / (2.0 * h);
-                let phi = base.influence[r];
-                assert!(
-                    (fd - phi).abs() < 1e-5 * (1.0 + phi.abs()),
-                    "{method:?} row {r}: fd {fd} vs φ {phi}"
-                );
-            }
+            super::tests::assert_exact_influence(&w, &[0, 5, 33, 79], |w| {
+                did_rc(&y, &post, &d, &[&x1], Some(w), method).unwrap()
+            });
         }
     }
 
