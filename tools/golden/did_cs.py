@@ -23,7 +23,9 @@ Run from the repository root, in a virtual environment made from that requiremen
 
 It reads ../shared/data/mpdta/mpdta.csv (relative to the repository root) and writes
 tools/golden/fixtures/did_cs.json. Nothing is random (no bootstrap), so two runs are
-byte-identical.
+byte-identical. num / rel / quiet come from golden_common.py beside it; did_cs_rc.py imports
+this script's csdid/moderndid helpers (cells_of, pretest_of, aggregations, moderndid_summary,
+provenance, write_fixture), so keep them general.
 
 The script checks itself and stops with an error if a check fails:
 - the no-covariate cells against closed-form differences of mean changes (SE^2 = s1^2/N1 +
@@ -42,13 +44,10 @@ recorded, not asserted).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import json
 import math
 import platform
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -62,6 +61,8 @@ from drdid import ipwd_did as drdid_ipw
 from drdid import reg_did as drdid_reg
 from moderndid.did import aggte as md_aggte
 from moderndid.did import att_gt as md_att_gt
+
+from golden_common import num, quiet, rel
 
 # `moderndid.drdid` the attribute is a function; the submodule is only reachable this way
 md_drdid = importlib.import_module("moderndid.drdid")
@@ -85,26 +86,15 @@ CASES = {
 }
 
 
-def num(x):
-    """A JSON number: a Python float (repr round-trips), or null for NaN / missing."""
-    if x is None:
-        return None
-    x = float(x)
-    return None if not math.isfinite(x) else x
-
-
-def quiet(fn, *args, **kwargs):
-    """Call fn with its printed tables and warnings swallowed; return (result, warnings)."""
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("always")
-        out = fn(*args, **kwargs)
-    msgs = sorted({str(w.message) for w in caught})
-    return out, msgs
-
-
-def rel(a, b, scale=None):
-    s = abs(b) if scale is None else scale
-    return abs(a - b) / s if s > 0 else abs(a - b)
+# The aggregations stored for a case: (fixture key, aggte type, balance_e).
+AGGREGATIONS = (
+    ("simple", "simple", None),
+    ("dynamic", "dynamic", None),
+    ("group", "group", None),
+    ("calendar", "calendar", None),
+    ("dynamic_balance_e1", "dynamic", 1),
+)
+AGG_KEY = {"dynamic": "e", "group": "g", "calendar": "t"}  # component key of each aggte type
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,22 +147,17 @@ def aggte_block(model, typec, balance_e=None):
     a = model_.atte
     out = {"att": num(a["overall_att"]), "se": num(a["overall_se"])}
     if typec != "simple":
-        key = {"dynamic": "e", "group": "g", "calendar": "t"}[typec]
         se = np.asarray(a["se_egt"], dtype=float).ravel()
         out["components"] = [
-            {key: int(k), "att": num(v), "se": num(s)} for k, v, s in zip(a["egt"], a["att_egt"], se)
+            {AGG_KEY[typec]: int(k), "att": num(v), "se": num(s)}
+            for k, v, s in zip(a["egt"], a["att_egt"], se)
         ]
     return out
 
 
-def aggregations(model):
-    return {
-        "simple": aggte_block(model, "simple"),
-        "dynamic": aggte_block(model, "dynamic"),
-        "group": aggte_block(model, "group"),
-        "calendar": aggte_block(model, "calendar"),
-        "dynamic_balance_e1": aggte_block(model, "dynamic", balance_e=1),
-    }
+def aggregations(model, specs=AGGREGATIONS):
+    """csdid's aggte for every (key, type, balance_e) in specs."""
+    return {key: aggte_block(model, typ, be) for key, typ, be in specs}
 
 
 # ---------------------------------------------------------------------------------------
@@ -307,21 +292,17 @@ def check_model_internals(model, cells, clustered):
 # ---------------------------------------------------------------------------------------
 
 
-def moderndid_case(df, xformla, control_group, est_method, base_period, aggregate):
-    r, _ = quiet(
-        md_att_gt, df, xformla=xformla, control_group=control_group, est_method=est_method,
-        base_period=base_period, boot=False, cband=False, **COLS,
-    )
+def moderndid_summary(r, specs=()):
+    """Cells, Wald test and, for every (key, type, balance_e) in specs, the aggte of a
+    moderndid att_gt result, in the layout of the csdid blocks (components keyed "k")."""
     cells = [
         {"g": int(g), "t": int(t), "att": num(a), "se": num(s)}
         for g, t, a, s in zip(r.groups, r.times, r.att_gt, r.se_gt)
     ]
     out = {"cells": cells, "W": num(r.wald_stat), "p": num(r.wald_pvalue)}
-    if aggregate:
+    if specs:
         agg = {}
-        for key, typ, be in [("simple", "simple", None), ("dynamic", "dynamic", None),
-                             ("group", "group", None), ("calendar", "calendar", None),
-                             ("dynamic_balance_e1", "dynamic", 1)]:
+        for key, typ, be in specs:
             a, _ = quiet(md_aggte, r, type=typ, balance_e=be)
             block = {"att": num(a.overall_att), "se": num(a.overall_se)}
             if typ != "simple":
@@ -332,6 +313,14 @@ def moderndid_case(df, xformla, control_group, est_method, base_period, aggregat
             agg[key] = block
         out["aggte"] = agg
     return out
+
+
+def moderndid_case(df, xformla, control_group, est_method, base_period, aggregate):
+    r, _ = quiet(
+        md_att_gt, df, xformla=xformla, control_group=control_group, est_method=est_method,
+        base_period=base_period, boot=False, cband=False, **COLS,
+    )
+    return moderndid_summary(r, AGGREGATIONS if aggregate else ())
 
 
 def compare_moderndid(ours, theirs):
@@ -646,7 +635,7 @@ def spec_cross_check(att_gt):
         spec.add(f"A aggte {k} ATT", agg[k]["att"], a, 6)
         spec.add(f"A aggte {k} SE", agg[k]["se"], s, 6)
     for k, comps in SPEC_A_COMPONENT_SE.items():
-        key = {"dynamic": "e", "group": "g", "calendar": "t"}[k]
+        key = AGG_KEY[k]
         got = {c[key]: c["se"] for c in agg[k]["components"]}
         for e, s in comps.items():
             spec.add(f"A aggte {k} SE[{e}]", got[e], s, 6)
@@ -753,6 +742,32 @@ NOTES = [
 ]
 
 
+def provenance(script):
+    """The fixture's provenance block (did_cs_rc.py uses it too: same venv, same data)."""
+    return {
+        "script": script,
+        "python": platform.python_version(),
+        "csdid": version("csdid"),
+        "drdid": version("drdid"),
+        "moderndid": version("moderndid"),
+        "numpy": version("numpy"),
+        "scipy": version("scipy"),
+        "statsmodels": version("statsmodels"),
+        "pandas": version("pandas"),
+        "patsy": version("patsy"),
+        "data": "../shared/data/mpdta/mpdta.csv",
+        "seed": None,
+    }
+
+
+def write_fixture(path, fixture):
+    """Write the fixture as indented JSON and print its cross_checks block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(fixture, indent=1) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+    print(json.dumps(fixture["cross_checks"], indent=1))
+
+
 def main() -> None:
     df = load()
     att_gt, md_diffs, own_diffs, closed_diffs = {}, {}, {}, {}
@@ -806,29 +821,13 @@ def main() -> None:
     cross["drdid_2x2"] = drdid_checks
 
     fixture = {
-        "provenance": {
-            "script": "tools/golden/did_cs.py",
-            "python": platform.python_version(),
-            "csdid": version("csdid"),
-            "drdid": version("drdid"),
-            "moderndid": version("moderndid"),
-            "numpy": version("numpy"),
-            "scipy": version("scipy"),
-            "statsmodels": version("statsmodels"),
-            "pandas": version("pandas"),
-            "patsy": version("patsy"),
-            "data": "../shared/data/mpdta/mpdta.csv",
-            "seed": None,
-        },
+        "provenance": provenance("tools/golden/did_cs.py"),
         "notes": NOTES,
         "att_gt": att_gt,
         "drdid": drdid_out,
         "cross_checks": cross,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(fixture, indent=1) + "\n")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    print(json.dumps(cross, indent=1))
+    write_fixture(OUT, fixture)
 
 
 if __name__ == "__main__":

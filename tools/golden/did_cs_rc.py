@@ -29,7 +29,9 @@ Run from the repository root, in the venv made from that requirements file:
     /work/venv-cs/bin/python tools/golden/did_cs_rc.py
 
 It writes tools/golden/fixtures/did_cs_rc.json. Nothing is random (no bootstrap), so two runs
-are byte-identical.
+are byte-identical. It imports the csdid/moderndid helpers it shares with did_cs.py (cells,
+pre-test, aggte blocks, the moderndid summary, provenance, fixture writing) from that script,
+and num / rel / quiet from golden_common.py; both sit beside it, so run it as shown above.
 
 The script checks itself and stops with an error if a check fails:
 - every cell's influence-function column against the port's own 2x2 kernel run on a 2x2 sample
@@ -47,14 +49,8 @@ The script checks itself and stops with an error if a check fails:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
-import platform
-import warnings
 from importlib.metadata import version
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,11 +59,13 @@ from scipy.stats import chi2
 from csdid.att_gt import ATTgt
 from csdid.attgt_fnc import drdid_trim
 from drdid import reg_did as drdid_reg
-from moderndid.did import aggte as md_aggte
 from moderndid.did import att_gt as md_att_gt
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "mpdta" / "mpdta.csv"
+from did_cs import (
+    DATA, ROOT, aggregations, cells_of, moderndid_summary, pretest_of, provenance, write_fixture,
+)
+from golden_common import num, quiet, rel
+
 OUT = ROOT / "tools" / "golden" / "fixtures" / "did_cs_rc.json"
 
 YNAME, TNAME, IDNAME, GNAME = "lemp", "year", "countyreal", "first.treat"
@@ -88,28 +86,7 @@ UNBALANCED_CASES = {
     "A": (None, "nevertreated", "dr", True),
 }
 AGG_TYPES = ("simple", "dynamic", "group", "calendar")
-AGG_KEY = {"dynamic": "e", "group": "g", "calendar": "t"}
-
-
-def num(x):
-    """A JSON number: a Python float (repr round-trips), or null for NaN / missing."""
-    if x is None:
-        return None
-    x = float(x)
-    return None if not math.isfinite(x) else x
-
-
-def quiet(fn, *args, **kwargs):
-    """Call fn with its printed tables and warnings swallowed; return (result, warnings)."""
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("always")
-        out = fn(*args, **kwargs)
-    return out, sorted({str(w.message) for w in caught})
-
-
-def rel(a, b, scale=None):
-    s = abs(b) if scale is None else scale
-    return abs(a - b) / s if s > 0 else abs(a - b)
+AGGREGATIONS = tuple((typ, typ, None) for typ in AGG_TYPES)  # (key, type, balance_e), as in did_cs
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,35 +137,6 @@ def fit_csdid(df, xformla, control_group, est_method, unbalanced, faster_mode=Tr
         ).fit(est_method=est_method, base_period="varying", bstrap=False)
     )
     return model, w
-
-
-def cells_of(model):
-    r = model.results
-    return [
-        {"g": int(g), "t": int(t), "att": num(a), "se": num(s)}
-        for g, t, a, s in zip(r["group"], r["year"], r["att"], r["se"])
-    ]
-
-
-def pretest_of(model, cells):
-    W, p = model.MP["W"], model.MP["Wpval"]
-    if W is None:
-        return None
-    df_ = sum(1 for c in cells if c["g"] > c["t"] and c["se"] is not None)
-    return {"W": num(W), "df": df_, "p": num(p), "p_unrounded": num(chi2.sf(W, df_))}
-
-
-def aggte_block(model, typec):
-    model_, _ = quiet(model.aggte, typec=typec)
-    a = model_.atte
-    out = {"att": num(a["overall_att"]), "se": num(a["overall_se"])}
-    if typec != "simple":
-        se = np.asarray(a["se_egt"], dtype=float).ravel()
-        out["components"] = [
-            {AGG_KEY[typec]: int(k), "att": num(v), "se": num(s)}
-            for k, v, s in zip(a["egt"], a["att_egt"], se)
-        ]
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,24 +346,7 @@ def moderndid_case(df, xformla, control_group, est_method, aggregate):
         xformla=xformla, control_group=control_group, est_method=est_method,
         base_period="varying", boot=False, cband=False,
     )
-    cells = [
-        {"g": int(g), "t": int(t), "att": num(a), "se": num(s)}
-        for g, t, a, s in zip(r.groups, r.times, r.att_gt, r.se_gt)
-    ]
-    out = {"cells": cells, "W": num(r.wald_stat), "p": num(r.wald_pvalue)}
-    if aggregate:
-        agg = {}
-        for typ in AGG_TYPES:
-            a, _ = quiet(md_aggte, r, type=typ)
-            block = {"att": num(a.overall_att), "se": num(a.overall_se)}
-            if typ != "simple":
-                block["components"] = [
-                    {"k": int(k), "att": num(v), "se": num(s)}
-                    for k, v, s in zip(a.event_times, a.att_by_event, np.ravel(a.se_by_event))
-                ]
-            agg[typ] = block
-        out["aggte"] = agg
-    return out
+    return moderndid_summary(r, AGGREGATIONS if aggregate else ())
 
 
 def moderndid_unbalanced_status(df):
@@ -544,7 +475,7 @@ def run_case(df, meta_plan, name, xf, cg, est, agg, unbalanced, unit_index, G_un
         assert rel(case["pretest"]["W"], W) < 1e-10, (name, case["pretest"], W)
         checks["wald_rel_diff"] = rel(case["pretest"]["W"], W)
     if agg:
-        case["aggte"] = {typ: aggte_block(model, typ) for typ in AGG_TYPES}
+        case["aggte"] = aggregations(model, AGGREGATIONS)
         d = compare_agg(case["aggte"], own_aggte(cells, psi, G_units))
         assert d < 1e-12, (name, d)
         checks["own_aggte_max_rel_diff"] = d
@@ -625,30 +556,14 @@ def main() -> None:
     }
 
     fixture = {
-        "provenance": {
-            "script": "tools/golden/did_cs_rc.py",
-            "python": platform.python_version(),
-            "csdid": version("csdid"),
-            "drdid": version("drdid"),
-            "moderndid": version("moderndid"),
-            "numpy": version("numpy"),
-            "scipy": version("scipy"),
-            "statsmodels": version("statsmodels"),
-            "pandas": version("pandas"),
-            "patsy": version("patsy"),
-            "data": "../shared/data/mpdta/mpdta.csv",
-            "seed": None,
-        },
+        "provenance": provenance("tools/golden/did_cs_rc.py"),
         "notes": NOTES,
         "data": data_meta,
         "rcs": rcs,
         "unbalanced": unb,
         "cross_checks": cross,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(fixture, indent=1) + "\n")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    print(json.dumps(cross, indent=1))
+    write_fixture(OUT, fixture)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ tools/golden/fixtures/did_panel.csv; the script then reads that CSV back, so pyf
 exactly the numbers the Rust tests read. Output: tools/golden/fixtures/did_pyfixest.json. Two
 runs give byte-identical files: the script re-executes itself with PYTHONHASHSEED=0, because
 formulaic orders the absorbed factors through a hash-ordered set, and the order of the
-projections changes the last bits. tools/golden/README.md describes every field.
+projections changes the last bits. tools/golden/README.md describes every field. to_py comes
+from golden_common.py beside this script (shared with generate.py).
 
 The script checks itself: every case is refitted in plain numpy (weighted alternating
 projections to a max change of 1e-14, then the sandwich with the small-sample factor written
@@ -89,6 +90,8 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 from scipy import stats
+
+from golden_common import to_py
 
 ROOT = Path(__file__).resolve().parents[2]
 MPDTA = ROOT.parent / "shared" / "data" / "mpdta" / "mpdta.csv"
@@ -553,25 +556,6 @@ def sunab_case(df, y, unit, time, gcol, label) -> dict:
 # --------------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------------
-def to_py(obj):
-    if isinstance(obj, dict):
-        return {str(k): to_py(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_py(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_py(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        if not math.isfinite(x):
-            raise SystemExit(f"non-finite float in fixture: {x}")
-        return x
-    return obj
-
-
 SSC_NOTES = {
     "source": (
         "pyfixest 0.60.0 installed package: utils/utils.py (ssc, get_ssc), "

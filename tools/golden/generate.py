@@ -15,7 +15,8 @@ Floats are written by Python's json module, which uses repr(float): the
 shortest string that round-trips to the same IEEE-754 double. Nothing is
 rounded.
 
-See tools/golden/README.md for the meaning of every field.
+See tools/golden/README.md for the meaning of every field. to_py comes from
+golden_common.py beside this script (shared with did_pyfixest.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from sklearn.linear_model import LogisticRegression
 from statsmodels.stats import sandwich_covariance as sw
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.grouputils import combine_indices
+
+from golden_common import to_py
 
 # --------------------------------------------------------------------------
 # Paths (relative to the repository root, which must be the working dir).
@@ -67,27 +70,6 @@ def provenance(seed):
         "pandas": pd.__version__,
         "seed": seed,
     }
-
-
-def to_py(obj):
-    """Recursively convert numpy scalars/arrays into plain Python objects so
-    that json writes them exactly (float repr round-trips)."""
-    if isinstance(obj, dict):
-        return {str(k): to_py(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_py(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_py(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        if not math.isfinite(x):
-            raise ValueError(f"non-finite float in fixture: {x}")
-        return x
-    return obj
 
 
 def _dumps(obj, indent=0):
