@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::design::ab::srm_test;
-use paribus::design::bilateral::{CELLS, CONTRASTS, PairSums, RatioSums, cell_index, tsr};
+use paribus::design::bilateral::{
+    CELLS, CONTRASTS, PairSums, RatioSums, TWO_WAY_MIN_PER_ARM, cell_index, tsr,
+};
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, Source};
 use serde_json::json;
@@ -535,15 +537,17 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         if guard {
             warnings.push(format!("{}: the two-way cluster-robust variance is negative ({:e}); the larger one-way variance max(viewer, streamer) is reported instead", con.label, cf.two_way.3));
         }
+        let (headline_var, headline) = cf.headline(&fit.sizes);
+        let estimand = if cuped_wanted {
+            "difference of cell means (per pair), CUPED-adjusted"
+        } else {
+            "difference of cell means (per pair)"
+        };
         let mut e = Estimate::wald(
             con.label,
-            if cuped_wanted {
-                "difference of cell means (per pair), CUPED-adjusted"
-            } else {
-                "difference of cell means (per pair)"
-            },
+            estimand,
             cf.estimate,
-            cf.variance.sqrt(),
+            headline_var.sqrt(),
             None,
             alpha,
         );
@@ -553,6 +557,14 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
                     .into();
         }
         estimates.push(e);
+        estimates.push(Estimate::wald(
+            format!("{}[design]", con.label),
+            "same, design-based SE (multiple randomization design, conservative)",
+            cf.estimate,
+            cf.variance.sqrt(),
+            None,
+            alpha,
+        ));
         let tw = Estimate::wald(
             format!("{}[two-way]", con.label),
             "same, two-way cluster-robust SE (viewer, streamer)",
@@ -563,6 +575,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         );
         let (vv, vs, vp, v2) = cf.two_way;
         let mut entry = json!({
+            "headline_se": headline.name(),
             "design_based_variance": cf.variance,
             "variance_cs": cf.variance_cs,
             "neyman_variance": cf.variance_neyman,
@@ -686,7 +699,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         crate::plot::forest(
             p,
             "Bilateral experiment: cells and decomposition",
-            "outcome per pair (design-based interval)",
+            "outcome per pair (headline interval)",
             &rows,
         )?;
     }
@@ -700,7 +713,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
         );
         println!("{}", output::estimates_table(&analysis.estimates));
         println!(
-            "SE: design-based (multiple randomization design, conservative); [two-way]: cluster-robust by viewer and streamer."
+            "SE: two-way cluster-robust (viewer, streamer) when every arm of both sides has at least {TWO_WAY_MIN_PER_ARM} units, else design-based (conservative); [design] and [two-way] give both."
         );
     }
     Ok(())

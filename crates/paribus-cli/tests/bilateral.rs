@@ -93,9 +93,17 @@ fn spec_example_through_the_cli() {
             "{label}"
         );
         let var = numpy[label].as_f64().unwrap();
-        assert!(
-            (e["std_error"].as_f64().unwrap().powi(2) - var).abs() < 1e-9,
-            "{label}"
+        // a small design (arms under 50 units): the headline is the design-based SE
+        let d = get(&format!("{label}[design]"));
+        for x in [&e, &d] {
+            assert!(
+                (x["std_error"].as_f64().unwrap().powi(2) - var).abs() < 1e-9,
+                "{label}"
+            );
+        }
+        assert_eq!(
+            v["diagnostics"]["contrasts"][label]["headline_se"],
+            "design"
         );
         let cs = v["diagnostics"]["contrasts"][label]["variance_cs"]
             .as_f64()

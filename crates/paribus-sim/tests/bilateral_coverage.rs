@@ -1,16 +1,17 @@
 //! Issue #11 on simulated two-sided markets (`paribus simulate bilateral` settings, smaller):
 //! viewers and streamers are randomized at once in a market where seats are scarce, so treated
 //! viewers take seats from control viewers and treated streamers draw viewers from control
-//! streamers. Over 300 simulated experiments (a new market each time), the two-way
-//! cluster-robust intervals cover the simulator's per-pair truth (`truth.pairs`: design-expected
-//! cell means from re-randomized worlds) at about the nominal rate, the design-based intervals at
-//! least at that rate (they are conservative by construction), CUPED shrinks them with coverage
+//! streamers. Over 300 simulated experiments (a new market each time), the headline intervals
+//! (two-way cluster-robust, since every arm has at least 50 units) cover the simulator's per-pair
+//! truth (`truth.pairs`: design-expected cell means from re-randomized worlds) at about the
+//! nominal rate, the design-based intervals at least at that rate (they are conservative by
+//! construction), CUPED shrinks them with coverage
 //! kept, and the naive viewer-side A/B comparison is biased for the global effect.
 //! Slow: `cargo test --release -p paribus-sim --test bilateral_coverage -- --ignored --nocapture`.
 
 use std::collections::HashMap;
 
-use paribus::design::bilateral::{BilateralFit, PairSums, tsr};
+use paribus::design::bilateral::{BilateralFit, Headline, PairSums, tsr};
 use paribus_sim::{Config, Simulation, simulate};
 
 const RUNS: u64 = 300;
@@ -57,6 +58,8 @@ fn effects(t: &paribus_sim::truth::PairEffects) -> [f64; 4] {
 
 #[derive(Default)]
 struct Tally {
+    headline: [usize; 4],
+    headline_two_way: usize,
     design: [usize; 4],
     cs: [usize; 4],
     two_way: [usize; 4],
@@ -70,6 +73,9 @@ impl Tally {
         for k in 0..4 {
             let c = &fit.contrasts[k];
             let err = c.estimate - truth[k];
+            let (hv, which) = c.headline(&fit.sizes);
+            self.headline[k] += usize::from(err.abs() <= Z * hv.sqrt());
+            self.headline_two_way += usize::from(which == Headline::TwoWay);
             self.design[k] += usize::from(err.abs() <= Z * c.variance.sqrt());
             self.two_way[k] += usize::from(err.abs() <= Z * c.two_way_guarded().0.sqrt());
             self.cs[k] += usize::from(err.abs() <= Z * c.variance_cs.sqrt());
@@ -149,12 +155,14 @@ fn bilateral_intervals_cover_the_pair_truth_and_the_naive_estimate_is_biased() {
     let r = RUNS as f64;
     for k in 0..4 {
         eprintln!(
-            "{:>20}: truth {:+.5}  coverage design {:.3} two-way {:.3} V_CS {:.3} | CUPED design {:.3} two-way {:.3} | mean error {:+.5} (CUPED {:+.5}), rmse {:.5} (CUPED {:.5}), mean SE {:.5} (CUPED {:.5})",
+            "{:>20}: truth {:+.5}  coverage headline {:.3} design {:.3} two-way {:.3} V_CS {:.3} | CUPED headline {:.3} design {:.3} two-way {:.3} | mean error {:+.5} (CUPED {:+.5}), rmse {:.5} (CUPED {:.5}), mean design SE {:.5} (CUPED {:.5})",
             labels[k],
             truth_mean[k],
+            raw.headline[k] as f64 / r,
             raw.design[k] as f64 / r,
             raw.two_way[k] as f64 / r,
             raw.cs[k] as f64 / r,
+            cup.headline[k] as f64 / r,
             cup.design[k] as f64 / r,
             cup.two_way[k] as f64 / r,
             raw.error[k] / r,
@@ -174,7 +182,18 @@ fn bilateral_intervals_cover_the_pair_truth_and_the_naive_estimate_is_biased() {
         "global-effect approximations, mean error: linear exposure {lin_err:+.5}, TSRI-1 {:+.5}, TSRI-2 {:+.5} (beta = 0.5)",
         tsri_err[0], tsri_err[1]
     );
+    // these markets have at least 50 units in every arm: the headline is two-way throughout
+    assert_eq!(raw.headline_two_way, 4 * RUNS as usize);
     for k in 0..4 {
+        // the headline intervals (two-way here), with and without CUPED: about nominal
+        for (what, t) in [("headline", &raw), ("CUPED headline", &cup)] {
+            let c = t.headline[k] as f64 / r;
+            assert!(
+                (0.93..=0.97).contains(&c),
+                "{}: {what} coverage {c}",
+                labels[k]
+            );
+        }
         // two-way cluster-robust intervals: about nominal
         let c = raw.two_way[k] as f64 / r;
         assert!(

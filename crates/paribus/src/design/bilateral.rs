@@ -394,7 +394,8 @@ pub struct ContrastFit {
     pub contrast: Contrast,
     /// `Σ c_k Ȳ_k`.
     pub estimate: f64,
-    /// Design-based variance (the headline): [`PairSums::variance_design`].
+    /// Design-based variance: [`PairSums::variance_design`] (the headline for small designs,
+    /// see [`ContrastFit::headline`]).
     pub variance: f64,
     /// The cruder bound `V̂_CS` of experiment-designs.md §2.2 ([`variance_cs`]).
     pub variance_cs: f64,
@@ -404,7 +405,49 @@ pub struct ContrastFit {
     pub two_way: (f64, f64, f64, f64),
 }
 
+/// Units each arm of both sides needs before the two-way cluster-robust variance is the
+/// headline: with fewer, the cluster-robust asymptotics are not to be trusted and the
+/// design-based variance (conservative at every size) is the headline instead.
+pub const TWO_WAY_MIN_PER_ARM: usize = 50;
+
+/// Which variance a contrast's headline interval uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headline {
+    /// Two-way cluster-robust (viewer and streamer), with the PSD guard: about nominal when
+    /// both sides have many units.
+    TwoWay,
+    /// Design-based ([`PairSums::variance_design`]): conservative by construction.
+    Design,
+}
+
+impl Headline {
+    /// `two-way` or `design`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Headline::TwoWay => "two-way",
+            Headline::Design => "design",
+        }
+    }
+}
+
 impl ContrastFit {
+    /// The headline variance: two-way cluster-robust when every arm of both sides has at least
+    /// [`TWO_WAY_MIN_PER_ARM`] units and the combined two-way variance needs no guard, the
+    /// design-based variance otherwise.
+    pub fn headline(&self, sizes: &Sizes) -> (f64, Headline) {
+        let smallest = sizes
+            .viewers_treated
+            .min(sizes.viewers_control)
+            .min(sizes.streamers_treated)
+            .min(sizes.streamers_control);
+        let (v2, guard) = self.two_way_guarded();
+        if smallest >= TWO_WAY_MIN_PER_ARM && !guard {
+            (v2, Headline::TwoWay)
+        } else {
+            (self.variance, Headline::Design)
+        }
+    }
+
     /// The two-way variance behind the guard: the combined variance when it is non-negative,
     /// else the larger one-way variance `max(viewer, streamer)`; `true` when the guard fired.
     pub fn two_way_guarded(&self) -> (f64, bool) {
@@ -1400,5 +1443,39 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod headline_tests {
+    use super::*;
+
+    fn fit(two_way: (f64, f64, f64, f64)) -> ContrastFit {
+        ContrastFit {
+            contrast: CONTRASTS[1],
+            estimate: 1.0,
+            variance: 4.0,
+            variance_cs: 9.0,
+            variance_neyman: 1.0,
+            two_way,
+        }
+    }
+
+    fn sizes(n: usize) -> Sizes {
+        Sizes {
+            viewers_treated: 1000,
+            viewers_control: 1000,
+            streamers_treated: n,
+            streamers_control: 60,
+        }
+    }
+
+    #[test]
+    fn headline_is_two_way_only_for_large_arms_without_the_guard() {
+        let ok = fit((1.0, 2.0, 0.5, 2.5));
+        assert_eq!(ok.headline(&sizes(60)), (2.5, Headline::TwoWay));
+        assert_eq!(ok.headline(&sizes(49)), (4.0, Headline::Design));
+        let guarded = fit((1.0, 2.0, 5.0, -2.0));
+        assert_eq!(guarded.headline(&sizes(60)), (4.0, Headline::Design));
     }
 }
