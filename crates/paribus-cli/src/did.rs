@@ -386,9 +386,34 @@ fn per_unit(l: &Long, values: &[f64], flag: &str, name: &str) -> Result<Vec<f64>
     Ok(out)
 }
 
-/// Duplicate (unit, time) rows are an error naming both rows.
+/// Duplicate (unit, time) rows are an error naming both rows. A dense grid of (unit, period)
+/// slots finds them in one pass when the panel is not too sparse; otherwise rows are sorted.
 fn check_unique(l: &Long, time_name: &str) -> Result<()> {
-    // sort row indices by (unit, time): equal neighbours are duplicates
+    let dup = |a: usize, b: usize| -> anyhow::Error {
+        InputError(format!(
+            "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
+            l.path,
+            l.unit_labels[l.unit[a] as usize],
+            fmt_num(l.time[a]),
+            a + 1,
+            b + 1
+        ))
+        .into()
+    };
+    let times = distinct_sorted(&l.time);
+    let (nu, nt) = (l.unit_labels.len(), times.len());
+    if nu.saturating_mul(nt) <= 4 * l.n() + 1024 {
+        let mut first = vec![u32::MAX; nu * nt];
+        for r in 0..l.n() {
+            let slot =
+                &mut first[l.unit[r] as usize * nt + times.partition_point(|x| *x < l.time[r])];
+            if *slot != u32::MAX {
+                return Err(dup(*slot as usize, r));
+            }
+            *slot = r as u32;
+        }
+        return Ok(());
+    }
     let mut order: Vec<u32> = (0..l.n() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
         let (a, b) = (a as usize, b as usize);
@@ -400,15 +425,7 @@ fn check_unique(l: &Long, time_name: &str) -> Result<()> {
     for w in order.windows(2) {
         let (a, b) = (w[0] as usize, w[1] as usize);
         if l.unit[a] == l.unit[b] && l.time[a] == l.time[b] {
-            return Err(InputError(format!(
-                "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
-                l.path,
-                l.unit_labels[l.unit[a] as usize],
-                fmt_num(l.time[a]),
-                a + 1,
-                b + 1
-            ))
-            .into());
+            return Err(dup(a, b));
         }
     }
     Ok(())
@@ -820,11 +837,17 @@ fn twfe(a: &TwfeArgs) -> Result<()> {
         ("--treatment", &a.treatment),
         &extra_factors(&fe, &a.vcov, p.unit.as_deref()),
     )?;
+    let duplicates = check_unique(&l, &p.time).err();
     let mut regs: Vec<(String, &[f64])> = vec![(a.treatment.clone(), l.role.as_slice())];
     regs.extend(l.x.iter().map(|(n, v)| (n.clone(), v.as_slice())));
     let (fit, vc, desc) = on_pool(&p.common, || fe_fit(&l, regs, &fe, &a.vcov))??;
     let mut out = analysis("twfe", l.n(), None);
     out.warnings = l.warnings.clone();
+    if let Some(e) = duplicates {
+        out.warnings.push(format!(
+            "{e}; repeated (unit, period) rows are kept as separate observations of the regression"
+        ));
+    }
     for e in fit.estimates(&vc, p.common.alpha) {
         let mut e = e;
         if e.label == a.treatment {
@@ -874,6 +897,28 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
     // with the periods from its treatment on dropped
     let mut keep_rows: Vec<bool> = vec![true; l.n()];
     let mut cohort = cohort;
+    if sun_abraham {
+        // units treated from the first period have no pre-period: Sun & Abraham exclude them
+        let t0 = l.time.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut dropped_units = 0usize;
+        for u in 0..cohort_unit.len() {
+            if cohort_unit[u] <= t0 {
+                dropped_units += 1;
+            }
+        }
+        if dropped_units > 0 {
+            for r in 0..l.n() {
+                if cohort[r] <= t0 {
+                    keep_rows[r] = false;
+                }
+            }
+            warnings.push(format!(
+                "{dropped_units} unit(s) treated from the first period ({}) were dropped with their {} row(s): Sun & Abraham's estimator excludes always-treated units",
+                fmt_num(t0),
+                keep_rows.iter().filter(|k| !**k).count()
+            ));
+        }
+    }
     if sun_abraham && never == 0 {
         let last = cohort_unit
             .iter()
@@ -908,6 +953,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
         .collect();
     let dm = if sun_abraham {
         panel::sa_dummies(&l.time, &cohort, a.reference)
+            .map_err(|e| InputError(format!("{}: {e}", l.path)))?
     } else {
         let rel = panel::relative_time(&l.time, &cohort);
         panel::event_dummies(&rel, a.reference, a.bin_min, a.bin_max)
@@ -1133,6 +1179,33 @@ fn cs(a: &CsArgs) -> Result<()> {
             );
         }
     };
+    if a.replications < 2 && bootstrap.is_some() {
+        return Err(InputError(format!(
+            "--replications must be at least 2, got {}",
+            a.replications
+        ))
+        .into());
+    }
+    if let (Some(lo), Some(hi)) = (a.min_e, a.max_e)
+        && lo > hi
+    {
+        return Err(InputError(format!("--min-e ({lo}) is above --max-e ({hi})")).into());
+    }
+    let dynamic_options = a.balance_e.is_some() || a.min_e.is_some() || a.max_e.is_some();
+    if dynamic_options
+        && !split_list(&Some(a.aggregate.clone()))
+            .iter()
+            .any(|k| k == "dynamic")
+    {
+        return Err(InputError(
+            "--balance-e, --min-e and --max-e apply to the dynamic aggregation: add dynamic to --aggregate".into(),
+        )
+        .into());
+    }
+    let calendar_note = dynamic_options
+        && split_list(&Some(a.aggregate.clone()))
+            .iter()
+            .any(|k| k == "calendar");
     let kinds: Vec<Aggregation> = split_list(&Some(a.aggregate.clone()))
         .iter()
         .map(|k| match k.as_str() {
@@ -1159,6 +1232,12 @@ fn cs(a: &CsArgs) -> Result<()> {
     let mut warnings = l.warnings.clone();
     if !a.rcs {
         cohort_range_warning(&l, &cohort_unit, &mut warnings);
+    }
+    if calendar_note {
+        warnings.push(
+            "the calendar aggregation ignores --balance-e, --min-e and --max-e (as did's aggte)"
+                .into(),
+        );
     }
     let params = CsParams::new()
         .control(control)
@@ -1274,7 +1353,17 @@ fn cs(a: &CsArgs) -> Result<()> {
     let mut cell_rows = Vec::new();
     for cell in fit.cells() {
         let label = format!("ATT(g={},t={})", fmt_num(cell.group), fmt_num(cell.time));
-        let Some(att) = cell.att else { continue };
+        let Some(att) = cell.att else {
+            out.estimates.push(Estimate::bare(
+                label,
+                format!(
+                    "ATT(g,t), not estimated: {}",
+                    cell.reason.as_deref().unwrap_or("no estimate")
+                ),
+                f64::NAN,
+            ));
+            continue;
+        };
         let e = if cell.is_base {
             Estimate::bare(
                 label,
@@ -1299,13 +1388,9 @@ fn cs(a: &CsArgs) -> Result<()> {
     let mut event_points = Vec::new();
     let mut aggregates = serde_json::Map::new();
     for agg in aggs {
-        let agg = match agg {
-            Ok(a) => a,
-            Err(e) => {
-                warnings.push(format!("an aggregation was skipped: {e}"));
-                continue;
-            }
-        };
+        let agg = agg.map_err(|e| {
+            InputError(format!("{}: the aggregation cannot be formed: {e}", l.path))
+        })?;
         warnings.extend(agg.warnings.iter().cloned());
         let name = agg.kind.name();
         out.estimates.push(band(
@@ -1342,7 +1427,7 @@ fn cs(a: &CsArgs) -> Result<()> {
                 "statistic": pt.statistic,
                 "df": pt.df,
                 "p_value": pt.p_value,
-                "variance": "analytic (influence function), as the did package"
+                "variance": "analytic (influence function), as the did package (which omits the test with an extra cluster variable and the bootstrap)"
             }),
         );
     }
@@ -1449,6 +1534,7 @@ fn bacon(a: &BaconArgs) -> Result<()> {
     let l = read_long(p, ("--cohort", &a.cohort), &[])?;
     let cohort_unit = cohorts_checked(&l, &a.cohort)?;
     let mut warnings = l.warnings.clone();
+    cohort_range_warning(&l, &cohort_unit, &mut warnings);
     let b = balance(&l, &p.time)?;
     warnings.extend(b.warnings.iter().cloned());
     let y: Vec<f64> = b.rows.iter().map(|&r| l.y[r]).collect();

@@ -530,3 +530,161 @@ fn warnings_name_cohorts_outside_the_range_and_cells_without_controls() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("no never-treated units"), "{err}");
 }
+
+/// A cell without comparison rows (repeated cross sections with no never-treated row in 2005):
+/// a warning names the cell, the JSON keeps it with a null estimate, and the group aggregation
+/// leaves out the cohorts whose post cells are missing, as `did` does with `na.rm`.
+#[test]
+fn cells_without_comparison_units_are_reported() {
+    let mut csv = String::from("year,countyreal,lpop,lemp,first.treat,treat\n");
+    for line in std::fs::read_to_string(MPDTA).unwrap().lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if !(f[0] == "2005" && f[4] == "0") {
+            csv.push_str(line);
+            csv.push('\n');
+        }
+    }
+    let path = tmp("no_controls_2005.csv", &csv);
+    let o = paribus(&[
+        "did",
+        "cs",
+        "--data",
+        &path,
+        "--outcome",
+        "lemp",
+        "--time",
+        "year",
+        "--cohort",
+        "first.treat",
+        "--rcs",
+        "--se",
+        "analytic",
+        "--json",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("ATT(g=2004,t=2005) is not estimated"), "{err}");
+    assert!(
+        err.contains("group aggregation leaves out cohort 2004"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cell = estimate(&v, "ATT(g=2004,t=2005)");
+    assert_eq!(cell["estimate"], Value::Null);
+    assert_eq!(cell["std_error"], Value::Null);
+    assert!(
+        v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["label"] != "group(g=2004)")
+    );
+    // options of the dynamic aggregation without it, and inverted limits, are refused
+    let base = [
+        "did",
+        "cs",
+        "--data",
+        MPDTA,
+        "--outcome",
+        "lemp",
+        "--unit",
+        "countyreal",
+        "--time",
+        "year",
+        "--cohort",
+        "first.treat",
+        "--se",
+        "analytic",
+    ];
+    let mut a = base.to_vec();
+    a.extend(["--aggregate", "simple", "--balance-e", "1"]);
+    bad(&a, "add dynamic to --aggregate");
+    let mut a = base.to_vec();
+    a.extend(["--min-e", "2", "--max-e", "1"]);
+    bad(&a, "--min-e (2) is above --max-e (1)");
+    let mut a = base.to_vec();
+    a.extend(["--balance-e", "9"]);
+    bad(&a, "the aggregation cannot be formed");
+}
+
+/// Sun & Abraham refuse a reference period the data do not have; TWFE warns about duplicate
+/// (unit, period) rows; the event-study and Goodman-Bacon pictures are written.
+#[test]
+fn sa_reference_twfe_duplicates_and_plots() {
+    bad(
+        &[
+            "did",
+            "sa",
+            "--data",
+            MPDTA,
+            "--outcome",
+            "lemp",
+            "--unit",
+            "countyreal",
+            "--time",
+            "year",
+            "--cohort",
+            "first.treat",
+            "--reference",
+            "-10",
+        ],
+        "relative period -10 is not observed",
+    );
+    let dup = tmp(
+        "dup_twfe.csv",
+        "id,t,y,d\n1,1,0.5,0\n1,1,0.7,0\n1,2,0.9,1\n2,1,0.1,0\n2,2,0.2,0\n3,1,0.3,0\n3,2,0.8,1\n",
+    );
+    let o = paribus(&[
+        "did",
+        "twfe",
+        "--data",
+        &dup,
+        "--outcome",
+        "y",
+        "--unit",
+        "id",
+        "--time",
+        "t",
+        "--treatment",
+        "d",
+        "--vcov",
+        "hetero",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("unit `1` has two rows for t = 1 (rows 1 and 2)"),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("paribus-did-plots2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (m, file) in [
+        ("event-study", "es.svg"),
+        ("sa", "sa.png"),
+        ("bacon", "bacon.svg"),
+    ] {
+        let path = dir.join(file);
+        let o = paribus(&[
+            "did",
+            m,
+            "--data",
+            MPDTA,
+            "--outcome",
+            "lemp",
+            "--unit",
+            "countyreal",
+            "--time",
+            "year",
+            "--cohort",
+            "first.treat",
+            "--plot",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{m}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(std::fs::metadata(&path).unwrap().len() > 1000, "{m}");
+    }
+}

@@ -110,7 +110,7 @@ pub fn check(sim: &Simulation) -> paribus::Result<StaggeredCheck> {
     let es = event_dummies(&rel, -1.0, None, None)?;
     let (es_fit, es_v) = fit(es.regressors())?;
     let es_se = es_v.std_errors();
-    let sa = sa_dummies(&time, &cohort, -1.0);
+    let sa = sa_dummies(&time, &cohort, -1.0)?;
     let (sa_fit, sa_v) = fit(sa.regressors())?;
     let (iw, _) = sa_aggregate(&sa_fit, &sa_v, &sa);
     let rows = sim

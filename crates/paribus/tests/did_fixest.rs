@@ -175,7 +175,7 @@ fn sun_abraham() {
         ("E_sunab_panel", &panel, "y", "unit", "time", "cohort"),
     ] {
         let c = &g["cases"][case];
-        let dm = sa_dummies(d.col(time), d.col(cohort), -1.0);
+        let dm = sa_dummies(d.col(time), d.col(cohort), -1.0).unwrap();
         let cells = c["cells"].as_array().unwrap();
         assert_eq!(dm.names.len(), cells.len(), "{case}");
         for (j, cell) in cells.iter().enumerate() {

@@ -451,6 +451,8 @@ pub struct Cell {
     pub is_base: bool,
     /// Why the cell has no estimate.
     pub reason: Option<String>,
+    /// Comparison units (or rows) trimmed for a propensity score of 0.995 or more.
+    pub trimmed: usize,
 }
 
 /// The Wald pre-test of parallel trends over the pre-treatment cells.
@@ -562,8 +564,7 @@ impl Inference {
                 })
                 .collect();
             tmax.sort_by(f64::total_cmp);
-            let c = quantile1(&tmax, 1.0 - self.alpha);
-            if c.is_finite() && c >= z { c } else { z }
+            quantile1(&tmax, 1.0 - self.alpha)
         } else {
             z
         };
@@ -572,16 +573,18 @@ impl Inference {
 }
 
 /// `R_bk = Σ_c U_bc S_ck / sqrt(N_C)` for Rademacher `U`, and the robust scale of each column
-/// (`None` for degenerate columns). Draws are made in blocks of 64, each from its own seeded
-/// stream, so the result does not depend on the thread count.
+/// (`None` for degenerate columns). Draws are made in blocks (64 draws, fewer when there are
+/// more than 65,536 clusters), each from its own seeded stream, so the result does not depend
+/// on the thread count.
 fn multiplier_draws(s: &Mat<f64>, boot: Bootstrap, salt: u64) -> (Mat<f64>, Vec<Option<f64>>) {
-    const BLOCK: usize = 64;
     let (nc, k) = (s.nrows(), s.ncols());
+    // at most about 4M multipliers (32 MiB) per block, whatever the number of clusters
+    let block = (4_194_304 / nc.max(1)).clamp(1, 64);
     let scale = 1.0 / (nc as f64).sqrt();
-    let blocks: Vec<Mat<f64>> = (0..boot.reps.div_ceil(BLOCK))
+    let blocks: Vec<Mat<f64>> = (0..boot.reps.div_ceil(block))
         .into_par_iter()
         .map(|blk| {
-            let rows = BLOCK.min(boot.reps - blk * BLOCK);
+            let rows = block.min(boot.reps - blk * block);
             let mut rng = stream_rng(boot.seed ^ salt, blk as u64);
             let mut u = Mat::<f64>::zeros(rows, nc);
             for c in 0..nc {
@@ -605,7 +608,7 @@ fn multiplier_draws(s: &Mat<f64>, boot: Bootstrap, salt: u64) -> (Mat<f64>, Vec<
     for (blk, m) in blocks.iter().enumerate() {
         for b in 0..m.nrows() {
             for j in 0..k {
-                draws[(blk * BLOCK + b, j)] = m[(b, j)];
+                draws[(blk * block + b, j)] = m[(b, j)];
             }
         }
     }
@@ -723,7 +726,9 @@ impl CsParamsChecked {
                 ent_cluster[e] = data.clusters.map_or(0, |c| c[r]);
             }
         }
-        let st = setup(&data.times, &ent_cohort, o, what)?;
+        let mut st = setup(&data.times, &ent_cohort, o, what)?;
+        // unit codes without rows (e.g. every row of the unit dropped for missing values)
+        st.entities.retain(|&e| !ent_weight[e].is_nan());
         let mut warnings = st.warnings.clone();
         let n = st.entities.len();
         let mut ent_index = vec![usize::MAX; n_ent];
@@ -1008,6 +1013,7 @@ fn open_cell(
         n_control: 0,
         is_base: s.is_base,
         reason: None,
+        trimmed: 0,
     };
     if s.is_base {
         cell.att = Some(0.0);
@@ -1034,6 +1040,7 @@ fn close_cell(
 ) -> (Cell, Option<Vec<f64>>) {
     match fit {
         Ok(f) if f.att.is_finite() => {
+            cell.trimmed = f.trimmed;
             let scale = n as f64 / m as f64;
             let phi: Vec<f64> = f.influence.iter().map(|v| v * scale).collect();
             let mut psi = vec![0.0; n];
@@ -1080,6 +1087,13 @@ fn assemble(
         }
         cells.push(cell);
     }
+    let trimmed: usize = cells.iter().map(|c| c.trimmed).sum();
+    if trimmed > 0 {
+        let n_cells = cells.iter().filter(|c| c.trimmed > 0).count();
+        warnings.push(format!(
+            "{trimmed} comparison observation(s) with a propensity score of 0.995 or more were trimmed (weight 0) in {n_cells} cell(s), as DRDID does"
+        ));
+    }
     let groups = st.groups;
     let unit_group: Vec<Option<usize>> = gu
         .iter()
@@ -1105,6 +1119,11 @@ fn assemble(
         .collect();
     let cols: Vec<&[f64]> = estimated.iter().map(|&c| psi.col_as_slice(c)).collect();
     let (se, crit) = inference.standard_errors(&cols, o.uniform, 0x0A77_0000);
+    if crit >= 7.0 {
+        warnings.push(format!(
+            "the simultaneous critical value over the cells is {crit:.2} (>= 7): the band is unreliable (few units or degenerate cells)"
+        ));
+    }
     for (&c, s) in estimated.iter().zip(se) {
         cells[c].std_error = s;
     }
@@ -1371,6 +1390,16 @@ impl CsFit {
             Aggregation::Group => {
                 let mut comps = Vec::new();
                 for (gi, &gv) in self.groups.iter().enumerate() {
+                    // as `did` with na.rm: a group with a post-treatment cell that is not
+                    // estimated is left out whole
+                    if (0..self.cells.len())
+                        .any(|c| self.cells[c].post && !usable(c) && self.group_index(c) == gi)
+                    {
+                        warnings.push(format!(
+                            "group aggregation leaves out cohort {gv}: some of its post-treatment cells are not estimated"
+                        ));
+                        continue;
+                    }
                     let ks: Vec<usize> = post
                         .iter()
                         .copied()
@@ -1526,7 +1555,7 @@ impl CsFit {
             Aggregation::Calendar => 4,
         } << 32;
         let comp_cols: Vec<&[f64]> = comps.iter().map(|c| c.2.as_slice()).collect();
-        let (comp_se, crit) = if comp_cols.is_empty() {
+        let (comp_se, raw_crit) = if comp_cols.is_empty() {
             (
                 Vec::new(),
                 crate::stats::critical_value(self.inference.alpha, None),
@@ -1535,6 +1564,24 @@ impl CsFit {
             self.inference
                 .standard_errors(&comp_cols, self.uniform, salt)
         };
+        let z = crate::stats::critical_value(self.inference.alpha, None);
+        let crit = if raw_crit.is_finite() && raw_crit >= z {
+            raw_crit
+        } else {
+            if self.is_uniform() && !comp_cols.is_empty() {
+                warnings.push(format!(
+                    "{} aggregation: the simultaneous critical value {raw_crit:.3} is below the pointwise one; the pointwise {z:.3} is used",
+                    kind.name()
+                ));
+            }
+            z
+        };
+        if crit >= 7.0 {
+            warnings.push(format!(
+                "{} aggregation: the simultaneous critical value is {crit:.2} (>= 7): the band is unreliable",
+                kind.name()
+            ));
+        }
         let (overall_se, _) =
             self.inference
                 .standard_errors(&[overall.1.as_slice()], false, salt | 0xFFFF);

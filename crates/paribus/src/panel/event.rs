@@ -122,8 +122,17 @@ pub fn event_dummies(
 
 /// Sun & Abraham's saturated indicators `1{G = g, e = k}` for every treated cohort `g` and
 /// observed relative period `k ≠ reference`; the control cohort (never treated) gets none.
-pub fn sa_dummies(time: &[f64], cohort: &[f64], reference: f64) -> Dummies {
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when no treated row is at the reference period.
+pub fn sa_dummies(time: &[f64], cohort: &[f64], reference: f64) -> Result<Dummies> {
     let rel = relative_time(time, cohort);
+    if !rel.contains(&reference) {
+        return Err(Error::InvalidParameter {
+            name: "reference",
+            reason: format!("relative period {reference} is not observed in the data"),
+        });
+    }
     let mut cells: Vec<(f64, f64)> = cohort
         .iter()
         .zip(&rel)
@@ -142,7 +151,7 @@ pub fn sa_dummies(time: &[f64], cohort: &[f64], reference: f64) -> Dummies {
                 .collect()
         })
         .collect();
-    Dummies {
+    Ok(Dummies {
         names: cells
             .iter()
             .map(|&(g, e)| format!("cohort(g={},e={})", label_e(g), label_e(e)))
@@ -150,7 +159,7 @@ pub fn sa_dummies(time: &[f64], cohort: &[f64], reference: f64) -> Dummies {
         rel: cells.iter().map(|c| c.1).collect(),
         cohort: cells.iter().map(|c| c.0).collect(),
         columns,
-    }
+    })
 }
 
 /// One interaction-weighted estimate.
