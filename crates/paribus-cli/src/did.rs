@@ -102,6 +102,12 @@ pub struct VcovArgs {
     /// Keep observations alone in a fixed-effect level (they are removed by default).
     #[arg(long)]
     keep_singletons: bool,
+    /// Convergence tolerance of the fixed-effect demeaning (relative to each column's scale).
+    #[arg(long, default_value_t = 1e-10)]
+    tol: f64,
+    /// Most projection sweeps per column.
+    #[arg(long, default_value_t = 100_000)]
+    max_iter: usize,
 }
 
 /// Options of `paribus did event-study` and `paribus did sa`.
@@ -741,6 +747,8 @@ fn fe_fit(
         FeData::new(&l.y, regressors, factors, l.weight.as_deref()).map_err(lib_err(&l.path))?;
     let fit = FeParams::new()
         .drop_singletons(!v.keep_singletons)
+        .tol(v.tol)
+        .max_iter(v.max_iter)
         .check()
         .map_err(|e| InputError(e.to_string()))?
         .fit(&data)
