@@ -10,6 +10,7 @@ mod ab;
 mod bilateral;
 mod common;
 mod did;
+mod dml;
 mod output;
 mod plot;
 mod simulate;
@@ -34,6 +35,9 @@ enum Cli {
     /// Sun & Abraham, the Goodman-Bacon decomposition.
     #[command(subcommand)]
     Did(did::DidCmd),
+    /// Double machine learning with cross-fitting: PLR, IRM (ATE/ATTE), PLIV.
+    #[command(subcommand)]
+    Dml(dml::DmlCmd),
     /// Synthetic control and synthetic difference-in-differences on a balanced panel.
     #[command(subcommand)]
     Synth(synth::SynthCmd),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Cli::Bilateral(cmd) => bilateral::run(&cmd),
         Cli::Synth(cmd) => synth::run(&cmd),
         Cli::Did(cmd) => did::run(&cmd),
+        Cli::Dml(cmd) => dml::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

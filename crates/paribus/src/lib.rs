@@ -2,9 +2,11 @@
 
 pub mod data;
 pub mod design;
+pub mod dml;
 pub mod error;
 pub mod estimate;
 pub mod inference;
+pub mod learn;
 pub mod linalg;
 pub mod panel;
 pub mod regress;

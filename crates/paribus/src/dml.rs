@@ -1,0 +1,755 @@
+//! Double machine learning (Chernozhukov et al. 2018) with K-fold cross-fitting: the partially
+//! linear regression (PLR, partialling-out and IV-type scores), the interactive regression model
+//! (IRM, ATE and ATTE) and the partially linear IV model (PLIV), with the orthogonal scores,
+//! variances and repeated-split aggregation of DoubleML.
+//!
+//! Every score is linear in θ, `ψ = ψ_a θ + ψ_b`, so `θ̂ = −mean(ψ_b)/mean(ψ_a)` and
+//! `SE = sqrt(mean(ψ²) / mean(ψ_a)² / n)`.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+use crate::learn::{Classifier, Features, Fitted, Regressor};
+use crate::{Error, Result};
+
+/// The model and its score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// PLR, Robinson's partialling out: `ψ = (Y − ℓ̂ − θ(D − m̂))(D − m̂)`.
+    PlrPartialling,
+    /// PLR, the IV-type score: `ψ = (Y − Dθ − ĝ)(D − m̂)`.
+    PlrIvType,
+    /// IRM, the average treatment effect (AIPW).
+    IrmAte,
+    /// IRM, the average effect on the treated.
+    IrmAtte,
+    /// PLIV, partialling out: `ψ = (Y − ℓ̂ − θ(D − r̂))(Z − m̂)`.
+    PlivPartialling,
+}
+
+impl Score {
+    /// The label of the estimate (`theta(<treatment>)`, `ATE`, `ATTE`, `LATE`-style `theta`).
+    pub fn estimand(self) -> &'static str {
+        match self {
+            Score::PlrPartialling | Score::PlrIvType | Score::PlivPartialling => "theta",
+            Score::IrmAte => "ATE",
+            Score::IrmAtte => "ATTE",
+        }
+    }
+}
+
+/// A learner for one nuisance: a regression, or a classifier for a binary target.
+#[derive(Clone, Copy)]
+pub enum Learner<'l> {
+    /// Conditional mean.
+    Reg(&'l dyn Regressor),
+    /// Conditional probability of a 0/1 target.
+    Clf(&'l dyn Classifier),
+}
+
+impl Learner<'_> {
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
+        match self {
+            Learner::Reg(r) => r.fit(x, y, rows),
+            Learner::Clf(c) => c.fit(x, y, rows),
+        }
+    }
+
+    /// The learner's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Learner::Reg(r) => r.name(),
+            Learner::Clf(c) => c.name(),
+        }
+    }
+
+    fn is_classifier(&self) -> bool {
+        matches!(self, Learner::Clf(_))
+    }
+}
+
+/// The nuisance learners (DoubleML's names): `ml_l` for `E[Y|X]`, `ml_m` for `E[D|X]` (PLR),
+/// `P(D=1|X)` (IRM) or `E[Z|X]` (PLIV), `ml_g` for `E[Y|D,X]` (IRM, PLR IV-type), `ml_r` for
+/// `E[D|X]` (PLIV).
+#[derive(Clone, Copy)]
+pub struct Learners<'l> {
+    /// `E[Y|X]`.
+    pub ml_l: Learner<'l>,
+    /// Treatment (or instrument) model.
+    pub ml_m: Learner<'l>,
+    /// Outcome model given the treatment (IRM; PLR IV-type).
+    pub ml_g: Option<Learner<'l>>,
+    /// `E[D|X]` for PLIV.
+    pub ml_r: Option<Learner<'l>>,
+}
+
+/// The data: outcome, treatment, optional instrument, covariates.
+#[derive(Debug, Clone)]
+pub struct DmlData<'a> {
+    y: &'a [f64],
+    d: &'a [f64],
+    z: Option<&'a [f64]>,
+    x: Features<'a>,
+}
+
+impl<'a> DmlData<'a> {
+    /// Checks lengths and finiteness.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for inconsistent lengths, non-finite values or a constant
+    /// treatment.
+    pub fn new(y: &'a [f64], d: &'a [f64], z: Option<&'a [f64]>, x: Features<'a>) -> Result<Self> {
+        let n = y.len();
+        for (what, v) in [
+            ("outcome", Some(y)),
+            ("treatment", Some(d)),
+            ("instrument", z),
+        ] {
+            let Some(v) = v else { continue };
+            if v.len() != n || x.n_rows() != n {
+                return Err(Error::InvalidData(format!(
+                    "the {what} has {} rows, the covariates {} and the outcome {n}",
+                    v.len(),
+                    x.n_rows()
+                )));
+            }
+            if let Some(i) = v.iter().position(|t| !t.is_finite()) {
+                return Err(Error::InvalidData(format!(
+                    "the {what} is not finite at row {}",
+                    i + 1
+                )));
+            }
+        }
+        if d.iter().all(|&v| v == d[0]) {
+            return Err(Error::InvalidData(format!(
+                "the treatment is constant ({}): there is no effect to estimate",
+                d[0]
+            )));
+        }
+        Ok(DmlData { y, d, z, x })
+    }
+
+    fn n(&self) -> usize {
+        self.y.len()
+    }
+}
+
+/// Fold ids per repetition (0-based, one per row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folds {
+    ids: Vec<Vec<u32>>,
+    k: usize,
+}
+
+impl Folds {
+    /// Random balanced folds: each repetition shuffles the rows with its own seeded stream and
+    /// deals them into `k` folds.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for fewer than 2 folds, no repetition, or more folds than
+    /// rows.
+    pub fn random(n: usize, k: usize, repeats: usize, seed: u64) -> Result<Self> {
+        if k < 2 || repeats == 0 {
+            return Err(Error::InvalidParameter {
+                name: "folds",
+                reason: format!("need at least 2 folds and 1 repetition, got {k} and {repeats}"),
+            });
+        }
+        if n < k {
+            return Err(Error::InvalidData(format!(
+                "{n} observations for {k} folds: every fold needs at least one"
+            )));
+        }
+        let ids = (0..repeats)
+            .map(|r| {
+                let mut rng: StdRng = crate::inference::stream_rng(seed, r as u64);
+                let mut order: Vec<usize> = (0..n).collect();
+                order.shuffle(&mut rng);
+                let mut ids = vec![0u32; n];
+                for (pos, &i) in order.iter().enumerate() {
+                    ids[i] = (pos % k) as u32;
+                }
+                ids
+            })
+            .collect();
+        Ok(Folds { ids, k })
+    }
+
+    /// Folds given by the caller (e.g. to reproduce another program's splits): one vector of
+    /// 0-based fold ids per repetition, every id `0..k` used.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for inconsistent lengths, fewer than 2 folds or an empty fold.
+    pub fn given(ids: Vec<Vec<u32>>) -> Result<Self> {
+        let Some(first) = ids.first() else {
+            return Err(Error::InvalidData("no fold assignment given".into()));
+        };
+        let n = first.len();
+        let k = first.iter().copied().max().map_or(0, |m| m as usize + 1);
+        if k < 2 {
+            return Err(Error::InvalidData(
+                "the fold ids name fewer than 2 folds".into(),
+            ));
+        }
+        for (r, v) in ids.iter().enumerate() {
+            if v.len() != n {
+                return Err(Error::InvalidData(format!(
+                    "fold assignment {} has {} rows, the first {n}",
+                    r + 1,
+                    v.len()
+                )));
+            }
+            let mut seen = vec![false; k];
+            for &f in v {
+                if (f as usize) < k {
+                    seen[f as usize] = true;
+                } else {
+                    return Err(Error::InvalidData(format!(
+                        "fold id {f} in assignment {} is outside 0..{k}",
+                        r + 1
+                    )));
+                }
+            }
+            if let Some(f) = seen.iter().position(|s| !s) {
+                return Err(Error::InvalidData(format!(
+                    "fold {f} of assignment {} is empty",
+                    r + 1
+                )));
+            }
+        }
+        Ok(Folds { ids, k })
+    }
+
+    /// Number of folds.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of repetitions.
+    pub fn repeats(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Unchecked options.
+///
+/// | Name | Default | Purpose |
+/// |---|---|---|
+/// | `score` | — | model and score |
+/// | `trimming` | `0.01` | IRM: propensity scores clipped to `[t, 1 − t]` (DoubleML's `trimming_threshold`) |
+#[derive(Debug, Clone)]
+pub struct DmlParams {
+    score: Score,
+    trimming: f64,
+}
+
+/// Options that passed [`DmlParams::check`].
+#[derive(Debug, Clone)]
+pub struct DmlParamsChecked(DmlParams);
+
+impl DmlParams {
+    /// A model with its score and the defaults.
+    pub fn new(score: Score) -> Self {
+        DmlParams {
+            score,
+            trimming: 0.01,
+        }
+    }
+
+    /// Propensity clipping threshold (IRM).
+    pub fn trimming(mut self, t: f64) -> Self {
+        self.trimming = t;
+        self
+    }
+
+    /// Validates.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a threshold outside `[0, 0.5)`.
+    pub fn check(self) -> Result<DmlParamsChecked> {
+        if !(self.trimming >= 0.0 && self.trimming < 0.5) {
+            return Err(Error::InvalidParameter {
+                name: "trimming",
+                reason: format!("must be in [0, 0.5), got {}", self.trimming),
+            });
+        }
+        Ok(DmlParamsChecked(self))
+    }
+}
+
+/// One repetition's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repetition {
+    /// `θ̂` of this split.
+    pub theta: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// `ψ_a` per row.
+    pub psi_a: Vec<f64>,
+    /// `ψ_b` per row.
+    pub psi_b: Vec<f64>,
+    /// Out-of-fold predictions per nuisance (name, values per row).
+    pub predictions: Vec<(&'static str, Vec<f64>)>,
+}
+
+/// A fitted DML model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmlFit {
+    /// The score.
+    pub score: Score,
+    /// `θ̂` (the median over repetitions).
+    pub theta: f64,
+    /// Standard error (DoubleML's aggregation over repetitions).
+    pub std_error: f64,
+    /// Every repetition.
+    pub repetitions: Vec<Repetition>,
+    /// Out-of-fold quality of each nuisance, median over repetitions: (name, metric, value).
+    pub nuisance_loss: Vec<(&'static str, &'static str, f64)>,
+    /// Rules bent (propensity scores clipped, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Out-of-fold predictions of one nuisance: fit on each fold's complement (restricted to
+/// `train_filter` rows, e.g. the treated for `g₁`), predict on the fold.
+fn cross_fit(
+    learner: Learner<'_>,
+    x: &Features<'_>,
+    target: &[f64],
+    folds: &[u32],
+    k: usize,
+    train_filter: Option<&(dyn Fn(usize) -> bool + Sync)>,
+    what: &str,
+) -> Result<Vec<f64>> {
+    let n = target.len();
+    let parts: Vec<Result<(Vec<usize>, Vec<f64>)>> = (0..k as u32)
+        .into_par_iter()
+        .map(|f| {
+            let train: Vec<usize> = (0..n)
+                .filter(|&i| folds[i] != f && train_filter.is_none_or(|keep| keep(i)))
+                .collect();
+            let test: Vec<usize> = (0..n).filter(|&i| folds[i] == f).collect();
+            if train.is_empty() {
+                return Err(Error::InvalidData(format!(
+                    "the {what} model has no training rows outside fold {f}"
+                )));
+            }
+            let fitted = learner.fit(x, target, &train).map_err(|e| match e {
+                Error::PerfectSeparation(m) => {
+                    Error::PerfectSeparation(format!("the {what} model (fold {f}): {m}"))
+                }
+                other => other,
+            })?;
+            let pred = fitted.predict(x, &test);
+            Ok((test, pred))
+        })
+        .collect();
+    let mut out = vec![f64::NAN; n];
+    for p in parts {
+        let (rows, pred) = p?;
+        for (r, v) in rows.into_iter().zip(pred) {
+            out[r] = v;
+        }
+    }
+    Ok(out)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn rmse(pred: &[f64], target: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
+    let (mut s, mut n) = (0.0, 0usize);
+    for i in rows {
+        s += (pred[i] - target[i]).powi(2);
+        n += 1;
+    }
+    (s / n as f64).sqrt()
+}
+
+fn log_loss(p: &[f64], y: &[f64]) -> f64 {
+    let eps = 1e-15;
+    -mean(
+        &p.iter()
+            .zip(y)
+            .map(|(&p, &y)| {
+                let p = p.clamp(eps, 1.0 - eps);
+                y * p.ln() + (1.0 - y) * (1.0 - p).ln()
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+impl DmlParamsChecked {
+    /// Cross-fits the nuisances on every repetition's folds and solves the score.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a missing learner, a non-binary treatment in the IRM, a
+    /// missing instrument in PLIV, folds that do not match the data; the learners' errors.
+    pub fn fit(
+        &self,
+        data: &DmlData<'_>,
+        learners: &Learners<'_>,
+        folds: &Folds,
+    ) -> Result<DmlFit> {
+        let o = &self.0;
+        let n = data.n();
+        if folds.ids[0].len() != n {
+            return Err(Error::InvalidData(format!(
+                "the folds cover {} rows, the data {n}",
+                folds.ids[0].len()
+            )));
+        }
+        let binary = data.d.iter().all(|&v| v == 0.0 || v == 1.0);
+        let irm = matches!(o.score, Score::IrmAte | Score::IrmAtte);
+        if irm && !binary {
+            let i = data
+                .d
+                .iter()
+                .position(|&v| v != 0.0 && v != 1.0)
+                .unwrap_or(0);
+            return Err(Error::InvalidData(format!(
+                "the interactive regression model needs a 0/1 treatment; row {} has {}",
+                i + 1,
+                data.d[i]
+            )));
+        }
+        if irm && !learners.ml_m.is_classifier() {
+            return Err(Error::InvalidParameter {
+                name: "ml_m",
+                reason: "the IRM propensity model must be a classifier".into(),
+            });
+        }
+        if learners.ml_m.is_classifier() && !binary {
+            return Err(Error::InvalidParameter {
+                name: "ml_m",
+                reason: "a classifier needs a 0/1 treatment".into(),
+            });
+        }
+        let needs_g = matches!(o.score, Score::IrmAte | Score::IrmAtte | Score::PlrIvType);
+        let ml_g = match (needs_g, learners.ml_g) {
+            (true, None) => {
+                return Err(Error::InvalidParameter {
+                    name: "ml_g",
+                    reason: "this score needs an outcome model ml_g".into(),
+                });
+            }
+            (_, g) => g,
+        };
+        let (z, ml_r) = match o.score {
+            Score::PlivPartialling => match (data.z, learners.ml_r) {
+                (Some(z), Some(r)) => (Some(z), Some(r)),
+                (None, _) => {
+                    return Err(Error::InvalidData(
+                        "the partially linear IV model needs an instrument".into(),
+                    ));
+                }
+                (_, None) => {
+                    return Err(Error::InvalidParameter {
+                        name: "ml_r",
+                        reason: "PLIV needs the model ml_r of the treatment".into(),
+                    });
+                }
+            },
+            _ => (None, None),
+        };
+        let mut warnings = Vec::new();
+        let mut reps = Vec::with_capacity(folds.repeats());
+        let mut clipped_total = 0usize;
+        for ids in &folds.ids {
+            let cf =
+                |l: Learner<'_>,
+                 t: &[f64],
+                 filt: Option<&(dyn Fn(usize) -> bool + Sync)>,
+                 what: &str| { cross_fit(l, &data.x, t, ids, folds.k, filt, what) };
+            let (y, d) = (data.y, data.d);
+            let mut predictions: Vec<(&'static str, Vec<f64>)> = Vec::new();
+            let (psi_a, psi_b): (Vec<f64>, Vec<f64>) = match o.score {
+                Score::PlrPartialling | Score::PlrIvType => {
+                    let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
+                    let m_hat = cf(learners.ml_m, d, None, "treatment (ml_m)")?;
+                    let (a, b): (Vec<f64>, Vec<f64>) = if o.score == Score::PlrPartialling {
+                        (0..n)
+                            .map(|i| {
+                                let v = d[i] - m_hat[i];
+                                (-v * v, (y[i] - l_hat[i]) * v)
+                            })
+                            .unzip()
+                    } else {
+                        // ĝ: ml_g fitted on Y − θ̃D, θ̃ the partialling-out estimate of this split
+                        let (pa, pb): (Vec<f64>, Vec<f64>) = (0..n)
+                            .map(|i| {
+                                let v = d[i] - m_hat[i];
+                                (-v * v, (y[i] - l_hat[i]) * v)
+                            })
+                            .unzip();
+                        let theta0 = -mean(&pb) / mean(&pa);
+                        let target: Vec<f64> = (0..n).map(|i| y[i] - theta0 * d[i]).collect();
+                        let g_hat = cf(ml_g.expect("checked"), &target, None, "outcome (ml_g)")?;
+                        let out = (0..n)
+                            .map(|i| {
+                                let v = d[i] - m_hat[i];
+                                (-d[i] * v, (y[i] - g_hat[i]) * v)
+                            })
+                            .unzip();
+                        predictions.push(("ml_g", g_hat));
+                        out
+                    };
+                    predictions.insert(0, ("ml_m", m_hat));
+                    predictions.insert(0, ("ml_l", l_hat));
+                    (a, b)
+                }
+                Score::IrmAte | Score::IrmAtte => {
+                    let g = ml_g.expect("checked");
+                    let g0 = cf(g, y, Some(&|i| d[i] == 0.0), "outcome (ml_g, controls)")?;
+                    let g1 = cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)")?;
+                    let raw = cf(learners.ml_m, d, None, "propensity (ml_m)")?;
+                    let t = o.trimming;
+                    let clipped = raw.iter().filter(|&&p| p < t || p > 1.0 - t).count();
+                    clipped_total += clipped;
+                    let m: Vec<f64> = raw.iter().map(|p| p.clamp(t, 1.0 - t)).collect();
+                    let out = if o.score == Score::IrmAte {
+                        (0..n)
+                            .map(|i| {
+                                let b = g1[i] - g0[i] + d[i] * (y[i] - g1[i]) / m[i]
+                                    - (1.0 - d[i]) * (y[i] - g0[i]) / (1.0 - m[i]);
+                                (-1.0, b)
+                            })
+                            .unzip()
+                    } else {
+                        let p = mean(d);
+                        (0..n)
+                            .map(|i| {
+                                let b = d[i] * (y[i] - g0[i]) / p
+                                    - m[i] * (1.0 - d[i]) * (y[i] - g0[i]) / (p * (1.0 - m[i]));
+                                (-d[i] / p, b)
+                            })
+                            .unzip()
+                    };
+                    predictions.extend([("ml_g0", g0), ("ml_g1", g1), ("ml_m", m)]);
+                    out
+                }
+                Score::PlivPartialling => {
+                    let z = z.expect("checked");
+                    let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
+                    let m_hat = cf(learners.ml_m, z, None, "instrument (ml_m)")?;
+                    let r_hat = cf(ml_r.expect("checked"), d, None, "treatment (ml_r)")?;
+                    let out = (0..n)
+                        .map(|i| {
+                            let w = z[i] - m_hat[i];
+                            (-(d[i] - r_hat[i]) * w, (y[i] - l_hat[i]) * w)
+                        })
+                        .unzip();
+                    predictions.extend([("ml_l", l_hat), ("ml_m", m_hat), ("ml_r", r_hat)]);
+                    out
+                }
+            };
+            let (theta, se) = solve(&psi_a, &psi_b);
+            reps.push(Repetition {
+                theta,
+                std_error: se,
+                psi_a,
+                psi_b,
+                predictions,
+            });
+        }
+        if clipped_total > 0 {
+            warnings.push(format!(
+                "{clipped_total} propensity score(s) outside [{t}, {u}] were clipped to it (over {} repetition(s)), as DoubleML's trimming_threshold does",
+                folds.repeats(),
+                t = o.trimming,
+                u = 1.0 - o.trimming
+            ));
+        }
+        let (theta, std_error) = aggregate(&reps, n);
+        let nuisance_loss = losses(&reps, data, o.score);
+        Ok(DmlFit {
+            score: o.score,
+            theta,
+            std_error,
+            repetitions: reps,
+            nuisance_loss,
+            warnings,
+        })
+    }
+}
+
+/// `θ̂ = −mean(ψ_b)/mean(ψ_a)`, `SE = sqrt(mean(ψ²)/mean(ψ_a)²/n)`.
+fn solve(psi_a: &[f64], psi_b: &[f64]) -> (f64, f64) {
+    let n = psi_a.len() as f64;
+    let ja = mean(psi_a);
+    let theta = -mean(psi_b) / ja;
+    let var = psi_a
+        .iter()
+        .zip(psi_b)
+        .map(|(a, b)| (a * theta + b).powi(2))
+        .sum::<f64>()
+        / n
+        / (ja * ja);
+    (theta, (var / n).sqrt())
+}
+
+/// Median of the repetitions' estimates; the SE as DoubleML aggregates it:
+/// `sqrt(median_r(n·SE_r² + (θ_r − θ̂)²) / n)`.
+fn aggregate(reps: &[Repetition], n: usize) -> (f64, f64) {
+    let nf = n as f64;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let m = v.len();
+        if m % 2 == 1 {
+            v[m / 2]
+        } else {
+            0.5 * (v[m / 2 - 1] + v[m / 2])
+        }
+    };
+    let theta = median(reps.iter().map(|r| r.theta).collect());
+    let var = median(
+        reps.iter()
+            .map(|r| nf * r.std_error.powi(2) + (r.theta - theta).powi(2))
+            .collect(),
+    );
+    (theta, (var / nf).sqrt())
+}
+
+/// Out-of-fold RMSE (regressions) or log loss (propensity), median over repetitions.
+fn losses(
+    reps: &[Repetition],
+    data: &DmlData<'_>,
+    score: Score,
+) -> Vec<(&'static str, &'static str, f64)> {
+    let n = data.n();
+    let mut out = Vec::new();
+    let names: Vec<&'static str> = reps[0].predictions.iter().map(|p| p.0).collect();
+    for name in names {
+        let vals: Vec<f64> = reps
+            .iter()
+            .map(|r| {
+                let pred = &r
+                    .predictions
+                    .iter()
+                    .find(|p| p.0 == name)
+                    .expect("same names")
+                    .1;
+                match (name, score) {
+                    ("ml_m", Score::IrmAte | Score::IrmAtte) => log_loss(pred, data.d),
+                    ("ml_m", Score::PlivPartialling) => rmse(pred, data.z.expect("checked"), 0..n),
+                    ("ml_m", _) | ("ml_r", _) => rmse(pred, data.d, 0..n),
+                    ("ml_g0", _) => rmse(pred, data.y, (0..n).filter(|&i| data.d[i] == 0.0)),
+                    ("ml_g1", _) => rmse(pred, data.y, (0..n).filter(|&i| data.d[i] == 1.0)),
+                    _ => rmse(pred, data.y, 0..n),
+                }
+            })
+            .collect();
+        let mut v = vals;
+        v.sort_by(f64::total_cmp);
+        let metric = if name == "ml_m" && matches!(score, Score::IrmAte | Score::IrmAtte) {
+            "log_loss"
+        } else {
+            "rmse"
+        };
+        out.push((name, metric, v[v.len() / 2]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{LinearRegression, LogisticRegression};
+    use rand::RngExt;
+
+    /// A linear DGP: `D = 0.5 x1 − 0.3 x2 + u`, `Y = 1.5 D + x1 + 0.5 x2 + e`.
+    fn linear(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut g = || rng.random::<f64>() - 0.5;
+        let x1: Vec<f64> = (0..n).map(|_| g() * 3.0).collect();
+        let x2: Vec<f64> = (0..n).map(|_| g() * 3.0).collect();
+        let d: Vec<f64> = (0..n).map(|i| 0.5 * x1[i] - 0.3 * x2[i] + g()).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 1.5 * d[i] + x1[i] + 0.5 * x2[i] + g())
+            .collect();
+        (y, d, x1, x2)
+    }
+
+    use rand::SeedableRng;
+
+    #[test]
+    fn plr_recovers_a_linear_effect_and_is_thread_independent() {
+        let (y, d, x1, x2) = linear(2000, 1);
+        let x = Features::new(vec![("x1".into(), &x1[..]), ("x2".into(), &x2[..])]).unwrap();
+        let data = DmlData::new(&y, &d, None, x).unwrap();
+        let ols = LinearRegression;
+        let l = Learners {
+            ml_l: Learner::Reg(&ols),
+            ml_m: Learner::Reg(&ols),
+            ml_g: Some(Learner::Reg(&ols)),
+            ml_r: None,
+        };
+        let folds = Folds::random(2000, 5, 3, 9).unwrap();
+        for score in [Score::PlrPartialling, Score::PlrIvType] {
+            let p = DmlParams::new(score).check().unwrap();
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(|| p.fit(&data, &l, &folds).unwrap());
+            let two = p.fit(&data, &l, &folds).unwrap();
+            assert_eq!(one, two);
+            assert!(
+                (one.theta - 1.5).abs() < 4.0 * one.std_error,
+                "{score:?}: {}",
+                one.theta
+            );
+            assert_eq!(one.repetitions.len(), 3);
+        }
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let (y, d, x1, _) = linear(50, 2);
+        let x = || Features::new(vec![("x1".into(), &x1[..])]).unwrap();
+        let constant = vec![1.0; 50];
+        assert!(
+            DmlData::new(&y, &constant, None, x())
+                .unwrap_err()
+                .to_string()
+                .contains("constant")
+        );
+        assert!(
+            Folds::random(3, 5, 1, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("3 observations for 5 folds")
+        );
+        let data = DmlData::new(&y, &d, None, x()).unwrap();
+        let (ols, logit) = (LinearRegression, LogisticRegression);
+        let l = Learners {
+            ml_l: Learner::Reg(&ols),
+            ml_m: Learner::Clf(&logit),
+            ml_g: Some(Learner::Reg(&ols)),
+            ml_r: None,
+        };
+        let folds = Folds::random(50, 5, 1, 0).unwrap();
+        let e = DmlParams::new(Score::IrmAte)
+            .check()
+            .unwrap()
+            .fit(&data, &l, &folds)
+            .unwrap_err();
+        assert!(e.to_string().contains("needs a 0/1 treatment"), "{e}");
+        // a perfectly separating covariate: the propensity model says which fold failed
+        let dd: Vec<f64> = x1.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
+        let data = DmlData::new(&y, &dd, None, x()).unwrap();
+        let e = DmlParams::new(Score::IrmAte)
+            .check()
+            .unwrap()
+            .fit(&data, &l, &folds)
+            .unwrap_err();
+        assert!(e.to_string().contains("propensity (ml_m)"), "{e}");
+        assert!(
+            Folds::given(vec![vec![0, 0, 2, 2]])
+                .unwrap_err()
+                .to_string()
+                .contains("fold 1")
+        );
+    }
+}
