@@ -248,7 +248,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     );
     out.diagnostics.insert(
         "std_error_method".into(),
-        json!("orthogonal score: sqrt(mean(psi^2) / mean(psi_a)^2 / n); repeated splits: median of thetas, SE from the median of n SE_r^2 + (theta_r - theta)^2 (DoubleML)"),
+        json!("orthogonal score: sqrt(mean(psi^2) / mean(psi_a)^2 / n); repeated splits: median of the thetas, SE = (median(theta_r + 1.96 SE_r) - theta) / 1.96 (DoubleML 0.11)"),
     );
     if c.json {
         println!("{}", output::to_json(&out)?);

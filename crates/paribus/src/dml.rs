@@ -291,6 +291,8 @@ pub struct Repetition {
     pub psi_b: Vec<f64>,
     /// Out-of-fold predictions per nuisance (name, values per row).
     pub predictions: Vec<(&'static str, Vec<f64>)>,
+    /// Out-of-fold quality of each nuisance against its own target: (name, metric, value).
+    pub losses: Vec<(&'static str, &'static str, f64)>,
 }
 
 /// A fitted DML model.
@@ -464,6 +466,8 @@ impl DmlParamsChecked {
                  what: &str| { cross_fit(l, &data.x, t, ids, folds.k, filt, what) };
             let (y, d) = (data.y, data.d);
             let mut predictions: Vec<(&'static str, Vec<f64>)> = Vec::new();
+            let mut losses: Vec<(&'static str, &'static str, f64)> = Vec::new();
+            let all = || 0..n;
             let (psi_a, psi_b): (Vec<f64>, Vec<f64>) = match o.score {
                 Score::PlrPartialling | Score::PlrIvType => {
                     let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
@@ -486,6 +490,8 @@ impl DmlParamsChecked {
                         let theta0 = -mean(&pb) / mean(&pa);
                         let target: Vec<f64> = (0..n).map(|i| y[i] - theta0 * d[i]).collect();
                         let g_hat = cf(ml_g.expect("checked"), &target, None, "outcome (ml_g)")?;
+                        // DoubleML measures ml_g against its own target Y − θ̃D
+                        losses.push(("ml_g", "rmse", rmse(&g_hat, &target, all())));
                         let out = (0..n)
                             .map(|i| {
                                 let v = d[i] - m_hat[i];
@@ -495,6 +501,8 @@ impl DmlParamsChecked {
                         predictions.push(("ml_g", g_hat));
                         out
                     };
+                    losses.insert(0, ("ml_m", "rmse", rmse(&m_hat, d, all())));
+                    losses.insert(0, ("ml_l", "rmse", rmse(&l_hat, y, all())));
                     predictions.insert(0, ("ml_m", m_hat));
                     predictions.insert(0, ("ml_l", l_hat));
                     (a, b)
@@ -526,6 +534,19 @@ impl DmlParamsChecked {
                             })
                             .unzip()
                     };
+                    losses.extend([
+                        (
+                            "ml_g0",
+                            "rmse",
+                            rmse(&g0, y, (0..n).filter(|&i| d[i] == 0.0)),
+                        ),
+                        (
+                            "ml_g1",
+                            "rmse",
+                            rmse(&g1, y, (0..n).filter(|&i| d[i] == 1.0)),
+                        ),
+                        ("ml_m", "log_loss", log_loss(&m, d)),
+                    ]);
                     predictions.extend([("ml_g0", g0), ("ml_g1", g1), ("ml_m", m)]);
                     out
                 }
@@ -540,6 +561,11 @@ impl DmlParamsChecked {
                             (-(d[i] - r_hat[i]) * w, (y[i] - l_hat[i]) * w)
                         })
                         .unzip();
+                    losses.extend([
+                        ("ml_l", "rmse", rmse(&l_hat, y, all())),
+                        ("ml_m", "rmse", rmse(&m_hat, z, all())),
+                        ("ml_r", "rmse", rmse(&r_hat, d, all())),
+                    ]);
                     predictions.extend([("ml_l", l_hat), ("ml_m", m_hat), ("ml_r", r_hat)]);
                     out
                 }
@@ -551,6 +577,7 @@ impl DmlParamsChecked {
                 psi_a,
                 psi_b,
                 predictions,
+                losses,
             });
         }
         if clipped_total > 0 {
@@ -561,8 +588,23 @@ impl DmlParamsChecked {
                 u = 1.0 - o.trimming
             ));
         }
-        let (theta, std_error) = aggregate(&reps, n);
-        let nuisance_loss = losses(&reps, data, o.score);
+        let (theta, std_error) = aggregate(&reps);
+        let nuisance_loss = reps[0]
+            .losses
+            .iter()
+            .map(|&(name, metric, _)| {
+                let v = reps
+                    .iter()
+                    .map(|r| {
+                        r.losses
+                            .iter()
+                            .find(|l| l.0 == name)
+                            .map_or(f64::NAN, |l| l.2)
+                    })
+                    .collect();
+                (name, metric, median(v))
+            })
+            .collect();
         Ok(DmlFit {
             score: o.score,
             theta,
@@ -589,67 +631,26 @@ fn solve(psi_a: &[f64], psi_b: &[f64]) -> (f64, f64) {
     (theta, (var / n).sqrt())
 }
 
-/// Median of the repetitions' estimates; the SE as DoubleML aggregates it:
-/// `sqrt(median_r(n·SE_r² + (θ_r − θ̂)²) / n)`.
-fn aggregate(reps: &[Repetition], n: usize) -> (f64, f64) {
-    let nf = n as f64;
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let m = v.len();
-        if m % 2 == 1 {
-            v[m / 2]
-        } else {
-            0.5 * (v[m / 2 - 1] + v[m / 2])
-        }
-    };
-    let theta = median(reps.iter().map(|r| r.theta).collect());
-    let var = median(
-        reps.iter()
-            .map(|r| nf * r.std_error.powi(2) + (r.theta - theta).powi(2))
-            .collect(),
-    );
-    (theta, (var / nf).sqrt())
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len();
+    if m % 2 == 1 {
+        v[m / 2]
+    } else {
+        0.5 * (v[m / 2 - 1] + v[m / 2])
+    }
 }
 
-/// Out-of-fold RMSE (regressions) or log loss (propensity), median over repetitions.
-fn losses(
-    reps: &[Repetition],
-    data: &DmlData<'_>,
-    score: Score,
-) -> Vec<(&'static str, &'static str, f64)> {
-    let n = data.n();
-    let mut out = Vec::new();
-    let names: Vec<&'static str> = reps[0].predictions.iter().map(|p| p.0).collect();
-    for name in names {
-        let vals: Vec<f64> = reps
-            .iter()
-            .map(|r| {
-                let pred = &r
-                    .predictions
-                    .iter()
-                    .find(|p| p.0 == name)
-                    .expect("same names")
-                    .1;
-                match (name, score) {
-                    ("ml_m", Score::IrmAte | Score::IrmAtte) => log_loss(pred, data.d),
-                    ("ml_m", Score::PlivPartialling) => rmse(pred, data.z.expect("checked"), 0..n),
-                    ("ml_m", _) | ("ml_r", _) => rmse(pred, data.d, 0..n),
-                    ("ml_g0", _) => rmse(pred, data.y, (0..n).filter(|&i| data.d[i] == 0.0)),
-                    ("ml_g1", _) => rmse(pred, data.y, (0..n).filter(|&i| data.d[i] == 1.0)),
-                    _ => rmse(pred, data.y, 0..n),
-                }
-            })
-            .collect();
-        let mut v = vals;
-        v.sort_by(f64::total_cmp);
-        let metric = if name == "ml_m" && matches!(score, Score::IrmAte | Score::IrmAtte) {
-            "log_loss"
-        } else {
-            "rmse"
-        };
-        out.push((name, metric, v[v.len() / 2]));
+/// Median of the repetitions' estimates, and the SE as DoubleML 0.11 aggregates repeated
+/// splits: `(median_r(θ_r + 1.96·SE_r) − θ̂) / 1.96` (the distance from the median estimate to
+/// the median upper bound, with DoubleML's literal 1.96). One repetition gives its own SE.
+fn aggregate(reps: &[Repetition]) -> (f64, f64) {
+    let theta = median(reps.iter().map(|r| r.theta).collect());
+    if reps.len() == 1 {
+        return (theta, reps[0].std_error);
     }
-    out
+    let upper = median(reps.iter().map(|r| r.theta + 1.96 * r.std_error).collect());
+    (theta, (upper - theta) / 1.96)
 }
 
 #[cfg(test)]

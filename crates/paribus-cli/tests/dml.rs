@@ -1,0 +1,180 @@
+//! End-to-end tests of `paribus dml` (issue #6): the DoubleML fixture through the CLI with the
+//! same fold ids, and bad input.
+
+mod common;
+use common::{bad, paribus, tmp};
+
+use serde_json::Value;
+
+fn fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tools/golden/fixtures/dml_doubleml.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn data(name: &str) -> String {
+    format!(
+        "{}/../../tools/golden/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn dml_cli_matches_doubleml() {
+    let g = fixture();
+    for (model, file, extra, label, case) in [
+        (
+            "plr",
+            "dml_plr.csv",
+            vec![],
+            "theta(d)",
+            "A_plr_partialling_out",
+        ),
+        (
+            "plr",
+            "dml_plr.csv",
+            vec!["--score", "iv-type"],
+            "theta(d)",
+            "B_plr_iv_type",
+        ),
+        ("irm", "dml_irm.csv", vec![], "ATE", "C_irm_ate"),
+        (
+            "irm",
+            "dml_irm.csv",
+            vec!["--estimand", "atte"],
+            "ATTE",
+            "D_irm_atte",
+        ),
+        (
+            "iv",
+            "dml_pliv.csv",
+            vec!["--instrument", "z"],
+            "theta(d)",
+            "E_pliv_partialling_out",
+        ),
+    ] {
+        let path = data(file);
+        let mut args = vec![
+            "dml",
+            model,
+            "--data",
+            &path,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x*",
+            "--fold-column",
+            "fold",
+            "--json",
+        ];
+        args.extend(extra);
+        let o = paribus(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let e = v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["label"] == label)
+            .unwrap();
+        for (ours, theirs) in [("estimate", "coef"), ("std_error", "se")] {
+            let (a, b) = (
+                e[ours].as_f64().unwrap(),
+                g["cases"][case][theirs].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-8 * b.abs(), "{case} {ours}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn dml_bad_input() {
+    let constant = tmp(
+        "dml_const.csv",
+        "y,d,x1\n1,1,0.5\n2,1,0.7\n3,1,0.1\n4,1,0.9\n5,1,0.3\n6,1,0.2\n",
+    );
+    bad(
+        &[
+            "dml",
+            "plr",
+            "--data",
+            &constant,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x1",
+        ],
+        "the treatment is constant",
+    );
+    let path = data("dml_plr.csv");
+    bad(
+        &[
+            "dml",
+            "irm",
+            "--data",
+            &path,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x*",
+        ],
+        "needs a 0/1 treatment",
+    );
+    bad(
+        &[
+            "dml",
+            "plr",
+            "--data",
+            &path,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x*",
+            "--learner",
+            "gbm",
+        ],
+        "not available yet",
+    );
+    let tiny = tmp("dml_tiny.csv", "y,d,x1\n1,0,0.5\n2,1,0.7\n3,0,0.1\n");
+    bad(
+        &[
+            "dml",
+            "plr",
+            "--data",
+            &tiny,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x1",
+        ],
+        "3 observations for 5 folds",
+    );
+    let missing = tmp("dml_missing.csv", "y,d,x1\n1,0,0.5\n2,1,\n3,0,0.1\n");
+    bad(
+        &[
+            "dml",
+            "plr",
+            "--data",
+            &missing,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x1",
+        ],
+        "\"x1\"",
+    );
+}
