@@ -40,7 +40,9 @@ pub struct DmlArgs {
     /// Instrument column (`dml iv`).
     #[arg(long, value_name = "COL")]
     instrument: Option<String>,
-    /// Nuisance learner: ols (least squares; the unpenalised logit for a binary target).
+    /// Nuisance learner: ols (least squares; the unpenalised logit for a binary target) or lasso
+    /// (cross-validated on standardised features, minimum-error penalty; the IRM propensity
+    /// stays the unpenalised logit).
     #[arg(long, default_value = "ols")]
     learner: String,
     /// Folds of the cross-fitting.
@@ -94,9 +96,9 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         }
         _ => Score::PlivPartialling,
     };
-    if a.learner != "ols" {
+    if a.learner != "ols" && a.learner != "lasso" {
         return Err(InputError(format!(
-            "--learner `{}` is not available yet: this release has ols (least squares, and the unpenalised logit for a binary target); lasso, ridge, gbm and forest arrive with issue #6",
+            "--learner `{}` is not available yet: this release has ols and lasso; gbm and forest arrive with issue #6",
             a.learner
         ))
         .into());
@@ -159,8 +161,16 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         None => Folds::random(n, a.folds, a.repeats, c.seed.unwrap_or(0))
             .map_err(|e| InputError(format!("{path}: {e}")))?,
     };
-    let (ols, logit) = (LinearRegression, LogisticRegression);
-    let reg = Learner::Reg(&ols);
+    let (ols, logit, lasso) = (
+        LinearRegression,
+        LogisticRegression,
+        paribus::learn::ElasticNetCv::default(),
+    );
+    let reg = if a.learner == "lasso" {
+        Learner::Reg(&lasso)
+    } else {
+        Learner::Reg(&ols)
+    };
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
     // instrument) linearly, as DoubleML with a regressor does
     let learners = Learners {
@@ -226,7 +236,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         .insert("repeats".into(), json!(folds.repeats()));
     out.diagnostics.insert(
         "learners".into(),
-        json!({"regression": "ols", "classification": "logit (unpenalised)"}),
+        json!({"regression": if a.learner == "lasso" { "lasso (5-fold CV, minimum error, standardised features)" } else { "ols" }, "classification": "logit (unpenalised)"}),
     );
     out.diagnostics.insert(
         "repetitions".into(),

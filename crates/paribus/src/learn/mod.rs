@@ -7,8 +7,10 @@
 //! digits; penalised linear models and gradient-boosted trees implement the same traits.
 
 mod linear;
+pub mod penalized;
 
 pub use linear::{LinearRegression, LogisticRegression};
+pub use penalized::{ElasticNetCv, Ridge, Selection};
 
 use crate::{Error, Result};
 
