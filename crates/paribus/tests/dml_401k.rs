@@ -1,0 +1,70 @@
+//! DML on the 401(k) data (`../shared/data/pension_401k`) with cross-validated lasso nuisances:
+//! within one standard error of the DoubleML reference numbers of its REFERENCE.md (R example,
+//! cv_glmnet lasso, 3 folds): PLR on the base and the flexible covariates, IRM ATE on the
+//! flexible ones.
+
+mod common;
+
+use common::read_csv;
+use paribus::dml::{DmlData, DmlParams, Folds, Learner, Learners, Score};
+use paribus::learn::{ElasticNetCv, Features, LogisticRegression};
+
+#[test]
+fn pension_401k_with_lasso_matches_doubleml_within_one_se() {
+    let d = read_csv("../shared/data/pension_401k/sipp1991.csv");
+    let sq = |c: &str| -> Vec<f64> { d.col(c).iter().map(|v| v * v).collect() };
+    let (age2, inc2, educ2, fsize2) = (sq("age"), sq("inc"), sq("educ"), sq("fsize"));
+    let base = [
+        "age", "inc", "educ", "fsize", "marr", "twoearn", "db", "pira", "hown",
+    ];
+    let mut flex: Vec<(String, &[f64])> = base.iter().map(|c| (c.to_string(), d.col(c))).collect();
+    flex.extend([
+        ("age2".to_string(), age2.as_slice()),
+        ("inc2".to_string(), inc2.as_slice()),
+        ("educ2".to_string(), educ2.as_slice()),
+        ("fsize2".to_string(), fsize2.as_slice()),
+    ]);
+    let base: Vec<(String, &[f64])> = base.iter().map(|c| (c.to_string(), d.col(c))).collect();
+    let (lasso, logit) = (ElasticNetCv::default(), LogisticRegression);
+    let folds = Folds::random(d.n, 3, 1, 123).unwrap();
+    // (covariates, score, DoubleML estimate, SE)
+    for (x, score, want, se) in [
+        (base, Score::PlrPartialling, 6133.0, 1465.0),
+        (flex.clone(), Score::PlrPartialling, 9580.0, 1325.0),
+        (flex, Score::IrmAte, 8850.0, 1341.0),
+    ] {
+        let data = DmlData::new(
+            d.col("net_tfa"),
+            d.col("e401"),
+            None,
+            Features::new(x).unwrap(),
+        )
+        .unwrap();
+        let learners = Learners {
+            ml_l: Learner::Reg(&lasso),
+            ml_m: if score == Score::IrmAte {
+                Learner::Clf(&logit)
+            } else {
+                Learner::Reg(&lasso)
+            },
+            ml_g: Some(Learner::Reg(&lasso)),
+            ml_r: None,
+        };
+        let fit = DmlParams::new(score)
+            .check()
+            .unwrap()
+            .fit(&data, &learners, &folds)
+            .unwrap();
+        assert!(
+            (fit.theta - want).abs() < se,
+            "{score:?}: {} (SE {}) vs DoubleML {want} (SE {se})",
+            fit.theta,
+            fit.std_error
+        );
+        assert!(
+            (fit.std_error / se - 1.0).abs() < 0.15,
+            "{score:?}: SE {}",
+            fit.std_error
+        );
+    }
+}
