@@ -61,6 +61,9 @@ pub struct DmlArgs {
     /// IRM estimand: ate or atte.
     #[arg(long, default_value = "ate")]
     estimand: String,
+    /// One-way cluster variable: folds of whole clusters and DoubleML's cluster-robust SE.
+    #[arg(long, value_name = "COL")]
+    cluster: Option<String>,
     /// IRM: propensity scores are clipped to [t, 1 - t].
     #[arg(long, default_value_t = 0.01)]
     trimming: f64,
@@ -120,6 +123,10 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     for x in &covs {
         specs.push(ColumnSpec::numeric(x.clone()));
     }
+    let cluster_at = specs.len();
+    if let Some(cl) = &a.cluster {
+        specs.push(ColumnSpec::categorical(src.column(cl, "--cluster")?));
+    }
     if let Some(f) = &a.fold_column {
         specs.push(ColumnSpec::categorical(src.column(f, "--fold-column")?));
     }
@@ -133,8 +140,14 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     )
     .map_err(|e| InputError(format!("{path}: {e}")))?;
     let z = a.instrument.as_ref().map(|_| t.numeric(2));
-    let data = DmlData::new(t.numeric(0), t.numeric(1), z, feats)
+    let mut data = DmlData::new(t.numeric(0), t.numeric(1), z, feats)
         .map_err(|e| InputError(format!("{path}: {e}")))?;
+    let clusters = a.cluster.as_ref().map(|_| t.codes(cluster_at));
+    if let Some(c) = clusters {
+        data = data
+            .clusters(c)
+            .map_err(|e| InputError(format!("{path}: {e}")))?;
+    }
     let folds = match &a.fold_column {
         Some(name) => {
             // labels in sorted order become folds 0..k (so 0-based ids keep their numbers)
@@ -158,8 +171,11 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             Folds::given(vec![ids])
                 .map_err(|e| InputError(format!("{path}: column \"{name}\": {e}")))?
         }
-        None => Folds::random(n, a.folds, a.repeats, c.seed.unwrap_or(0))
-            .map_err(|e| InputError(format!("{path}: {e}")))?,
+        None => match clusters {
+            Some(cl) => Folds::random_clusters(cl, a.folds, a.repeats, c.seed.unwrap_or(0)),
+            None => Folds::random(n, a.folds, a.repeats, c.seed.unwrap_or(0)),
+        }
+        .map_err(|e| InputError(format!("{path}: {e}")))?,
     };
     let (ols, logit, lasso) = (
         LinearRegression,

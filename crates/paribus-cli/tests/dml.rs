@@ -161,6 +161,26 @@ fn dml_bad_input() {
         ],
         "3 observations for 5 folds",
     );
+    // clustered data with folds that split a cluster
+    bad(
+        &[
+            "dml",
+            "plr",
+            "--data",
+            &path,
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--covariates",
+            "x*",
+            "--cluster",
+            "cluster",
+            "--fold-column",
+            "fold",
+        ],
+        "spans folds",
+    );
     let missing = tmp("dml_missing.csv", "y,d,x1\n1,0,0.5\n2,1,\n3,0,0.1\n");
     bad(
         &[

@@ -91,6 +91,7 @@ pub struct DmlData<'a> {
     d: &'a [f64],
     z: Option<&'a [f64]>,
     x: Features<'a>,
+    clusters: Option<&'a [u32]>,
 }
 
 impl<'a> DmlData<'a> {
@@ -127,7 +128,30 @@ impl<'a> DmlData<'a> {
                 d[0]
             )));
         }
-        Ok(DmlData { y, d, z, x })
+        Ok(DmlData {
+            y,
+            d,
+            z,
+            x,
+            clusters: None,
+        })
+    }
+
+    /// One-way clustered data (dense cluster codes per row): the folds must then be unions of
+    /// clusters, and the variance is DoubleML's cluster-robust one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a wrong length.
+    pub fn clusters(mut self, codes: &'a [u32]) -> Result<Self> {
+        if codes.len() != self.y.len() {
+            return Err(Error::InvalidData(format!(
+                "{} cluster codes for {} rows",
+                codes.len(),
+                self.y.len()
+            )));
+        }
+        self.clusters = Some(codes);
+        Ok(self)
     }
 
     fn n(&self) -> usize {
@@ -218,6 +242,22 @@ impl Folds {
                 )));
             }
         }
+        Ok(Folds { ids, k })
+    }
+
+    /// Random folds of whole clusters: each repetition shuffles the clusters with its own
+    /// seeded stream and deals them into `k` folds.
+    ///
+    /// # Errors
+    /// As [`Folds::random`], with clusters in place of rows.
+    pub fn random_clusters(codes: &[u32], k: usize, repeats: usize, seed: u64) -> Result<Self> {
+        let g = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let by_cluster = Folds::random(g, k, repeats, seed)?;
+        let ids = by_cluster
+            .ids
+            .iter()
+            .map(|f| codes.iter().map(|&c| f[c as usize]).collect())
+            .collect();
         Ok(Folds { ids, k })
     }
 
@@ -570,7 +610,10 @@ impl DmlParamsChecked {
                     out
                 }
             };
-            let (theta, se) = solve(&psi_a, &psi_b);
+            let (theta, se) = match data.clusters {
+                None => solve(&psi_a, &psi_b),
+                Some(c) => solve_clustered(&psi_a, &psi_b, c, ids, folds.k)?,
+            };
             reps.push(Repetition {
                 theta,
                 std_error: se,
@@ -639,6 +682,59 @@ fn median(mut v: Vec<f64>) -> f64 {
     } else {
         0.5 * (v[m / 2 - 1] + v[m / 2])
     }
+}
+
+/// DoubleML's one-way cluster-robust solution. With `I_k` the clusters of test fold `k`,
+/// `w_k = 1/|I_k|`, `G` clusters and `K` folds:
+/// `θ̂ = −Σ_k w_k Σ_{T_k} ψ_b / Σ_k w_k Σ_{T_k} ψ_a`, `J = (1/K) Σ_k w_k Σ_{T_k} ψ_a`,
+/// `γ = (1/K) Σ_k w_k Σ_{c∈I_k} (Σ_{i∈c} ψᵢ)²` and `SE = sqrt(γ / (G J²))`.
+fn solve_clustered(
+    psi_a: &[f64],
+    psi_b: &[f64],
+    clusters: &[u32],
+    folds: &[u32],
+    k: usize,
+) -> Result<(f64, f64)> {
+    let g = clusters.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut fold_of = vec![u32::MAX; g];
+    for (i, &c) in clusters.iter().enumerate() {
+        let f = &mut fold_of[c as usize];
+        if *f == u32::MAX {
+            *f = folds[i];
+        } else if *f != folds[i] {
+            return Err(Error::InvalidData(format!(
+                "cluster {c} spans folds {} and {} (row {}): with clustered data every fold must hold whole clusters",
+                *f,
+                folds[i],
+                i + 1
+            )));
+        }
+    }
+    let mut count = vec![0usize; k];
+    for &f in fold_of.iter().filter(|f| **f != u32::MAX) {
+        count[f as usize] += 1;
+    }
+    let n_clusters = count.iter().sum::<usize>() as f64;
+    let w: Vec<f64> = count.iter().map(|&c| 1.0 / c.max(1) as f64).collect();
+    let (mut sa, mut sb) = (0.0, 0.0);
+    for i in 0..psi_a.len() {
+        let wk = w[folds[i] as usize];
+        sa += wk * psi_a[i];
+        sb += wk * psi_b[i];
+    }
+    let theta = -sb / sa;
+    let kf = k as f64;
+    let j = sa / kf;
+    let mut sums = vec![0.0; g];
+    for i in 0..psi_a.len() {
+        sums[clusters[i] as usize] += psi_a[i] * theta + psi_b[i];
+    }
+    let gamma = (0..g)
+        .filter(|&c| fold_of[c] != u32::MAX)
+        .map(|c| w[fold_of[c] as usize] * sums[c] * sums[c])
+        .sum::<f64>()
+        / kf;
+    Ok((theta, (gamma / (n_clusters * j * j)).sqrt()))
 }
 
 /// Median of the repetitions' estimates, and the SE as DoubleML 0.11 aggregates repeated

@@ -14,10 +14,10 @@ fn dml_matches_doubleml_with_linear_nuisances() {
     let g = fixture("dml_doubleml.json");
     let (ols, logit) = (LinearRegression, LogisticRegression);
     for (name, case) in g["cases"].as_object().unwrap() {
-        if name.starts_with('G') {
-            continue; // clustered DML is not implemented yet
-        }
         let d = read_csv(case["data"].as_str().unwrap());
+        let clusters: Option<Vec<u32>> = name
+            .starts_with('G')
+            .then(|| d.col("cluster").iter().map(|&v| v as u32).collect());
         let xs: Vec<(String, &[f64])> = (1..=5)
             .map(|j| (format!("x{j}"), d.col(&format!("x{j}"))))
             .collect();
@@ -32,7 +32,10 @@ fn dml_matches_doubleml_with_linear_nuisances() {
             other => panic!("{other:?}"),
         };
         let z = (model == "PLIV").then(|| d.col("z"));
-        let data = DmlData::new(d.col("y"), d.col("d"), z, x).unwrap();
+        let mut data = DmlData::new(d.col("y"), d.col("d"), z, x).unwrap();
+        if let Some(c) = &clusters {
+            data = data.clusters(c).unwrap();
+        }
         let folds = Folds::given(
             case["fold_columns"]
                 .as_array()

@@ -83,3 +83,40 @@ fn lasso_elastic_net_ridge_and_cv_match_sklearn() {
         close(*a, b, 1e-8, "mse se");
     }
 }
+
+/// L2-penalised logistic regression: scikit-learn's `Σ log loss + ‖b‖²/(2C)` is the regression
+/// core's logit with `l2 = 1/C` (intercept unpenalised).
+#[test]
+fn l2_logistic_matches_sklearn() {
+    let g = fixture("penalized.json");
+    let d = &g["data"];
+    let p = f(&d["p"]) as usize;
+    let xrows: Vec<Vec<f64>> = d["X"].as_array().unwrap().iter().map(fv).collect();
+    let cols: Vec<Vec<f64>> = (0..p)
+        .map(|j| xrows.iter().map(|r| r[j]).collect())
+        .collect();
+    let yb = fv(&d["yb"]);
+    for fit in g["logistic"]["l2"]["fits"].as_array().unwrap() {
+        let c = f(&fit["C"]);
+        let data = paribus::regress::LinearData::new(
+            &yb,
+            cols.iter()
+                .enumerate()
+                .map(|(j, v)| (format!("x{}", j + 1), v.as_slice()))
+                .collect(),
+            None,
+        );
+        let ours = paribus::regress::LogitParams::new()
+            .l2(1.0 / c)
+            .tol(1e-13)
+            .check()
+            .unwrap()
+            .fit(&data)
+            .unwrap();
+        let coef = ours.coef();
+        close(coef[0], f(&fit["intercept"]), 1e-9, "intercept");
+        for (a, b) in coef[1..].iter().zip(fv(&fit["coef"])) {
+            close(*a, b, 1e-9, &format!("C = {c}"));
+        }
+    }
+}
