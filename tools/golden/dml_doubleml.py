@@ -14,7 +14,7 @@ Inputs: three simulated data sets, drawn here with numpy.random.default_rng and 
 dml_irm.csv and dml_pliv.csv and read back with pandas (the script asserts that the values read
 are bit-identical to the values drawn), so DoubleML sees exactly the numbers the Rust
 tests read. Output: tools/golden/fixtures/dml_doubleml.json. Nothing else is random (the
-learners are deterministic), and two runs give byte-identical files. tools/golden/README.md
+learners are deterministic), and two runs on one machine give byte-identical files (a machine with other BLAS kernels may move the last bits: regenerated on 2026-12-01 the values moved by at most ~1e-15 relative). tools/golden/README.md
 describes every field. to_py, rel and quiet come from golden_common.py beside this script.
 
 Data (n = 500, p = 5; x ~ N(0, S) drawn as e @ chol(S)', e ~ N(0, I))
@@ -46,11 +46,16 @@ that n_iter_ < max_iter. DoubleML gets the folds through set_sample_splitting wi
 [(where(fold != k), where(fold == k)) for k = 0..4] (draw_sample_splitting=False, so no
 stratified split of its own is drawn), plus for clustered data the cluster partition.
 
+Case H (interactive IV, LATE) uses dml_iivm.csv (seed 705, its fold ids drawn after all the
+others): make_iivm_data's form with a confounded instrument, z = 1{U < s(0.5 x2)},
+d = 1{z + 0.5 x1 + v > 0}, y = 0.5 d + x'b + u, (u, v) ~ N(0, [[1, .3], [.3, 1]]); learners
+LinearRegression for ml_g and the logit above for ml_m (P(z=1|x)) and ml_r (P(d=1|x, z)).
+
 Cases: A PLR partialling out (ml_l, ml_m); B PLR IV-type (ml_l, ml_m, ml_g); C IRM ATE;
 D IRM ATTE (ml_g regressor, ml_m classifier); E PLIV partialling out (ml_l, ml_m, ml_r);
 F = A with n_rep = 3 on fold_r0..fold_r2; G = A with one-way clustering (cluster) on
 fold_cluster; G2 = G on fold_cluster_unbal (unequal clusters per fold, where DoubleML's
-fold-weighted cluster formulas differ from the textbook ones).
+fold-weighted cluster formulas differ from the textbook ones); H IIVM LATE (ml_g, ml_m, ml_r).
 
 What DoubleML 0.11.4 computes (read in the installed source)
 -----------------------------------------------------------
@@ -131,8 +136,13 @@ from golden_common import quiet, rel, to_py
 
 FIXTURES = Path("tools/golden/fixtures")
 OUT_JSON = FIXTURES / "dml_doubleml.json"
-CSV = {"plr": FIXTURES / "dml_plr.csv", "irm": FIXTURES / "dml_irm.csv", "pliv": FIXTURES / "dml_pliv.csv"}
-SEEDS = {"plr": 701, "irm": 702, "pliv": 703, "folds": 704}
+CSV = {
+    "plr": FIXTURES / "dml_plr.csv",
+    "irm": FIXTURES / "dml_irm.csv",
+    "pliv": FIXTURES / "dml_pliv.csv",
+    "iivm": FIXTURES / "dml_iivm.csv",
+}
+SEEDS = {"plr": 701, "irm": 702, "pliv": 703, "folds": 704, "iivm": 705}
 N, P, K = 500, 5, 5
 THETA = 0.5
 CLUSTER_SIZE = 5
@@ -207,6 +217,18 @@ def simulate_pliv():
     return y, d, z, x
 
 
+def simulate_iivm():
+    rng = np.random.default_rng(SEEDS["iivm"])
+    x = draw_x(rng, 0.5)
+    uv = rng.standard_normal((N, 2)) @ np.linalg.cholesky(np.array([[1.0, 0.3], [0.3, 1.0]])).T
+    u, v = uv[:, 0], uv[:, 1]
+    beta = 1.0 / np.arange(1, P + 1) ** 2
+    z = (rng.uniform(size=N) < logistic(0.5 * x[:, 1])).astype(float)
+    d = (1.0 * z + 0.5 * x[:, 0] + v > 0.0).astype(float)
+    y = THETA * d + x @ beta + u
+    return y, d, z, x
+
+
 def balanced_folds(rng, n, k):
     fold = np.empty(n, dtype=np.int64)
     fold[rng.permutation(n)] = np.arange(n) % k
@@ -269,8 +291,13 @@ def build_data():
     pliv_cols = [("y", yp), ("d", dp), ("z", zp)] + [(XCOLS[j], xp[:, j]) for j in range(P)]
     pliv_cols += [("fold", balanced_folds(fold_rng, N, K))]
 
+    # drawn last, so the fold ids above are those of the fixture before this case was added
+    yv, dv, zv, xv = simulate_iivm()
+    iivm_cols = [("y", yv), ("d", dv), ("z", zv)] + [(XCOLS[j], xv[:, j]) for j in range(P)]
+    iivm_cols += [("fold", balanced_folds(fold_rng, N, K))]
+
     frames = {}
-    for key, cols in (("plr", plr_cols), ("irm", irm_cols), ("pliv", pliv_cols)):
+    for key, cols in (("plr", plr_cols), ("irm", irm_cols), ("pliv", pliv_cols), ("iivm", iivm_cols)):
         write_csv(CSV[key], cols)
         frames[key] = read_back(CSV[key], cols)
     return frames, irm_consts
@@ -295,7 +322,7 @@ def smpls_cluster_from(fold, cluster):
 
 
 def make_data(df, kind, cluster=False):
-    z_cols = "z" if kind == "pliv" else None
+    z_cols = "z" if kind in ("pliv", "iivm") else None
     return dml.DoubleMLData(
         df, y_col="y", d_cols="d", x_cols=XCOLS, z_cols=z_cols, cluster_cols="cluster" if cluster else None
     )
@@ -311,6 +338,10 @@ def fit_case(model, df, fold_cols, score, kind, cluster=False):
         )
     elif model == "IRM":
         obj = dml.DoubleMLIRM(data, clone(REG), clone(CLF), n_folds=K, n_rep=n_rep, score=score, draw_sample_splitting=False)
+    elif model == "IIVM":
+        obj = dml.DoubleMLIIVM(
+            data, clone(REG), clone(CLF), clone(CLF), n_folds=K, n_rep=n_rep, score=score, draw_sample_splitting=False
+        )
     else:
         obj = dml.DoubleMLPLIV(
             data, clone(REG), clone(REG), clone(REG), n_folds=K, n_rep=n_rep, score=score, draw_sample_splitting=False
@@ -412,12 +443,14 @@ def newton_logit(a, y):
     raise SystemExit("Newton logit did not converge")
 
 
-def logit_cv(x, d, fold):
+def logit_cv(x, d, fold, subset=None):
     a = with_const(x)
     pred = np.full(len(d), np.nan)
     info = []
     for k in range(K):
         tr, te = fold != k, fold == k
+        if subset is not None:
+            tr = tr & subset
         w, iters = newton_logit(a[tr], d[tr])
         pred[te] = logistic(a[te] @ w)
         # the sklearn learner DoubleML uses, refitted on the same rows: convergence evidence
@@ -512,6 +545,20 @@ def numpy_case(model, score, df, fold_cols, cluster=False):
                 p = np.mean(d)
                 psi_a = -d / p
                 psi_b = d * (y - g0) / p - m * (1 - d) * (y - g0) / (p * (1 - m))
+        elif model == "IIVM":
+            z = df["z"].to_numpy()
+            g0 = ols_cv(x, y, fold, subset=(z == 0))
+            g1 = ols_cv(x, y, fold, subset=(z == 1))
+            raw, info = logit_cv(x, z, fold)
+            m = np.clip(raw, 0.01, 0.99)
+            r0, _ = logit_cv(x, d, fold, subset=(z == 0))
+            r1, _ = logit_cv(x, d, fold, subset=(z == 1))
+            preds.update(ml_g0=g0, ml_g1=g1, ml_m=m, ml_r0=r0, ml_r1=r1)
+            extra["propensity_unclipped"] = raw
+            extra["n_clipped"] = int(np.sum((raw < 0.01) | (raw > 0.99)))
+            extra["logit_convergence"] = info
+            psi_b = g1 - g0 + z * (y - g1) / m - (1 - z) * (y - g0) / (1 - m)
+            psi_a = -(r1 - r0 + z * (d - r1) / m - (1 - z) * (d - r0) / (1 - m))
         else:
             z = df["z"].to_numpy()
             l_hat = ols_cv(x, y, fold)
@@ -564,15 +611,22 @@ CASES = [
     ("F_plr_partialling_out_nrep3", "PLR", "partialling out", "plr", ["fold_r0", "fold_r1", "fold_r2"], False),
     ("G_plr_cluster", "PLR", "partialling out", "plr", ["fold_cluster"], True),
     ("G2_plr_cluster_unbalanced_folds", "PLR", "partialling out", "plr", ["fold_cluster_unbal"], True),
+    ("H_iivm_late", "IIVM", "LATE", "iivm", ["fold"], False),
 ]
 
 NUISANCES = {
     "ml_l": "E[y|x] (LinearRegression)",
-    "ml_m": "PLR: E[d|x]; IRM: P(d=1|x), clipped to [0.01, 0.99] (LogisticRegression); PLIV: E[z|x]",
+    "ml_m": (
+        "PLR: E[d|x]; IRM: P(d=1|x), clipped to [0.01, 0.99] (LogisticRegression); PLIV: E[z|x]; "
+        "IIVM: P(z=1|x), clipped to [0.01, 0.99] (LogisticRegression)"
+    ),
     "ml_g": "PLR IV-type: E[y - theta_initial d | x] (LinearRegression)",
     "ml_g0": "IRM: E[y|x, d=0], fitted on the training rows with d = 0, predicted for every test row",
     "ml_g1": "IRM: E[y|x, d=1], fitted on the training rows with d = 1, predicted for every test row",
+    # IIVM: ml_g0 / ml_g1 are E[y|x, z=0] / E[y|x, z=1], fitted on the training rows with z = 0 / 1
     "ml_r": "PLIV: E[d|x]",
+    "ml_r0": "IIVM: P(d=1|x, z=0) (LogisticRegression), fitted on the training rows with z = 0, not clipped",
+    "ml_r1": "IIVM: P(d=1|x, z=1) (LogisticRegression), fitted on the training rows with z = 1, not clipped",
 }
 
 NOTES = {
@@ -589,6 +643,11 @@ NOTES = {
             "= d (y - g0)/p - m (1 - d)(y - g0)/(p (1 - m))"
         ),
         "PLIV partialling out": "psi_a = -(d - ml_r)(z - ml_m), psi_b = (z - ml_m)(y - ml_l)",
+        "IIVM LATE": (
+            "psi_b = g1 - g0 + z (y - g1)/m - (1 - z)(y - g0)/(1 - m); "
+            "psi_a = -(r1 - r0 + z (d - r1)/m - (1 - z)(d - r0)/(1 - m)); g0, g1, r0, r1 fitted on the z = 0 / z = 1 "
+            "training rows, m = P(z=1|x) clipped; subgroups always_takers = never_takers = True (r0, r1 estimated)"
+        ),
     },
     "estimate": "theta = -mean(psi_b)/mean(psi_a); psi = psi_a theta + psi_b",
     "variance": "se = sqrt(mean(psi^2) / mean(psi_a)^2 / n), divisor n, psi not centred; var_scaling_factor = n",
@@ -733,6 +792,16 @@ def main():
                 "columns": list(frames["pliv"].columns),
                 "dgp": "make_pliv_CHS2015 form, dim_z = 1, alpha = 0.5, S_jk = 0.5^|j-k|",
                 "seed": SEEDS["pliv"],
+            },
+            "iivm": {
+                "path": str(CSV["iivm"]),
+                "columns": list(frames["iivm"].columns),
+                "dgp": (
+                    "make_iivm_data form with confounded instrument and treatment: S_jk = 0.5^|j-k|, "
+                    "(u, v) ~ N(0, [[1, .3], [.3, 1]]), z = 1{U < s(0.5 x2)}, d = 1{z + 0.5 x1 + v > 0}, "
+                    "y = 0.5 d + x'b + u, b_j = 1/j^2"
+                ),
+                "seed": SEEDS["iivm"],
             },
             "fold_seed": SEEDS["folds"],
             "folds": "5 balanced folds, 0-based; fold k is the test set of DoubleML's k-th (train, test) pair",

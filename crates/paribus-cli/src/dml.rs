@@ -19,7 +19,7 @@ pub enum DmlCmd {
     Plr(Box<DmlArgs>),
     /// Interactive regression model for a binary treatment (ATE or ATTE).
     Irm(Box<DmlArgs>),
-    /// Partially linear IV model with one instrument.
+    /// IV with one instrument: partially linear (default) or interactive (`--score late`).
     Iv(Box<DmlArgs>),
 }
 
@@ -55,7 +55,8 @@ pub struct DmlArgs {
     /// splits; overrides --folds and --repeats.
     #[arg(long, value_name = "COL")]
     fold_column: Option<String>,
-    /// PLR score: partialling-out or iv-type.
+    /// Score: PLR partialling-out or iv-type; IV partialling-out (partially linear IV) or late
+    /// (interactive IV model: binary instrument and treatment, local average treatment effect).
     #[arg(long, default_value = "partialling-out")]
     score: String,
     /// IRM estimand: ate or atte.
@@ -64,7 +65,8 @@ pub struct DmlArgs {
     /// One-way cluster variable: folds of whole clusters and DoubleML's cluster-robust SE.
     #[arg(long, value_name = "COL")]
     cluster: Option<String>,
-    /// IRM: propensity scores are clipped to [t, 1 - t].
+    /// IRM / interactive IV: propensity scores (of the treatment / the instrument) are clipped
+    /// to [t, 1 - t].
     #[arg(long, default_value_t = 0.01)]
     trimming: f64,
 }
@@ -97,7 +99,14 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         ("irm", _, e) => {
             return Err(InputError(format!("--estimand must be ate or atte, got `{e}`")).into());
         }
-        _ => Score::PlivPartialling,
+        ("iv", "partialling-out", _) => Score::PlivPartialling,
+        ("iv", "late", _) => Score::IivmLate,
+        (_, s, _) => {
+            return Err(InputError(format!(
+                "--score of dml iv must be partialling-out (partially linear IV) or late (interactive IV, binary instrument and treatment), got `{s}`"
+            ))
+            .into());
+        }
     };
     if a.learner != "ols" && a.learner != "lasso" {
         return Err(InputError(format!(
@@ -189,15 +198,17 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     };
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
     // instrument) linearly, as DoubleML with a regressor does
+    // the interactive IV model has classifiers for the instrument and the treatment
+    let late = score == Score::IivmLate;
     let learners = Learners {
         ml_l: reg,
-        ml_m: if model == "irm" {
+        ml_m: if model == "irm" || late {
             Learner::Clf(&logit)
         } else {
             reg
         },
         ml_g: Some(reg),
-        ml_r: Some(reg),
+        ml_r: Some(if late { Learner::Clf(&logit) } else { reg }),
     };
     let params = DmlParams::new(score)
         .trimming(a.trimming)
@@ -218,6 +229,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     let label = match score {
         Score::IrmAte => "ATE".to_string(),
         Score::IrmAtte => "ATTE".to_string(),
+        Score::IivmLate => "LATE".to_string(),
         _ => format!("theta({})", a.treatment),
     };
     let mut out = Analysis {
@@ -245,6 +257,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             Score::IrmAte => "ATE (AIPW)",
             Score::IrmAtte => "ATTE",
             Score::PlivPartialling => "partialling out (PLIV)",
+            Score::IivmLate => "LATE (interactive IV)",
         }),
     );
     out.diagnostics.insert("folds".into(), json!(folds.k()));

@@ -54,6 +54,13 @@ fn dml_cli_matches_doubleml() {
             "theta(d)",
             "E_pliv_partialling_out",
         ),
+        (
+            "iv",
+            "dml_iivm.csv",
+            vec!["--instrument", "z", "--score", "late"],
+            "LATE",
+            "H_iivm_late",
+        ),
     ] {
         let path = data(file);
         let mut args = vec![
@@ -144,6 +151,25 @@ fn dml_bad_input() {
             "gbm",
         ],
         "not available yet",
+    );
+    bad(
+        &[
+            "dml",
+            "iv",
+            "--data",
+            &data("dml_pliv.csv"),
+            "--outcome",
+            "y",
+            "--treatment",
+            "d",
+            "--instrument",
+            "z",
+            "--covariates",
+            "x*",
+            "--score",
+            "late",
+        ],
+        "needs a 0/1 instrument and a 0/1 treatment",
     );
     let tiny = tmp("dml_tiny.csv", "y,d,x1\n1,0,0.5\n2,1,0.7\n3,0,0.1\n");
     bad(

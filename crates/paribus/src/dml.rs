@@ -26,6 +26,8 @@ pub enum Score {
     IrmAtte,
     /// PLIV, partialling out: `ψ = (Y − ℓ̂ − θ(D − r̂))(Z − m̂)`.
     PlivPartialling,
+    /// The interactive IV model (binary instrument and treatment): the LATE.
+    IivmLate,
 }
 
 impl Score {
@@ -35,6 +37,7 @@ impl Score {
             Score::PlrPartialling | Score::PlrIvType | Score::PlivPartialling => "theta",
             Score::IrmAte => "ATE",
             Score::IrmAtte => "ATTE",
+            Score::IivmLate => "LATE",
         }
     }
 }
@@ -409,6 +412,12 @@ fn rmse(pred: &[f64], target: &[f64], rows: impl Iterator<Item = usize>) -> f64 
     (s / n as f64).sqrt()
 }
 
+/// Log loss over some rows.
+fn log_loss_rows(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
+    let (pp, yy): (Vec<f64>, Vec<f64>) = rows.map(|i| (p[i], y[i])).unzip();
+    log_loss(&pp, &yy)
+}
+
 fn log_loss(p: &[f64], y: &[f64]) -> f64 {
     let eps = 1e-15;
     -mean(
@@ -468,7 +477,24 @@ impl DmlParamsChecked {
                 reason: "a classifier needs a 0/1 treatment".into(),
             });
         }
-        let needs_g = matches!(o.score, Score::IrmAte | Score::IrmAtte | Score::PlrIvType);
+        let needs_g = matches!(
+            o.score,
+            Score::IrmAte | Score::IrmAtte | Score::PlrIvType | Score::IivmLate
+        );
+        if o.score == Score::IivmLate {
+            let bin = |v: &[f64]| v.iter().all(|&x| x == 0.0 || x == 1.0);
+            if !(bin(data.d) && data.z.is_some_and(bin)) {
+                return Err(Error::InvalidData(
+                    "the interactive IV model needs a 0/1 instrument and a 0/1 treatment".into(),
+                ));
+            }
+            if !learners.ml_m.is_classifier() {
+                return Err(Error::InvalidParameter {
+                    name: "ml_m",
+                    reason: "the instrument propensity model must be a classifier".into(),
+                });
+            }
+        }
         let ml_g = match (needs_g, learners.ml_g) {
             (true, None) => {
                 return Err(Error::InvalidParameter {
@@ -479,23 +505,39 @@ impl DmlParamsChecked {
             (_, g) => g,
         };
         let (z, ml_r) = match o.score {
-            Score::PlivPartialling => match (data.z, learners.ml_r) {
+            Score::PlivPartialling | Score::IivmLate => match (data.z, learners.ml_r) {
                 (Some(z), Some(r)) => (Some(z), Some(r)),
                 (None, _) => {
                     return Err(Error::InvalidData(
-                        "the partially linear IV model needs an instrument".into(),
+                        "the IV models need an instrument".into(),
                     ));
                 }
                 (_, None) => {
                     return Err(Error::InvalidParameter {
                         name: "ml_r",
-                        reason: "PLIV needs the model ml_r of the treatment".into(),
+                        reason: "the IV models need the model ml_r of the treatment".into(),
                     });
                 }
             },
             _ => (None, None),
         };
         let mut warnings = Vec::new();
+        // IIVM with one-sided noncompliance: with no always-takers (D = 0 whenever Z = 0)
+        // P(D=1|X, Z=0) is 0 and is not estimated; likewise P(D=1|X, Z=1) = 1 with no
+        // never-takers (DoubleML's subgroups always_takers / never_takers = False)
+        let (no_always, no_never) = match z {
+            Some(z) if o.score == Score::IivmLate => (
+                (0..n).all(|i| z[i] == 1.0 || data.d[i] == 0.0),
+                (0..n).all(|i| z[i] == 0.0 || data.d[i] == 1.0),
+            ),
+            _ => (false, false),
+        };
+        if no_always {
+            warnings.push("no unit with instrument 0 is treated (no always-takers): P(D=1|X, Z=0) is set to 0, not estimated".to_string());
+        }
+        if no_never {
+            warnings.push("every unit with instrument 1 is treated (no never-takers): P(D=1|X, Z=1) is set to 1, not estimated".to_string());
+        }
         let mut reps = Vec::with_capacity(folds.repeats());
         let mut clipped_total = 0usize;
         for ids in &folds.ids {
@@ -588,6 +630,56 @@ impl DmlParamsChecked {
                         ("ml_m", "log_loss", log_loss(&m, d)),
                     ]);
                     predictions.extend([("ml_g0", g0), ("ml_g1", g1), ("ml_m", m)]);
+                    out
+                }
+                Score::IivmLate => {
+                    let z = z.expect("checked");
+                    let g = ml_g.expect("checked");
+                    let g0 = cf(g, y, Some(&|i| z[i] == 0.0), "outcome (ml_g, z = 0)")?;
+                    let g1 = cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)")?;
+                    let raw = cf(learners.ml_m, z, None, "instrument propensity (ml_m)")?;
+                    let t = o.trimming;
+                    clipped_total += raw.iter().filter(|&&p| p < t || p > 1.0 - t).count();
+                    let m: Vec<f64> = raw.iter().map(|p| p.clamp(t, 1.0 - t)).collect();
+                    let r = ml_r.expect("checked");
+                    let r0 = if no_always {
+                        vec![0.0; n]
+                    } else {
+                        cf(r, d, Some(&|i| z[i] == 0.0), "treatment (ml_r, z = 0)")?
+                    };
+                    let r1 = if no_never {
+                        vec![1.0; n]
+                    } else {
+                        cf(r, d, Some(&|i| z[i] == 1.0), "treatment (ml_r, z = 1)")?
+                    };
+                    let out = (0..n)
+                        .map(|i| {
+                            let b = g1[i] - g0[i] + z[i] * (y[i] - g1[i]) / m[i]
+                                - (1.0 - z[i]) * (y[i] - g0[i]) / (1.0 - m[i]);
+                            let a = -(r1[i] - r0[i] + z[i] * (d[i] - r1[i]) / m[i]
+                                - (1.0 - z[i]) * (d[i] - r0[i]) / (1.0 - m[i]));
+                            (a, b)
+                        })
+                        .unzip();
+                    let sub = |v: f64| (0..n).filter(move |&i| z[i] == v);
+                    losses.extend([
+                        ("ml_g0", "rmse", rmse(&g0, y, sub(0.0))),
+                        ("ml_g1", "rmse", rmse(&g1, y, sub(1.0))),
+                        ("ml_m", "log_loss", log_loss(&m, z)),
+                    ]);
+                    if !no_always {
+                        losses.push(("ml_r0", "log_loss", log_loss_rows(&r0, d, sub(0.0))));
+                    }
+                    if !no_never {
+                        losses.push(("ml_r1", "log_loss", log_loss_rows(&r1, d, sub(1.0))));
+                    }
+                    predictions.extend([
+                        ("ml_g0", g0),
+                        ("ml_g1", g1),
+                        ("ml_m", m),
+                        ("ml_r0", r0),
+                        ("ml_r1", r1),
+                    ]);
                     out
                 }
                 Score::PlivPartialling => {
@@ -799,6 +891,52 @@ mod tests {
             );
             assert_eq!(one.repetitions.len(), 3);
         }
+    }
+
+    /// One-sided noncompliance (nobody with Z = 0 is treated): P(D=1|X, Z=0) is not fitted (a
+    /// logit on an all-zero target has no maximum), the LATE is then the effect on the treated
+    /// compliers, and the run says so.
+    #[test]
+    fn iivm_with_one_sided_noncompliance() {
+        let n = 4000;
+        let mut rng = StdRng::seed_from_u64(5);
+        let x1: Vec<f64> = (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+        let z: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(rng.random::<f64>() < 0.4 + 0.2 * x1[i])))
+            .collect();
+        let d: Vec<f64> = (0..n)
+            .map(|i| z[i] * f64::from(u8::from(rng.random::<f64>() < 0.5 + 0.3 * x1[i])))
+            .collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 * d[i] + x1[i] + rng.random::<f64>() - 0.5)
+            .collect();
+        let x = Features::new(vec![("x1".into(), &x1[..])]).unwrap();
+        let data = DmlData::new(&y, &d, Some(&z), x).unwrap();
+        let (ols, logit) = (LinearRegression, LogisticRegression);
+        let l = Learners {
+            ml_l: Learner::Reg(&ols),
+            ml_m: Learner::Clf(&logit),
+            ml_g: Some(Learner::Reg(&ols)),
+            ml_r: Some(Learner::Clf(&logit)),
+        };
+        let folds = Folds::random(n, 5, 1, 3).unwrap();
+        let fit = DmlParams::new(Score::IivmLate)
+            .check()
+            .unwrap()
+            .fit(&data, &l, &folds)
+            .unwrap();
+        assert!(
+            (fit.theta - 2.0).abs() < 4.0 * fit.std_error,
+            "{}",
+            fit.theta
+        );
+        assert!(fit.warnings.iter().any(|w| w.contains("no always-takers")));
+        assert!(fit.nuisance_loss.iter().all(|l| l.0 != "ml_r0"));
+        let r0 = &fit.repetitions[0].predictions;
+        assert!(
+            r0.iter()
+                .any(|(k, v)| *k == "ml_r0" && v.iter().all(|&p| p == 0.0))
+        );
     }
 
     #[test]

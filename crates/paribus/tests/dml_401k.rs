@@ -1,7 +1,8 @@
 //! DML on the 401(k) data (`../shared/data/pension_401k`) with cross-validated lasso nuisances:
 //! within one standard error of the DoubleML reference numbers of its REFERENCE.md (R example,
 //! cv_glmnet lasso, 3 folds): PLR on the base and the flexible covariates, IRM ATE on the
-//! flexible ones.
+//! flexible ones, and the interactive IV model's LATE of participation with eligibility as the
+//! instrument (nobody ineligible participates, so P(D=1|X, Z=0) = 0 is not fitted).
 
 mod common;
 
@@ -31,30 +32,35 @@ fn pension_401k_with_lasso_matches_doubleml_within_one_se() {
     for (x, score, want, se) in [
         (base, Score::PlrPartialling, 6133.0, 1465.0),
         (flex.clone(), Score::PlrPartialling, 9580.0, 1325.0),
-        (flex, Score::IrmAte, 8850.0, 1341.0),
+        (flex.clone(), Score::IrmAte, 8850.0, 1341.0),
+        (flex, Score::IivmLate, 12802.0, 1941.0),
     ] {
-        let data = DmlData::new(
-            d.col("net_tfa"),
-            d.col("e401"),
-            None,
-            Features::new(x).unwrap(),
-        )
-        .unwrap();
+        // the LATE of participation (p401) with eligibility (e401) as the instrument
+        let late = score == Score::IivmLate;
+        let (treatment, z) = if late {
+            (d.col("p401"), Some(d.col("e401")))
+        } else {
+            (d.col("e401"), None)
+        };
+        let data = DmlData::new(d.col("net_tfa"), treatment, z, Features::new(x).unwrap()).unwrap();
         let learners = Learners {
             ml_l: Learner::Reg(&lasso),
-            ml_m: if score == Score::IrmAte {
+            ml_m: if score == Score::IrmAte || late {
                 Learner::Clf(&logit)
             } else {
                 Learner::Reg(&lasso)
             },
             ml_g: Some(Learner::Reg(&lasso)),
-            ml_r: None,
+            ml_r: Some(Learner::Clf(&logit)),
         };
         let fit = DmlParams::new(score)
             .check()
             .unwrap()
             .fit(&data, &learners, &folds)
             .unwrap();
+        if late {
+            assert!(fit.warnings.iter().any(|w| w.contains("no always-takers")));
+        }
         assert!(
             (fit.theta - want).abs() < se,
             "{score:?}: {} (SE {}) vs DoubleML {want} (SE {se})",

@@ -1,7 +1,8 @@
 //! DML against DoubleML 0.11.4 with OLS / unpenalised-logit nuisances and the same fold ids
 //! (`tools/golden/dml_doubleml.py` → `tools/golden/fixtures/dml_doubleml.json`): coefficient and
 //! SE to 1e-8 relative (they agree to about 1e-12), the per-row scores and out-of-fold
-//! predictions, and the nuisance losses.
+//! predictions, and the nuisance losses. Cases: PLR (both scores, repeated splits, clusters), IRM
+//! (ATE, ATTE), PLIV and the interactive IV model (LATE).
 
 mod common;
 
@@ -29,9 +30,11 @@ fn dml_matches_doubleml_with_linear_nuisances() {
             ("IRM", "ATE") => Score::IrmAte,
             ("IRM", "ATTE") => Score::IrmAtte,
             ("PLIV", _) => Score::PlivPartialling,
+            ("IIVM", "LATE") => Score::IivmLate,
             other => panic!("{other:?}"),
         };
-        let z = (model == "PLIV").then(|| d.col("z"));
+        let iv = model == "PLIV" || model == "IIVM";
+        let z = iv.then(|| d.col("z"));
         let mut data = DmlData::new(d.col("y"), d.col("d"), z, x).unwrap();
         if let Some(c) = &clusters {
             data = data.clusters(c).unwrap();
@@ -52,13 +55,17 @@ fn dml_matches_doubleml_with_linear_nuisances() {
         .unwrap();
         let learners = Learners {
             ml_l: Learner::Reg(&ols),
-            ml_m: if model == "IRM" {
+            ml_m: if model == "IRM" || model == "IIVM" {
                 Learner::Clf(&logit)
             } else {
                 Learner::Reg(&ols)
             },
             ml_g: Some(Learner::Reg(&ols)),
-            ml_r: Some(Learner::Reg(&ols)),
+            ml_r: Some(if model == "IIVM" {
+                Learner::Clf(&logit)
+            } else {
+                Learner::Reg(&ols)
+            }),
         };
         let fit = DmlParams::new(score)
             .check()

@@ -6,21 +6,34 @@
 //! are unique, so that estimators built on them can be checked against other software to many
 //! digits; penalised linear models and gradient-boosted trees implement the same traits.
 
+pub mod bins;
+pub mod gbm;
 mod linear;
 pub mod penalized;
 
+pub use gbm::{Gbm, GbmParams};
 pub use linear::{LinearRegression, LogisticRegression};
 pub use penalized::{ElasticNetCv, Ridge, Selection};
 
 use crate::{Error, Result};
+use bins::Binned;
+use std::sync::{Arc, Mutex};
 
 /// Features by column (each of length `n`), with names.
+///
+/// The view keeps the binned form of its columns once a histogram-based learner asks for it
+/// ([`Features::binned`]), so that the folds of a cross-fit, and the nuisances fitted on the same
+/// features, bin them once; clones share that cache.
 #[derive(Debug, Clone)]
 pub struct Features<'a> {
     names: Vec<String>,
     cols: Vec<&'a [f64]>,
     n: usize,
+    binned: Arc<Mutex<BinCache>>,
 }
+
+/// Binned forms of a [`Features`] view by `max_bins`.
+type BinCache = Vec<(usize, Arc<Binned>)>;
 
 impl<'a> Features<'a> {
     /// Wraps named columns of equal length with finite values.
@@ -44,7 +57,43 @@ impl<'a> Features<'a> {
             }
         }
         let (names, cols) = cols.into_iter().unzip();
-        Ok(Features { names, cols, n })
+        Ok(Features {
+            names,
+            cols,
+            n,
+            binned: Arc::default(),
+        })
+    }
+
+    /// The columns binned into at most `max_bins` (2..=256) bins ([`bins`]), computed on the
+    /// first call for this `max_bins` and shared afterwards.
+    pub fn binned(&self, max_bins: usize) -> Arc<Binned> {
+        let lookup = || {
+            let cache = self
+                .binned
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .iter()
+                .find(|(m, _)| *m == max_bins)
+                .map(|(_, b)| Arc::clone(b))
+        };
+        if let Some(b) = lookup() {
+            return b;
+        }
+        // binned without holding the lock: the binning runs on the thread pool, whose threads
+        // may meanwhile pick up another fit that asks for the same bins (the bins are a pure
+        // function of the columns, so a race only repeats work)
+        let b = Arc::new(Binned::new(&self.cols, max_bins));
+        let mut cache = self
+            .binned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, old)) = cache.iter().find(|(m, _)| *m == max_bins) {
+            return Arc::clone(old);
+        }
+        cache.push((max_bins, Arc::clone(&b)));
+        b
     }
 
     /// Number of rows.

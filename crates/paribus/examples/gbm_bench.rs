@@ -1,0 +1,104 @@
+//! Times the gradient-boosted trees on SplitMix64 data (the generator of
+//! `tools/golden/gbm_lightgbm.py`, with `p` features): `gbm_bench N P THREADS [classify]`.
+//! Prints one JSON line: seconds to generate, bin, fit and predict, and the test RMSE (or log
+//! loss) on the last 20% of the rows. Used by `bench/gbm/bench.py`.
+
+use paribus::learn::{Features, Fitted, Gbm};
+use std::time::Instant;
+
+const SEED: u64 = 20_261_201;
+const STREAM: u64 = 1_000_003;
+
+fn splitmix64(z: u64) -> u64 {
+    let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn uniform(c: u64, n: usize) -> Vec<f64> {
+    (0..n as u64)
+        .map(|i| {
+            let k = SEED.wrapping_add(c * STREAM).wrapping_add(i);
+            (splitmix64(k) >> 11) as f64 * 2f64.powi(-53)
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).map_or(1_000_000, |s| s.parse().expect("N"));
+    let p: u64 = args.get(2).map_or(20, |s| s.parse().expect("P"));
+    let threads: usize = args.get(3).map_or(2, |s| s.parse().expect("THREADS"));
+    let classify = args.get(4).is_some_and(|s| s == "classify");
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("pool");
+    let t0 = Instant::now();
+    // the columns (features c = 0..p-1, noise streams 1000, 1001, 1002)
+    let x: Vec<Vec<f64>> = (0..p)
+        .map(|j| uniform(j, n).iter().map(|u| 2.0 * u - 1.0).collect())
+        .collect();
+    let f: Vec<f64> = (0..n)
+        .map(|i| {
+            (3.0 * x[0][i]).sin()
+                + x[1][i] * x[2][i]
+                + f64::from(u8::from(x[3][i] > 0.3))
+                + 0.5 * x[4][i] * x[4][i]
+        })
+        .collect();
+    let (u0, u1, u2) = (uniform(1000, n), uniform(1001, n), uniform(1002, n));
+    let y: Vec<f64> = if classify {
+        (0..n)
+            .map(|i| f64::from(u8::from(u2[i] < 1.0 / (1.0 + (-(1.5 * f[i] - 1.0)).exp()))))
+            .collect()
+    } else {
+        (0..n).map(|i| f[i] + (u0[i] + u1[i] - 1.0)).collect()
+    };
+    let gen_s = t0.elapsed().as_secs_f64();
+    let feats = Features::new(
+        x.iter()
+            .enumerate()
+            .map(|(j, c)| (format!("x{j}"), c.as_slice()))
+            .collect(),
+    )
+    .expect("features");
+    let n_train = n * 4 / 5;
+    let train: Vec<usize> = (0..n_train).collect();
+    let test: Vec<usize> = (n_train..n).collect();
+    let t1 = Instant::now();
+    let _ = feats.binned(255);
+    let bin_s = t1.elapsed().as_secs_f64();
+    let gbm = Gbm::default();
+    let t2 = Instant::now();
+    let m = gbm.fit_model(&feats, &y, &train, classify).expect("fit");
+    let fit_s = t2.elapsed().as_secs_f64();
+    let t3 = Instant::now();
+    let pred = m.predict(&feats, &test);
+    let predict_s = t3.elapsed().as_secs_f64();
+    let nt = test.len() as f64;
+    let metric = if classify {
+        -test
+            .iter()
+            .zip(&pred)
+            .map(|(&i, &q)| {
+                let q = q.clamp(1e-15, 1.0 - 1e-15);
+                y[i] * q.ln() + (1.0 - y[i]) * (1.0 - q).ln()
+            })
+            .sum::<f64>()
+            / nt
+    } else {
+        (test
+            .iter()
+            .zip(&pred)
+            .map(|(&i, p)| (p - y[i]).powi(2))
+            .sum::<f64>()
+            / nt)
+            .sqrt()
+    };
+    println!(
+        "{{\"n\": {n}, \"p\": {p}, \"threads\": {threads}, \"classify\": {classify}, \"generate_s\": {gen_s:.4}, \"bin_s\": {bin_s:.4}, \"fit_s\": {fit_s:.4}, \"predict_s\": {predict_s:.4}, \"test_metric\": {metric:.6}, \"trees\": {}}}",
+        m.n_trees()
+    );
+}

@@ -1,0 +1,192 @@
+//! Features binned once into at most 256 quantile bins per column, the representation that
+//! histogram-based trees (the gradient-boosted trees here, the forests later) split on.
+//!
+//! Bin edges come from the distinct values of a column (of an evenly strided sample of at most
+//! [`SAMPLE_ROWS`] rows): a column with at most `max_bins` distinct values gets one bin per value;
+//! otherwise distinct values are grouped greedily into bins of about equal counts, so that a
+//! value that fills more than a bin's share gets a bin of its own. Edges are midpoints between
+//! neighbouring distinct values. Bin `b` holds the values `x ≤ upper[b]` above `upper[b − 1]`,
+//! so a split "bin ≤ t" on the bins is exactly the split "x ≤ upper[t]" on the raw values, and a
+//! fitted tree predicts new data from its thresholds without the bins.
+//!
+//! Only the features are binned, never an outcome, so binning all rows of a data set once and
+//! reusing the bins in every fold of a cross-fit leaks no outcome information between folds.
+
+use rayon::prelude::*;
+
+/// Rows sampled to place the bin edges (as LightGBM's `bin_construct_sample_cnt`).
+pub const SAMPLE_ROWS: usize = 200_000;
+
+/// Bin indices by column (one byte per value), with the edges that produced them.
+#[derive(Debug)]
+pub struct Binned {
+    n: usize,
+    p: usize,
+    cols: Vec<Vec<u8>>,
+    upper: Vec<Vec<f64>>,
+}
+
+impl Binned {
+    /// Bins every column of `cols` (each of length `n`, finite) into at most `max_bins`
+    /// (2..=256) bins.
+    ///
+    /// # Panics
+    /// If `max_bins` is outside 2..=256 (checked by the learners' parameters).
+    pub fn new(cols: &[&[f64]], max_bins: usize) -> Self {
+        assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
+        let n = cols.first().map_or(0, |c| c.len());
+        let p = cols.len();
+        let upper: Vec<Vec<f64>> = cols.par_iter().map(|c| edges(c, max_bins)).collect();
+        let cols = cols
+            .par_iter()
+            .zip(&upper)
+            .map(|(c, u)| {
+                c.iter()
+                    .map(|&x| u.partition_point(|&e| e < x) as u8)
+                    .collect()
+            })
+            .collect();
+        Binned { n, p, cols, upper }
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.n
+    }
+
+    /// Number of columns.
+    pub fn n_features(&self) -> usize {
+        self.p
+    }
+
+    /// The bin of row `r` in column `j`.
+    pub fn get(&self, r: usize, j: usize) -> u8 {
+        self.cols[j][r]
+    }
+
+    /// Bin indices of column `j`.
+    pub fn col(&self, j: usize) -> &[u8] {
+        &self.cols[j]
+    }
+
+    /// Number of bins of column `j` (1 for a constant column).
+    pub fn n_bins(&self, j: usize) -> usize {
+        self.upper[j].len()
+    }
+
+    /// The largest raw value in bin `b` of column `j` is at most this (the last bin's bound is
+    /// `+∞`).
+    pub fn upper(&self, j: usize, b: usize) -> f64 {
+        self.upper[j][b]
+    }
+}
+
+/// Upper bounds of the bins of one column (the last one `+∞`).
+fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
+    let n = c.len();
+    if n == 0 {
+        return vec![f64::INFINITY];
+    }
+    let s = n.min(SAMPLE_ROWS);
+    let mut v: Vec<f64> = (0..s).map(|k| c[k * n / s]).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    // distinct values and their counts
+    let mut vals: Vec<f64> = Vec::new();
+    let mut cnt: Vec<usize> = Vec::new();
+    for x in v {
+        if vals.last() == Some(&x) {
+            *cnt.last_mut().expect("non-empty") += 1;
+        } else {
+            vals.push(x);
+            cnt.push(1);
+        }
+    }
+    let mid = |a: f64, b: f64| {
+        let m = a + (b - a) / 2.0;
+        // guard against rounding up to b for neighbouring floats
+        if m < b { m } else { a }
+    };
+    let mut upper = Vec::with_capacity(max_bins);
+    if vals.len() <= max_bins {
+        for k in 0..vals.len() - 1 {
+            upper.push(mid(vals[k], vals[k + 1]));
+        }
+    } else {
+        let mut remaining = s;
+        let mut acc = 0usize;
+        for k in 0..vals.len() - 1 {
+            let bins_left = max_bins - upper.len();
+            if bins_left == 1 {
+                break;
+            }
+            acc += cnt[k];
+            let target = remaining as f64 / bins_left as f64;
+            // close the bin when it is full, or when the next value alone would overfill it
+            if acc as f64 >= target || (acc + cnt[k + 1]) as f64 > 1.5 * target {
+                upper.push(mid(vals[k], vals[k + 1]));
+                remaining -= acc;
+                acc = 0;
+            }
+        }
+    }
+    upper.push(f64::INFINITY);
+    upper
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each() {
+        let c = [3.0, 1.0, 2.0, 2.0, 1.0, 3.0, 7.0];
+        let b = Binned::new(&[&c], 255);
+        assert_eq!(b.n_bins(0), 4);
+        assert_eq!(b.col(0), &[2, 0, 1, 1, 0, 2, 3]);
+        assert_eq!(b.upper(0, 0), 1.5);
+        assert_eq!(b.upper(0, 2), 5.0);
+        // a split on the bins is the split on the thresholds
+        for (&x, &bin) in c.iter().zip(b.col(0)) {
+            for t in 0..b.n_bins(0) {
+                assert_eq!(x <= b.upper(0, t), usize::from(bin) <= t);
+            }
+        }
+    }
+
+    #[test]
+    fn many_values_get_balanced_bins() {
+        let c: Vec<f64> = (0..10_000)
+            .map(|i| f64::from((i * 7919) % 10_000))
+            .collect();
+        let b = Binned::new(&[&c], 100);
+        assert_eq!(b.n_bins(0), 100);
+        let mut counts = vec![0usize; 100];
+        for &bin in b.col(0) {
+            counts[usize::from(bin)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&k| (90..=110).contains(&k)),
+            "{counts:?}"
+        );
+        let constant = vec![4.0; 50];
+        let b = Binned::new(&[&constant], 255);
+        assert_eq!(b.n_bins(0), 1);
+        assert!(b.col(0).iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn a_heavy_value_gets_its_own_bin() {
+        // half the rows are 0, the rest spread out
+        let c: Vec<f64> = (0..2000)
+            .map(|i| if i % 2 == 0 { 0.0 } else { f64::from(i) })
+            .collect();
+        let b = Binned::new(&[&c], 16);
+        let zero_bin = b.col(0)[0];
+        assert!(
+            c.iter()
+                .zip(b.col(0))
+                .all(|(&x, &bin)| (x == 0.0) == (bin == zero_bin))
+        );
+        assert!(b.n_bins(0) <= 16);
+    }
+}
