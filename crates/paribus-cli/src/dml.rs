@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::dml::{DmlData, DmlParams, Folds, Learner, Learners, Score};
-use paribus::learn::{Features, LinearRegression, LogisticRegression};
+use paribus::learn::{Features, Gbm, LinearRegression, LogisticRegression};
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
 use serde_json::json;
@@ -40,11 +40,18 @@ pub struct DmlArgs {
     /// Instrument column (`dml iv`).
     #[arg(long, value_name = "COL")]
     instrument: Option<String>,
-    /// Nuisance learner: ols (least squares; the unpenalised logit for a binary target) or lasso
-    /// (cross-validated on standardised features, minimum-error penalty; the IRM propensity
-    /// stays the unpenalised logit).
+    /// Nuisance learner for every nuisance: ols (least squares; the unpenalised logit for a
+    /// binary target), lasso (cross-validated on standardised features, minimum-error penalty;
+    /// a classifier nuisance stays the unpenalised logit) or gbm (gradient-boosted trees,
+    /// LightGBM's defaults; log loss for a classifier nuisance).
     #[arg(long, default_value = "ols")]
     learner: String,
+    /// Learner of the outcome nuisances (overrides --learner for them).
+    #[arg(long, value_name = "NAME")]
+    learner_y: Option<String>,
+    /// Learner of the treatment (and instrument) nuisances (overrides --learner for them).
+    #[arg(long, value_name = "NAME")]
+    learner_t: Option<String>,
     /// Folds of the cross-fitting.
     #[arg(long, default_value_t = 5)]
     folds: usize,
@@ -108,12 +115,19 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             .into());
         }
     };
-    if a.learner != "ols" && a.learner != "lasso" {
-        return Err(InputError(format!(
-            "--learner `{}` is not available yet: this release has ols and lasso; gbm and forest arrive with issue #6",
-            a.learner
-        ))
-        .into());
+    for (flag, name) in [
+        ("--learner", Some(&a.learner)),
+        ("--learner-y", a.learner_y.as_ref()),
+        ("--learner-t", a.learner_t.as_ref()),
+    ] {
+        if let Some(name) = name
+            && !["ols", "lasso", "gbm"].contains(&name.as_str())
+        {
+            return Err(InputError(format!(
+                "{flag} `{name}` is not available: this release has ols, lasso and gbm (forest, ridge and L1 logistic are not built yet)"
+            ))
+            .into());
+        }
     }
     if model == "iv" && a.instrument.is_none() {
         return Err(InputError("dml iv needs --instrument".into()).into());
@@ -186,29 +200,36 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         }
         .map_err(|e| InputError(format!("{path}: {e}")))?,
     };
-    let (ols, logit, lasso) = (
+    let (ols, logit, lasso, gbm) = (
         LinearRegression,
         LogisticRegression,
         paribus::learn::ElasticNetCv::default(),
+        Gbm::default(),
     );
-    let reg = if a.learner == "lasso" {
-        Learner::Reg(&lasso)
-    } else {
-        Learner::Reg(&ols)
+    let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
+    let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
+    let reg = |name: &str| match name {
+        "lasso" => Learner::Reg(&lasso),
+        "gbm" => Learner::Reg(&gbm),
+        _ => Learner::Reg(&ols),
+    };
+    let clf = |name: &str| match name {
+        "gbm" => Learner::Clf(&gbm),
+        _ => Learner::Clf(&logit),
     };
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
-    // instrument) linearly, as DoubleML with a regressor does
-    // the interactive IV model has classifiers for the instrument and the treatment
+    // instrument) linearly, as DoubleML with a regressor does; the interactive IV model has
+    // classifiers for the instrument and the treatment
     let late = score == Score::IivmLate;
     let learners = Learners {
-        ml_l: reg,
+        ml_l: reg(y_name),
         ml_m: if model == "irm" || late {
-            Learner::Clf(&logit)
+            clf(t_name)
         } else {
-            reg
+            reg(t_name)
         },
-        ml_g: Some(reg),
-        ml_r: Some(if late { Learner::Clf(&logit) } else { reg }),
+        ml_g: Some(reg(y_name)),
+        ml_r: Some(if late { clf(t_name) } else { reg(t_name) }),
     };
     let params = DmlParams::new(score)
         .trimming(a.trimming)
@@ -265,7 +286,10 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         .insert("repeats".into(), json!(folds.repeats()));
     out.diagnostics.insert(
         "learners".into(),
-        json!({"regression": if a.learner == "lasso" { "lasso (5-fold CV, minimum error, standardised features)" } else { "ols" }, "classification": "logit (unpenalised)"}),
+        json!({
+            "outcome": describe(y_name, false),
+            "treatment": describe(t_name, model == "irm" || late),
+        }),
     );
     out.diagnostics.insert(
         "repetitions".into(),
@@ -296,4 +320,19 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     }
     output::warn_all(&out);
     Ok(())
+}
+
+/// What a learner flag fits, as the output reports it.
+fn describe(name: &str, classifier: bool) -> &'static str {
+    match (name, classifier) {
+        ("gbm", false) => {
+            "gbm (gradient-boosted trees, squared loss: 100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, 255 bins)"
+        }
+        ("gbm", true) => {
+            "gbm (gradient-boosted trees, log loss: 100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, 255 bins)"
+        }
+        ("lasso", false) => "lasso (5-fold CV, minimum error, standardised features)",
+        (_, true) => "logit (unpenalised)",
+        _ => "ols",
+    }
 }

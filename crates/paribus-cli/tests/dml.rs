@@ -98,6 +98,61 @@ fn dml_cli_matches_doubleml() {
     }
 }
 
+/// Gradient-boosted nuisances through the CLI: the IRM of the fixture's data (θ = 0.5 in the
+/// DGP, n = 500) with gbm for the outcome and the propensity, the same bytes twice, and the
+/// learners and their log loss reported.
+#[test]
+fn dml_with_gradient_boosting() {
+    let path = data("dml_irm.csv");
+    let args = [
+        "dml",
+        "irm",
+        "--data",
+        &path,
+        "--outcome",
+        "y",
+        "--treatment",
+        "d",
+        "--covariates",
+        "x*",
+        "--learner",
+        "gbm",
+        "--seed",
+        "3",
+        "--json",
+    ];
+    let o = paribus(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, paribus(&args).stdout);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &v["estimates"][0];
+    let (est, se) = (
+        e["estimate"].as_f64().unwrap(),
+        e["std_error"].as_f64().unwrap(),
+    );
+    assert!(se > 0.0 && (est - 0.5).abs() < 4.0 * se, "{est} ({se})");
+    let d = &v["diagnostics"];
+    assert!(
+        d["learners"]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("gbm")
+    );
+    assert!(
+        d["learners"]["treatment"]
+            .as_str()
+            .unwrap()
+            .contains("log loss")
+    );
+    assert!(
+        d["nuisance_loss"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["nuisance"] == "ml_m" && l["metric"] == "log_loss")
+    );
+}
+
 #[test]
 fn dml_bad_input() {
     let constant = tmp(
@@ -147,10 +202,10 @@ fn dml_bad_input() {
             "d",
             "--covariates",
             "x*",
-            "--learner",
-            "gbm",
+            "--learner-y",
+            "forest",
         ],
-        "not available yet",
+        "--learner-y `forest` is not available",
     );
     bad(
         &[

@@ -471,7 +471,8 @@ impl DmlParamsChecked {
                 reason: "the IRM propensity model must be a classifier".into(),
             });
         }
-        if learners.ml_m.is_classifier() && !binary {
+        // (in the interactive IV model ml_m classifies the instrument; checked below)
+        if learners.ml_m.is_classifier() && !binary && o.score != Score::IivmLate {
             return Err(Error::InvalidParameter {
                 name: "ml_m",
                 reason: "a classifier needs a 0/1 treatment".into(),
