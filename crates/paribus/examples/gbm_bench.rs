@@ -6,24 +6,8 @@
 use paribus::learn::{Features, Fitted, Gbm};
 use std::time::Instant;
 
-const SEED: u64 = 20_261_201;
-const STREAM: u64 = 1_000_003;
-
-fn splitmix64(z: u64) -> u64 {
-    let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn uniform(c: u64, n: usize) -> Vec<f64> {
-    (0..n as u64)
-        .map(|i| {
-            let k = SEED.wrapping_add(c * STREAM).wrapping_add(i);
-            (splitmix64(k) >> 11) as f64 * 2f64.powi(-53)
-        })
-        .collect()
-}
+#[path = "../tests/common/splitmix.rs"]
+mod splitmix;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -36,26 +20,10 @@ fn main() {
         .build_global()
         .expect("pool");
     let t0 = Instant::now();
-    // the columns (features c = 0..p-1, noise streams 1000, 1001, 1002)
-    let x: Vec<Vec<f64>> = (0..p)
-        .map(|j| uniform(j, n).iter().map(|u| 2.0 * u - 1.0).collect())
-        .collect();
-    let f: Vec<f64> = (0..n)
-        .map(|i| {
-            (3.0 * x[0][i]).sin()
-                + x[1][i] * x[2][i]
-                + f64::from(u8::from(x[3][i] > 0.3))
-                + 0.5 * x[4][i] * x[4][i]
-        })
-        .collect();
-    let (u0, u1, u2) = (uniform(1000, n), uniform(1001, n), uniform(1002, n));
-    let y: Vec<f64> = if classify {
-        (0..n)
-            .map(|i| f64::from(u8::from(u2[i] < 1.0 / (1.0 + (-(1.5 * f[i] - 1.0)).exp()))))
-            .collect()
-    } else {
-        (0..n).map(|i| f[i] + (u0[i] + u1[i] - 1.0)).collect()
-    };
+    // features from streams 0..p, noise from streams 1000, 1001, 1002
+    let (x, f) = splitmix::features_and_signal(n, p);
+    let (yc, d) = splitmix::targets(&f, 1000);
+    let y = if classify { d } else { yc };
     let gen_s = t0.elapsed().as_secs_f64();
     let feats = Features::new(
         x.iter()

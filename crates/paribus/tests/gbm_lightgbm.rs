@@ -8,43 +8,12 @@ mod common;
 use common::{f, fixture};
 use paribus::learn::{Features, Fitted, Gbm, GbmParams};
 
-const SEED: u64 = 20_261_201;
-const STREAM: u64 = 1_000_003;
-
-fn splitmix64(z: u64) -> u64 {
-    let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn uniform(c: u64, n: usize) -> Vec<f64> {
-    (0..n as u64)
-        .map(|i| {
-            let k = SEED.wrapping_add(c * STREAM).wrapping_add(i);
-            (splitmix64(k) >> 11) as f64 * 2f64.powi(-53)
-        })
-        .collect()
-}
+use common::splitmix::{features_and_signal, splitmix64, targets};
 
 /// The script's data: 10 features, f, y (continuous), d (0/1).
 fn make_data(n: usize) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let x: Vec<Vec<f64>> = (0..10)
-        .map(|j| uniform(j, n).iter().map(|u| 2.0 * u - 1.0).collect())
-        .collect();
-    let f: Vec<f64> = (0..n)
-        .map(|i| {
-            (3.0 * x[0][i]).sin()
-                + x[1][i] * x[2][i]
-                + f64::from(u8::from(x[3][i] > 0.3))
-                + 0.5 * x[4][i] * x[4][i]
-        })
-        .collect();
-    let (u10, u11, u12) = (uniform(10, n), uniform(11, n), uniform(12, n));
-    let y = (0..n).map(|i| f[i] + (u10[i] + u11[i] - 1.0)).collect();
-    let d = (0..n)
-        .map(|i| f64::from(u8::from(u12[i] < 1.0 / (1.0 + (-(1.5 * f[i] - 1.0)).exp()))))
-        .collect();
+    let (x, f) = features_and_signal(n, 10);
+    let (y, d) = targets(&f, 10);
     (x, f, y, d)
 }
 

@@ -665,62 +665,11 @@ fn by_column(
         idx.iter().map(|&r| h[r as usize]).collect()
     };
     let one = |j: usize| {
-        let col = b.col(j);
-        let mut hist = vec![Bin::default(); b.n_bins(j)];
         if const_hess {
-            // two interleaved copies, so that consecutive rows in one bin do not wait on each
-            // other's store (added at the end, in a fixed order)
-            let nb = hist.len();
-            let mut two = vec![Bin::default(); 2 * nb];
-            let mut pairs = idx.chunks_exact(2);
-            let mut k = 0;
-            for pr in &mut pairs {
-                let b0 = usize::from(col[pr[0] as usize]);
-                let b1 = nb + usize::from(col[pr[1] as usize]);
-                two[b0].g += og[k];
-                two[b0].n += 1;
-                two[b1].g += og[k + 1];
-                two[b1].n += 1;
-                k += 2;
-            }
-            if let [r] = pairs.remainder() {
-                let e = &mut two[usize::from(col[*r as usize])];
-                e.g += og[k];
-                e.n += 1;
-            }
-            for (t, e) in hist.iter_mut().enumerate() {
-                e.g = two[t].g + two[nb + t].g;
-                e.n = two[t].n + two[nb + t].n;
-            }
+            accumulate::<false>(b.col(j), b.n_bins(j), idx, &og, &oh)
         } else {
-            let nb = hist.len();
-            let mut two = vec![Bin::default(); 2 * nb];
-            let mut pairs = idx.chunks_exact(2);
-            let mut k = 0;
-            for pr in &mut pairs {
-                let b0 = usize::from(col[pr[0] as usize]);
-                let b1 = nb + usize::from(col[pr[1] as usize]);
-                two[b0].g += og[k];
-                two[b0].h += oh[k];
-                two[b0].n += 1;
-                two[b1].g += og[k + 1];
-                two[b1].h += oh[k + 1];
-                two[b1].n += 1;
-                k += 2;
-            }
-            if let [r] = pairs.remainder() {
-                let e = &mut two[usize::from(col[*r as usize])];
-                e.g += og[k];
-                e.h += oh[k];
-                e.n += 1;
-            }
-            for (t, e) in hist.iter_mut().enumerate() {
-                e.g = two[t].g + two[nb + t].g;
-                e.h = two[t].h + two[nb + t].h;
-                e.n = two[t].n + two[nb + t].n;
-            }
+            accumulate::<true>(b.col(j), b.n_bins(j), idx, &og, &oh)
         }
-        hist
     };
     let p = b.n_features();
     let per: Vec<Hist> = if idx.len() * p >= 32_768 {
@@ -733,6 +682,44 @@ fn by_column(
         hist.extend(f);
     }
     hist
+}
+
+/// One feature's histogram over the rows `idx` (gradients `og`, and hessians `oh` when `HESS`,
+/// in the rows' order), with two interleaved accumulators so that consecutive rows in one bin
+/// do not wait on each other's store; the two are added at the end, in a fixed order.
+fn accumulate<const HESS: bool>(
+    col: &[u8],
+    nb: usize,
+    idx: &[u32],
+    og: &[f64],
+    oh: &[f64],
+) -> Vec<Bin> {
+    let mut two = vec![Bin::default(); 2 * nb];
+    let mut add = |slot: usize, k: usize| {
+        let e = &mut two[slot];
+        e.g += og[k];
+        if HESS {
+            e.h += oh[k];
+        }
+        e.n += 1;
+    };
+    let mut pairs = idx.chunks_exact(2);
+    let mut k = 0;
+    for pr in &mut pairs {
+        add(usize::from(col[pr[0] as usize]), k);
+        add(nb + usize::from(col[pr[1] as usize]), k + 1);
+        k += 2;
+    }
+    if let [r] = pairs.remainder() {
+        add(usize::from(col[*r as usize]), k);
+    }
+    (0..nb)
+        .map(|t| Bin {
+            g: two[t].g + two[nb + t].g,
+            h: two[t].h + two[nb + t].h,
+            n: two[t].n + two[nb + t].n,
+        })
+        .collect()
 }
 
 fn valid_loss(loss: Loss, score: &[f64], rows: &[usize], y: &[f64]) -> f64 {

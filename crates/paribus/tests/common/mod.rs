@@ -1,6 +1,8 @@
 //! Shared helpers of the library's integration tests: numeric CSV files and golden fixtures.
 #![allow(dead_code)]
 
+pub mod splitmix;
+
 use std::collections::HashMap;
 
 /// A numeric CSV file by column name.
