@@ -412,23 +412,28 @@ fn rmse(pred: &[f64], target: &[f64], rows: impl Iterator<Item = usize>) -> f64 
     (s / n as f64).sqrt()
 }
 
-/// Log loss over some rows.
-fn log_loss_rows(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
-    let (pp, yy): (Vec<f64>, Vec<f64>) = rows.map(|i| (p[i], y[i])).unzip();
-    log_loss(&pp, &yy)
+/// Log loss over some rows (probabilities clipped to `[1e-15, 1 − 1e-15]`, as DoubleML).
+fn log_loss(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
+    let eps = 1e-15;
+    let (mut s, mut n) = (0.0, 0usize);
+    for i in rows {
+        let q = p[i].clamp(eps, 1.0 - eps);
+        s += y[i] * q.ln() + (1.0 - y[i]) * (1.0 - q).ln();
+        n += 1;
+    }
+    -(s / n as f64)
 }
 
-fn log_loss(p: &[f64], y: &[f64]) -> f64 {
-    let eps = 1e-15;
-    -mean(
-        &p.iter()
-            .zip(y)
-            .map(|(&p, &y)| {
-                let p = p.clamp(eps, 1.0 - eps);
-                y * p.ln() + (1.0 - y) * (1.0 - p).ln()
-            })
-            .collect::<Vec<_>>(),
-    )
+/// The doubly robust (AIPW) contrast of row `i`: `f₁ − f₀ + w(v − f₁)/m − (1 − w)(v − f₀)/(1 − m)`
+/// for a 0/1 `w` with propensity `m` and regressions `f₀`, `f₁` of `v` on each arm.
+fn aipw(w: &[f64], v: &[f64], f0: &[f64], f1: &[f64], m: &[f64], i: usize) -> f64 {
+    f1[i] - f0[i] + w[i] * (v[i] - f1[i]) / m[i] - (1.0 - w[i]) * (v[i] - f0[i]) / (1.0 - m[i])
+}
+
+/// Propensities clipped to `[t, 1 − t]`, and how many were outside.
+fn clip(raw: &[f64], t: f64) -> (Vec<f64>, usize) {
+    let outside = raw.iter().filter(|&&p| p < t || p > 1.0 - t).count();
+    (raw.iter().map(|p| p.clamp(t, 1.0 - t)).collect(), outside)
 }
 
 impl DmlParamsChecked {
@@ -451,30 +456,60 @@ impl DmlParamsChecked {
                 folds.ids[0].len()
             )));
         }
-        let binary = data.d.iter().all(|&v| v == 0.0 || v == 1.0);
-        let irm = matches!(o.score, Score::IrmAte | Score::IrmAtte);
-        if irm && !binary {
-            let i = data
-                .d
-                .iter()
-                .position(|&v| v != 0.0 && v != 1.0)
-                .unwrap_or(0);
-            return Err(Error::InvalidData(format!(
-                "the interactive regression model needs a 0/1 treatment; row {} has {}",
-                i + 1,
-                data.d[i]
-            )));
+        let is01 = |v: &[f64]| v.iter().all(|&x| x == 0.0 || x == 1.0);
+        let binary = is01(data.d);
+        let iv = matches!(o.score, Score::PlivPartialling | Score::IivmLate);
+        // what each model needs of its data and of its propensity model
+        match o.score {
+            Score::IrmAte | Score::IrmAtte => {
+                if let Some(i) = data.d.iter().position(|&v| v != 0.0 && v != 1.0) {
+                    return Err(Error::InvalidData(format!(
+                        "the interactive regression model needs a 0/1 treatment; row {} has {}",
+                        i + 1,
+                        data.d[i]
+                    )));
+                }
+                if !learners.ml_m.is_classifier() {
+                    return Err(Error::InvalidParameter {
+                        name: "ml_m",
+                        reason: "the IRM propensity model must be a classifier".into(),
+                    });
+                }
+            }
+            Score::IivmLate => {
+                if !(binary && data.z.is_some_and(is01)) {
+                    return Err(Error::InvalidData(
+                        "the interactive IV model needs a 0/1 instrument and a 0/1 treatment"
+                            .into(),
+                    ));
+                }
+                if !learners.ml_m.is_classifier() {
+                    return Err(Error::InvalidParameter {
+                        name: "ml_m",
+                        reason: "the instrument propensity model must be a classifier".into(),
+                    });
+                }
+            }
+            _ => {}
         }
-        if irm && !learners.ml_m.is_classifier() {
-            return Err(Error::InvalidParameter {
-                name: "ml_m",
-                reason: "the IRM propensity model must be a classifier".into(),
-            });
+        // a classifier fits a 0/1 target: ml_m fits the instrument in the IV models and the
+        // treatment otherwise; ml_r fits the treatment
+        if learners.ml_m.is_classifier() {
+            let (target, what) = if iv {
+                (data.z, "instrument")
+            } else {
+                (Some(data.d), "treatment")
+            };
+            if target.is_some_and(|t| !is01(t)) {
+                return Err(Error::InvalidParameter {
+                    name: "ml_m",
+                    reason: format!("a classifier needs a 0/1 {what}"),
+                });
+            }
         }
-        // (in the interactive IV model ml_m classifies the instrument; checked below)
-        if learners.ml_m.is_classifier() && !binary && o.score != Score::IivmLate {
+        if iv && learners.ml_r.is_some_and(|r| r.is_classifier()) && !binary {
             return Err(Error::InvalidParameter {
-                name: "ml_m",
+                name: "ml_r",
                 reason: "a classifier needs a 0/1 treatment".into(),
             });
         }
@@ -482,20 +517,6 @@ impl DmlParamsChecked {
             o.score,
             Score::IrmAte | Score::IrmAtte | Score::PlrIvType | Score::IivmLate
         );
-        if o.score == Score::IivmLate {
-            let bin = |v: &[f64]| v.iter().all(|&x| x == 0.0 || x == 1.0);
-            if !(bin(data.d) && data.z.is_some_and(bin)) {
-                return Err(Error::InvalidData(
-                    "the interactive IV model needs a 0/1 instrument and a 0/1 treatment".into(),
-                ));
-            }
-            if !learners.ml_m.is_classifier() {
-                return Err(Error::InvalidParameter {
-                    name: "ml_m",
-                    reason: "the instrument propensity model must be a classifier".into(),
-                });
-            }
-        }
         let ml_g = match (needs_g, learners.ml_g) {
             (true, None) => {
                 return Err(Error::InvalidParameter {
@@ -555,21 +576,16 @@ impl DmlParamsChecked {
                 Score::PlrPartialling | Score::PlrIvType => {
                     let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
                     let m_hat = cf(learners.ml_m, d, None, "treatment (ml_m)")?;
-                    let (a, b): (Vec<f64>, Vec<f64>) = if o.score == Score::PlrPartialling {
-                        (0..n)
-                            .map(|i| {
-                                let v = d[i] - m_hat[i];
-                                (-v * v, (y[i] - l_hat[i]) * v)
-                            })
-                            .unzip()
+                    let (pa, pb): (Vec<f64>, Vec<f64>) = (0..n)
+                        .map(|i| {
+                            let v = d[i] - m_hat[i];
+                            (-v * v, (y[i] - l_hat[i]) * v)
+                        })
+                        .unzip();
+                    let (a, b) = if o.score == Score::PlrPartialling {
+                        (pa, pb)
                     } else {
                         // ĝ: ml_g fitted on Y − θ̃D, θ̃ the partialling-out estimate of this split
-                        let (pa, pb): (Vec<f64>, Vec<f64>) = (0..n)
-                            .map(|i| {
-                                let v = d[i] - m_hat[i];
-                                (-v * v, (y[i] - l_hat[i]) * v)
-                            })
-                            .unzip();
                         let theta0 = -mean(&pb) / mean(&pa);
                         let target: Vec<f64> = (0..n).map(|i| y[i] - theta0 * d[i]).collect();
                         let g_hat = cf(ml_g.expect("checked"), &target, None, "outcome (ml_g)")?;
@@ -595,18 +611,10 @@ impl DmlParamsChecked {
                     let g0 = cf(g, y, Some(&|i| d[i] == 0.0), "outcome (ml_g, controls)")?;
                     let g1 = cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)")?;
                     let raw = cf(learners.ml_m, d, None, "propensity (ml_m)")?;
-                    let t = o.trimming;
-                    let clipped = raw.iter().filter(|&&p| p < t || p > 1.0 - t).count();
+                    let (m, clipped) = clip(&raw, o.trimming);
                     clipped_total += clipped;
-                    let m: Vec<f64> = raw.iter().map(|p| p.clamp(t, 1.0 - t)).collect();
                     let out = if o.score == Score::IrmAte {
-                        (0..n)
-                            .map(|i| {
-                                let b = g1[i] - g0[i] + d[i] * (y[i] - g1[i]) / m[i]
-                                    - (1.0 - d[i]) * (y[i] - g0[i]) / (1.0 - m[i]);
-                                (-1.0, b)
-                            })
-                            .unzip()
+                        (0..n).map(|i| (-1.0, aipw(d, y, &g0, &g1, &m, i))).unzip()
                     } else {
                         let p = mean(d);
                         (0..n)
@@ -628,7 +636,7 @@ impl DmlParamsChecked {
                             "rmse",
                             rmse(&g1, y, (0..n).filter(|&i| d[i] == 1.0)),
                         ),
-                        ("ml_m", "log_loss", log_loss(&m, d)),
+                        ("ml_m", "log_loss", log_loss(&m, d, all())),
                     ]);
                     predictions.extend([("ml_g0", g0), ("ml_g1", g1), ("ml_m", m)]);
                     out
@@ -639,9 +647,8 @@ impl DmlParamsChecked {
                     let g0 = cf(g, y, Some(&|i| z[i] == 0.0), "outcome (ml_g, z = 0)")?;
                     let g1 = cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)")?;
                     let raw = cf(learners.ml_m, z, None, "instrument propensity (ml_m)")?;
-                    let t = o.trimming;
-                    clipped_total += raw.iter().filter(|&&p| p < t || p > 1.0 - t).count();
-                    let m: Vec<f64> = raw.iter().map(|p| p.clamp(t, 1.0 - t)).collect();
+                    let (m, clipped) = clip(&raw, o.trimming);
+                    clipped_total += clipped;
                     let r = ml_r.expect("checked");
                     let r0 = if no_always {
                         vec![0.0; n]
@@ -654,25 +661,19 @@ impl DmlParamsChecked {
                         cf(r, d, Some(&|i| z[i] == 1.0), "treatment (ml_r, z = 1)")?
                     };
                     let out = (0..n)
-                        .map(|i| {
-                            let b = g1[i] - g0[i] + z[i] * (y[i] - g1[i]) / m[i]
-                                - (1.0 - z[i]) * (y[i] - g0[i]) / (1.0 - m[i]);
-                            let a = -(r1[i] - r0[i] + z[i] * (d[i] - r1[i]) / m[i]
-                                - (1.0 - z[i]) * (d[i] - r0[i]) / (1.0 - m[i]));
-                            (a, b)
-                        })
+                        .map(|i| (-aipw(z, d, &r0, &r1, &m, i), aipw(z, y, &g0, &g1, &m, i)))
                         .unzip();
                     let sub = |v: f64| (0..n).filter(move |&i| z[i] == v);
                     losses.extend([
                         ("ml_g0", "rmse", rmse(&g0, y, sub(0.0))),
                         ("ml_g1", "rmse", rmse(&g1, y, sub(1.0))),
-                        ("ml_m", "log_loss", log_loss(&m, z)),
+                        ("ml_m", "log_loss", log_loss(&m, z, all())),
                     ]);
                     if !no_always {
-                        losses.push(("ml_r0", "log_loss", log_loss_rows(&r0, d, sub(0.0))));
+                        losses.push(("ml_r0", "log_loss", log_loss(&r0, d, sub(0.0))));
                     }
                     if !no_never {
-                        losses.push(("ml_r1", "log_loss", log_loss_rows(&r1, d, sub(1.0))));
+                        losses.push(("ml_r1", "log_loss", log_loss(&r1, d, sub(1.0))));
                     }
                     predictions.extend([
                         ("ml_g0", g0),
@@ -981,6 +982,33 @@ mod tests {
             .fit(&data, &l, &folds)
             .unwrap_err();
         assert!(e.to_string().contains("propensity (ml_m)"), "{e}");
+        // a classifier fits the nuisance's own target: in PLIV ml_m fits the instrument, so a
+        // 0/1 instrument with a continuous treatment is fine and a continuous one is not
+        let (_, dc, _, other) = linear(50, 3);
+        let zb: Vec<f64> = other
+            .iter()
+            .map(|&v| f64::from(u8::from(v > 0.0)))
+            .collect();
+        let piv = |z: &[f64]| {
+            let data = DmlData::new(&y, &dc, Some(z), x()).unwrap();
+            let l = Learners {
+                ml_l: Learner::Reg(&ols),
+                ml_m: Learner::Clf(&logit),
+                ml_g: None,
+                ml_r: Some(Learner::Reg(&ols)),
+            };
+            DmlParams::new(Score::PlivPartialling)
+                .check()
+                .unwrap()
+                .fit(&data, &l, &folds)
+        };
+        assert!(piv(&zb).is_ok());
+        let e = piv(&dc).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a classifier needs a 0/1 instrument"),
+            "{e}"
+        );
         assert!(
             Folds::given(vec![vec![0, 0, 2, 2]])
                 .unwrap_err()
