@@ -365,38 +365,49 @@ impl Gbm {
             }
         };
         let n = b.n_rows();
+        let mut offsets = vec![0usize];
+        for j in 0..b.n_features() {
+            offsets.push(offsets[j] + b.n_bins(j));
+        }
+        let squared = loss == Loss::Squared;
         let mut score = vec![init; n];
         let mut g = vec![0.0; n];
-        let mut h = vec![1.0; n];
+        // the hessian of squared loss is 1: not stored
+        let mut h = if squared { Vec::new() } else { vec![0.0; n] };
         let mut idx: Vec<u32> = train.iter().map(|&r| r as u32).collect();
         let mut scratch: Vec<u32> = Vec::with_capacity(idx.len());
         let mut valid_score = vec![init; valid.len()];
         let mut trees = Vec::with_capacity(p.n_estimators);
         let mut best = (f64::INFINITY, 0usize);
+        // the training rows (sorted) within rows lo..hi
+        let rows_in = |lo: usize, hi: usize| {
+            &train[train.partition_point(|&r| r < lo)..train.partition_point(|&r| r < hi)]
+        };
+        const CHUNK: usize = 4096;
         for round in 0..p.n_estimators {
-            match loss {
-                Loss::Squared => g
-                    .par_iter_mut()
-                    .with_min_len(4096)
-                    .zip(&score)
-                    .zip(y)
-                    .for_each(|((g, s), y)| *g = s - y),
-                Loss::Logistic => g
-                    .par_iter_mut()
-                    .with_min_len(4096)
-                    .zip(h.par_iter_mut())
-                    .zip(&score)
-                    .zip(y)
-                    .for_each(|(((g, h), s), y)| {
-                        let q = sigmoid(*s);
-                        *g = q - y;
-                        *h = q * (1.0 - q);
-                    }),
+            // gradients (and hessians) on the training rows only, in parallel over row blocks
+            if squared {
+                g.par_chunks_mut(CHUNK).enumerate().for_each(|(c, gc)| {
+                    let lo = c * CHUNK;
+                    for &r in rows_in(lo, lo + gc.len()) {
+                        gc[r - lo] = score[r] - y[r];
+                    }
+                });
+            } else {
+                g.par_chunks_mut(CHUNK)
+                    .zip(h.par_chunks_mut(CHUNK))
+                    .enumerate()
+                    .for_each(|(c, (gc, hc))| {
+                        let lo = c * CHUNK;
+                        for &r in rows_in(lo, lo + gc.len()) {
+                            let q = sigmoid(score[r]);
+                            gc[r - lo] = q - y[r];
+                            hc[r - lo] = q * (1.0 - q);
+                        }
+                    });
             }
-            let (tree, ranges) =
-                self.grow(&b, &g, &h, loss == Loss::Squared, &mut idx, &mut scratch);
-            for &(start, len, leaf) in &ranges {
-                let v = tree.values[leaf];
+            let (tree, ranges) = self.grow(&b, &offsets, &g, &h, squared, &mut idx, &mut scratch);
+            for (&(start, len), v) in ranges.iter().zip(&tree.values) {
                 for &r in &idx[start..start + len] {
                     score[r as usize] += v;
                 }
@@ -427,26 +438,26 @@ impl Gbm {
     }
 
     /// Grows one tree on the rows in `idx` (which it reorders so that each leaf's rows are
-    /// contiguous); returns the tree and each leaf's `(start, len, leaf)` in `idx`.
+    /// contiguous); returns the tree and each leaf's `(start, len)` in `idx`, by leaf. `h` is
+    /// not read when `const_hess` (squared loss: every hessian is 1).
+    #[allow(clippy::too_many_arguments)]
     fn grow(
         &self,
         b: &Binned,
+        offsets: &[usize],
         g: &[f64],
         h: &[f64],
         const_hess: bool,
         idx: &mut [u32],
         scratch: &mut Vec<u32>,
-    ) -> (Tree, Vec<(usize, usize, usize)>) {
+    ) -> (Tree, Vec<(usize, usize)>) {
         let p = &self.p;
-        let mut offsets = vec![0usize];
-        for j in 0..b.n_features() {
-            offsets.push(offsets[j] + b.n_bins(j));
-        }
-        let offsets = &offsets;
-        let (g0, h0) = idx.iter().fold((0.0, 0.0), |(a, c), &r| {
-            (a + g[r as usize], c + h[r as usize])
-        });
-        let h0 = if const_hess { idx.len() as f64 } else { h0 };
+        let g0 = idx.iter().map(|&r| g[r as usize]).sum::<f64>();
+        let h0 = if const_hess {
+            idx.len() as f64
+        } else {
+            idx.iter().map(|&r| h[r as usize]).sum::<f64>()
+        };
         let mut leaves = vec![Leaf {
             start: 0,
             len: idx.len(),
@@ -482,12 +493,13 @@ impl Gbm {
                 .expect("a splittable leaf has histograms");
             let (start, len) = (leaves[li].start, leaves[li].len);
             // stable partition: the left rows first, both sides keep their order
+            let col = b.col(split.feature);
             scratch.clear();
             let seg = &mut idx[start..start + len];
             let mut w = 0;
             for k in 0..len {
                 let r = seg[k];
-                if usize::from(b.get(r as usize, split.feature)) <= split.bin {
+                if usize::from(col[r as usize]) <= split.bin {
                     seg[w] = r;
                     w += 1;
                 } else {
@@ -577,11 +589,7 @@ impl Gbm {
                 }
             })
             .collect();
-        let ranges = leaves
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.start, l.len, i))
-            .collect();
+        let ranges = leaves.iter().map(|l| (l.start, l.len)).collect();
         (Tree { nodes, values }, ranges)
     }
 
@@ -641,59 +649,42 @@ fn build_hist(
     const_hess: bool,
     idx: &[u32],
 ) -> Hist {
-    let mut hist = by_column(b, offsets, g, h, const_hess, idx);
-    if const_hess {
-        for e in &mut hist {
-            e.h = f64::from(e.n);
-        }
-    }
-    hist
-}
-
-fn by_column(
-    b: &Binned,
-    offsets: &[usize],
-    g: &[f64],
-    h: &[f64],
-    const_hess: bool,
-    idx: &[u32],
-) -> Hist {
     let og: Vec<f64> = idx.iter().map(|&r| g[r as usize]).collect();
     let oh: Vec<f64> = if const_hess {
         Vec::new()
     } else {
         idx.iter().map(|&r| h[r as usize]).collect()
     };
-    let one = |j: usize| {
+    let mut hist = vec![Bin::default(); *offsets.last().expect("offsets start at 0")];
+    // one slice of the histogram per feature
+    let mut parts: Vec<&mut [Bin]> = Vec::with_capacity(offsets.len() - 1);
+    let mut rest = hist.as_mut_slice();
+    for w in offsets.windows(2) {
+        let (part, tail) = rest.split_at_mut(w[1] - w[0]);
+        parts.push(part);
+        rest = tail;
+    }
+    let one = |(j, out): (usize, &mut &mut [Bin])| {
         if const_hess {
-            accumulate::<false>(b.col(j), b.n_bins(j), idx, &og, &oh)
+            accumulate::<false>(b.col(j), idx, &og, &oh, out);
         } else {
-            accumulate::<true>(b.col(j), b.n_bins(j), idx, &og, &oh)
+            accumulate::<true>(b.col(j), idx, &og, &oh, out);
         }
     };
-    let p = b.n_features();
-    let per: Vec<Hist> = if idx.len() * p >= 32_768 {
-        (0..p).into_par_iter().map(one).collect()
+    if idx.len() * b.n_features() >= 32_768 {
+        parts.par_iter_mut().enumerate().for_each(one);
     } else {
-        (0..p).map(one).collect()
-    };
-    let mut hist = Vec::with_capacity(*offsets.last().expect("offsets"));
-    for f in per {
-        hist.extend(f);
+        parts.iter_mut().enumerate().for_each(one);
     }
     hist
 }
 
-/// One feature's histogram over the rows `idx` (gradients `og`, and hessians `oh` when `HESS`,
-/// in the rows' order), with two interleaved accumulators so that consecutive rows in one bin
-/// do not wait on each other's store; the two are added at the end, in a fixed order.
-fn accumulate<const HESS: bool>(
-    col: &[u8],
-    nb: usize,
-    idx: &[u32],
-    og: &[f64],
-    oh: &[f64],
-) -> Vec<Bin> {
+/// One feature's histogram `out` over the rows `idx` (gradients `og`, and hessians `oh` when
+/// `HESS`, in the rows' order; without them each row's hessian is 1), with two interleaved
+/// accumulators so that consecutive rows in one bin do not wait on each other's store; the two
+/// are added at the end, in a fixed order.
+fn accumulate<const HESS: bool>(col: &[u8], idx: &[u32], og: &[f64], oh: &[f64], out: &mut [Bin]) {
+    let nb = out.len();
     let mut two = vec![Bin::default(); 2 * nb];
     let mut add = |slot: usize, k: usize| {
         let e = &mut two[slot];
@@ -713,13 +704,18 @@ fn accumulate<const HESS: bool>(
     if let [r] = pairs.remainder() {
         add(usize::from(col[*r as usize]), k);
     }
-    (0..nb)
-        .map(|t| Bin {
+    for (t, e) in out.iter_mut().enumerate() {
+        let n = two[t].n + two[nb + t].n;
+        *e = Bin {
             g: two[t].g + two[nb + t].g,
-            h: two[t].h + two[nb + t].h,
-            n: two[t].n + two[nb + t].n,
-        })
-        .collect()
+            h: if HESS {
+                two[t].h + two[nb + t].h
+            } else {
+                f64::from(n)
+            },
+            n,
+        };
+    }
 }
 
 fn valid_loss(loss: Loss, score: &[f64], rows: &[usize], y: &[f64]) -> f64 {

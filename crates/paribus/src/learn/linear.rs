@@ -1,6 +1,7 @@
 //! Least squares and the unpenalised logistic regression as learners (intercept included),
 //! through the regression core of [`crate::regress`].
 
+use super::penalized::LinearFit;
 use super::{Classifier, Features, Fitted, Regressor};
 use crate::Result;
 use crate::regress::{LinearData, LogitParams, OlsParams};
@@ -13,31 +14,22 @@ pub struct LinearRegression;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogisticRegression;
 
-/// `b₀ + Σ bⱼ xⱼ` over the features that the fit kept (collinear ones get 0).
+/// `b₀ + Σ bⱼ xⱼ` over the features that the fit kept (collinear ones get 0), through the
+/// logistic function for the logit.
 struct Linear {
-    intercept: f64,
-    coef: Vec<f64>,
+    fit: LinearFit,
     logistic: bool,
 }
 
 impl Fitted for Linear {
     fn predict(&self, x: &Features<'_>, rows: &[usize]) -> Vec<f64> {
-        rows.iter()
-            .map(|&r| {
-                let z = self.intercept
-                    + self
-                        .coef
-                        .iter()
-                        .enumerate()
-                        .map(|(j, b)| b * x.col(j)[r])
-                        .sum::<f64>();
-                if self.logistic {
-                    1.0 / (1.0 + (-z).exp())
-                } else {
-                    z
-                }
-            })
-            .collect()
+        let mut z = self.fit.predict(x, rows);
+        if self.logistic {
+            for v in &mut z {
+                *v = 1.0 / (1.0 + (-*v).exp());
+            }
+        }
+        z
     }
 }
 
@@ -62,8 +54,10 @@ fn linear(names: &[String], fitted: &[String], coef: &[f64], logistic: bool) -> 
         }
     }
     Linear {
-        intercept,
-        coef: out,
+        fit: LinearFit {
+            intercept,
+            coef: out,
+        },
         logistic,
     }
 }
