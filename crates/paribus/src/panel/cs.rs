@@ -592,16 +592,7 @@ fn multiplier_draws(s: &Mat<f64>, boot: Bootstrap, salt: u64) -> (Mat<f64>, Vec<
                     u[(b, c)] = if rng.random_bool(0.5) { scale } else { -scale };
                 }
             }
-            let mut out = Mat::<f64>::zeros(rows, k);
-            faer::linalg::matmul::matmul(
-                out.as_mut(),
-                faer::Accum::Replace,
-                u.as_ref(),
-                s.as_ref(),
-                1.0,
-                faer::Par::Seq,
-            );
-            out
+            crate::linalg::a_b(u.as_ref(), s.as_ref())
         })
         .collect();
     let mut draws = Mat::<f64>::zeros(boot.reps, k);
@@ -918,7 +909,8 @@ fn setup(all_times: &[f64], cohort: &[f64], o: &CsParams, what: &str) -> Result<
     })
 }
 
-fn mean_one(w: impl Iterator<Item = f64>) -> Vec<f64> {
+/// Weights scaled to mean one.
+pub(super) fn mean_one(w: impl Iterator<Item = f64>) -> Vec<f64> {
     let w: Vec<f64> = w.collect();
     let mean = w.iter().sum::<f64>() / w.len() as f64;
     w.iter().map(|v| v / mean).collect()
@@ -1318,11 +1310,12 @@ impl CsFit {
             .zip(&theta)
             .map(|(&(_, p), t)| p * (t - est))
             .sum();
+        let item_groups: Vec<usize> = items.iter().map(|&(c, _)| self.group_index(c)).collect();
         for i in 0..n {
             let mut own = 0.0;
             if let Some(gi) = self.unit_group[i] {
-                for (&(c, _), t) in items.iter().zip(&theta) {
-                    if self.group_index(c) == gi {
+                for (&g, t) in item_groups.iter().zip(&theta) {
+                    if g == gi {
                         own += self.omega[i] * (t - est);
                     }
                 }

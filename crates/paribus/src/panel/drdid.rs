@@ -8,6 +8,7 @@
 
 use faer::Mat;
 
+use super::cs::mean_one;
 use crate::linalg;
 use crate::regress::{LinearData, LogitParams};
 use crate::{Error, Result};
@@ -119,13 +120,7 @@ pub fn did_panel(
     if n1 == 0 || n1 == m {
         return Err(NoEstimate::EmptyArm);
     }
-    let omega: Vec<f64> = match w {
-        Some(w) => {
-            let mean = w.iter().sum::<f64>() / mf;
-            w.iter().map(|v| v / mean).collect()
-        }
-        None => vec![1.0; m],
-    };
+    let omega: Vec<f64> = w.map_or_else(|| vec![1.0; m], |w| mean_one(w.iter().copied()));
     let k = 1 + x.len();
     // design row i, intercept first
     let row = |i: usize, out: &mut [f64]| {
@@ -521,13 +516,7 @@ pub fn did_rc(
             return Err(NoEstimate::EmptyArm);
         }
     }
-    let omega: Vec<f64> = match w {
-        Some(w) => {
-            let mean = w.iter().sum::<f64>() / mf;
-            w.iter().map(|v| v / mean).collect()
-        }
-        None => vec![1.0; m],
-    };
+    let omega: Vec<f64> = w.map_or_else(|| vec![1.0; m], |w| mean_one(w.iter().copied()));
     let k = 1 + x.len();
     let xr: Vec<Vec<f64>> = (0..m)
         .map(|r| std::iter::once(1.0).chain(x.iter().map(|c| c[r])).collect())

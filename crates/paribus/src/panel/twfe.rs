@@ -515,8 +515,8 @@ impl FeFit {
             FeVcov::TwoWay(a, b) => {
                 let ca = check(a)?;
                 let cb = check(b)?;
-                let (inter, _) = crate::regress::vcov::intersect(&ca, &cb);
-                let (ga, gb, gab) = (n_groups(&ca), n_groups(&cb), n_groups(&inter));
+                let (inter, gab) = crate::regress::vcov::intersect(&ca, &cb);
+                let (ga, gb) = (n_groups(&ca), n_groups(&cb));
                 n_clusters.extend([ga, gb]);
                 let gmin = ga.min(gb).min(gab) as f64;
                 let dfk = (k + self.k_fe(&[&ca, &cb, &inter])) as f64;
@@ -527,17 +527,8 @@ impl FeFit {
                     self.cluster_sandwich(&inter),
                 );
                 let v = Mat::from_fn(k, k, |i, j| f * (va[(i, j)] + vb[(i, j)] - vab[(i, j)]));
-                let (fixed, min) = linalg::clip_to_psd(v.as_ref())?;
+                let (m, min) = crate::regress::vcov::psd_guard(v, &mut warnings, &mut unrepaired)?;
                 min_eigenvalue = Some(min);
-                let m = if min < 0.0 {
-                    warnings.push(format!(
-                        "the two-way cluster-robust variance matrix is not positive semi-definite (smallest eigenvalue {min:e}); negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011)"
-                    ));
-                    unrepaired = Some(SquareMatrix::from_faer(v.as_ref()));
-                    fixed
-                } else {
-                    v
-                };
                 (m, gmin - 1.0, "twoway")
             }
         };

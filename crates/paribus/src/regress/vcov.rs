@@ -98,6 +98,28 @@ pub(crate) struct SandwichParts<'m> {
     pub design: Option<&'m Mat<f64>>,
 }
 
+/// The two-way cluster-robust matrix `v` with negative eigenvalues set to zero when it has any
+/// (Cameron, Gelbach & Miller 2011), saying so in `warnings` and keeping `v` in `unrepaired`;
+/// returns the matrix and the smallest eigenvalue of `v`.
+pub(crate) fn psd_guard(
+    v: Mat<f64>,
+    warnings: &mut Vec<String>,
+    unrepaired: &mut Option<SquareMatrix>,
+) -> Result<(Mat<f64>, f64)> {
+    let (fixed, min) = linalg::clip_to_psd(v.as_ref())?;
+    if min < 0.0 {
+        warnings.push(format!(
+            "the two-way cluster-robust variance matrix is not positive semi-definite \
+             (smallest eigenvalue {min:e}); negative eigenvalues were set to zero \
+             (Cameron, Gelbach & Miller 2011)"
+        ));
+        *unrepaired = Some(SquareMatrix::from_faer(v.as_ref()));
+        Ok((fixed, min))
+    } else {
+        Ok((v, min))
+    }
+}
+
 fn cluster_meat(scores: &Mat<f64>, codes: &[u32], n_groups: usize) -> Mat<f64> {
     let k = scores.ncols();
     let mut sums = Mat::<f64>::zeros(n_groups, k);
@@ -232,19 +254,9 @@ pub(crate) fn compute(parts: &SandwichParts<'_>, spec: &VcovSpec<'_>) -> Result<
             let vb = one_way(parts, b.codes(), b.n_groups(), correct);
             let vab = one_way(parts, &ab, gab, correct);
             let v = Mat::from_fn(k, k, |i, j| va[(i, j)] + vb[(i, j)] - vab[(i, j)]);
-            let (fixed, min) = linalg::clip_to_psd(v.as_ref())?;
+            let (m, min) = psd_guard(v, &mut warnings, &mut unrepaired)?;
             min_eigenvalue = Some(min);
-            if min < 0.0 {
-                warnings.push(format!(
-                    "the two-way cluster-robust variance matrix is not positive semi-definite \
-                     (smallest eigenvalue {min:e}); negative eigenvalues were set to zero \
-                     (Cameron, Gelbach & Miller 2011)"
-                ));
-                unrepaired = Some(SquareMatrix::from_faer(v.as_ref()));
-                fixed
-            } else {
-                v
-            }
+            m
         }
     };
     Ok(Vcov {
