@@ -59,6 +59,24 @@ impl Common {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
+    /// Runs `f` on a pool of `--threads` workers (results do not depend on the count).
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads())
+            .build()?;
+        Ok(pool.install(f))
+    }
+
+    /// Refuses an `--alpha` outside (0, 1).
+    pub fn check_alpha(&self) -> Result<()> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(
+                InputError(format!("--alpha must be in (0, 1), got {}", self.alpha)).into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The missing-value policy.
     pub fn missing(&self) -> Missing {
         if self.drop_missing {

@@ -213,14 +213,6 @@ pub fn run(cmd: &DidCmd) -> Result<()> {
     }
 }
 
-fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
-}
-
 /// The columns of a panel in long form, in input order (rows with missing values dropped only
 /// under `--drop-missing`, with a warning).
 struct Long {
@@ -259,9 +251,7 @@ fn read_long(p: &PanelArgs, role: (&str, &str), factors: &[String]) -> Result<Lo
     let c = &p.common;
     let src = c.open()?;
     let path = c.data.display().to_string();
-    if !(c.alpha > 0.0 && c.alpha < 1.0) {
-        return Err(InputError(format!("--alpha must be in (0, 1), got {}", c.alpha)).into());
-    }
+    c.check_alpha()?;
     let mut specs = vec![
         ColumnSpec::numeric(src.column(&p.time, "--time")?),
         ColumnSpec::numeric(src.column(&p.outcome, "--outcome")?),
@@ -381,9 +371,9 @@ fn per_unit(l: &Long, values: &[f64], flag: &str, name: &str) -> Result<Vec<f64>
                 "{}: unit `{}` has two different values of {flag} \"{name}\": {} (row {}) and {} (row {}); it must be constant within unit",
                 l.path,
                 l.unit_labels[u],
-                fmt_num(out[u]),
+                output::fmt_num(out[u]),
                 first_row[u] + 1,
-                fmt_num(v),
+                output::fmt_num(v),
                 r + 1
             ))
             .into());
@@ -400,7 +390,7 @@ fn check_unique(l: &Long, time_name: &str) -> Result<()> {
             "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
             l.path,
             l.unit_labels[l.unit[a] as usize],
-            fmt_num(l.time[a]),
+            output::fmt_num(l.time[a]),
             a + 1,
             b + 1
         ))
@@ -461,7 +451,7 @@ fn balance(l: &Long, time_name: &str) -> Result<Balanced> {
                 "{}: unit `{}` has two rows for {time_name} = {} (rows {} and {})",
                 l.path,
                 l.unit_labels[l.unit[r] as usize],
-                fmt_num(l.time[r]),
+                output::fmt_num(l.time[r]),
                 *slot + 1,
                 r + 1
             ))
@@ -535,13 +525,19 @@ fn cohort_range_warning(l: &Long, cohort: &[f64], warnings: &mut Vec<String>) {
         let shown: Vec<String> = outside
             .iter()
             .take(5)
-            .map(|&u| format!("{} (cohort {})", l.unit_labels[u], fmt_num(cohort[u])))
+            .map(|&u| {
+                format!(
+                    "{} (cohort {})",
+                    l.unit_labels[u],
+                    output::fmt_num(cohort[u])
+                )
+            })
             .collect();
         warnings.push(format!(
             "{} unit(s) have a cohort outside the periods {}..{} with a pre-period (e.g. {}): treated at or before the first period they have no pre-treatment data, and after the last they are never treated within the panel",
             outside.len(),
-            fmt_num(t0),
-            fmt_num(t1),
+            output::fmt_num(t0),
+            output::fmt_num(t1),
             shown.join(", ")
         ));
     }
@@ -559,32 +555,9 @@ fn analysis(method: &str, n_obs: usize, seed: Option<u64>) -> Analysis {
     }
 }
 
-fn emit(c: &Common, a: &Analysis, extra: impl FnOnce()) -> Result<()> {
-    if c.json {
-        println!("{}", output::to_json(a)?);
-    } else {
-        println!("{}", output::estimates_table(&a.estimates));
-        extra();
-    }
-    output::warn_all(a);
-    Ok(())
-}
-
-fn on_pool<T: Send>(c: &Common, f: impl FnOnce() -> T + Send) -> Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(c.threads())
-        .build()?;
-    Ok(pool.install(f))
-}
-
+/// A library error on the data of `path`: the exit code follows the error's kind.
 fn lib_err(path: &str) -> impl Fn(paribus::Error) -> anyhow::Error + '_ {
-    move |e| {
-        if e.is_input_error() {
-            InputError(format!("{path}: {e}")).into()
-        } else {
-            anyhow::Error::new(e).context(path.to_string())
-        }
-    }
+    move |e| anyhow::Error::new(e).context(path.to_string())
 }
 
 // ---------------------------------------------------------------- 2x2
@@ -684,7 +657,7 @@ fn two_by_two(a: &TwoArgs) -> Result<()> {
         json!("analytic influence function (Sant'Anna & Zhao 2020), sqrt(sum phi^2)/n"),
     );
     out.warnings = warnings;
-    emit(&p.common, &out, || {})
+    output::emit(p.common.json, &out, || {})
 }
 
 // ---------------------------------------------------------------- twfe / event studies
@@ -848,7 +821,7 @@ fn twfe(a: &TwfeArgs) -> Result<()> {
     let duplicates = check_unique(&l, &p.time).err();
     let mut regs: Vec<(String, &[f64])> = vec![(a.treatment.clone(), l.role.as_slice())];
     regs.extend(l.x.iter().map(|(n, v)| (n.clone(), v.as_slice())));
-    let (fit, vc, desc) = on_pool(&p.common, || fe_fit(&l, regs, &fe, &a.vcov))??;
+    let (fit, vc, desc) = p.common.install(|| fe_fit(&l, regs, &fe, &a.vcov))??;
     let mut out = analysis("twfe", l.n(), None);
     out.warnings = l.warnings.clone();
     if let Some(e) = duplicates {
@@ -874,7 +847,7 @@ fn twfe(a: &TwfeArgs) -> Result<()> {
         .into());
     }
     fe_diagnostics(&mut out, &fit, &vc, desc);
-    emit(&p.common, &out, || {})
+    output::emit(p.common.json, &out, || {})
 }
 
 fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
@@ -897,14 +870,13 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
     let cohort_unit = cohorts_checked(&l, &a.cohort)?;
     let mut warnings = l.warnings.clone();
     cohort_range_warning(&l, &cohort_unit, &mut warnings);
-    let cohort: Vec<f64> = l.unit.iter().map(|&u| cohort_unit[u as usize]).collect();
+    let mut cohort: Vec<f64> = l.unit.iter().map(|&u| cohort_unit[u as usize]).collect();
     let never = cohort_unit.iter().filter(|g| g.is_nan()).count();
     let method = if sun_abraham { "sa" } else { "event-study" };
     let mut out = analysis(method, l.n(), None);
     // Sun & Abraham need a clean control cohort: never treated, or the last-treated cohort
     // with the periods from its treatment on dropped
     let mut keep_rows: Vec<bool> = vec![true; l.n()];
-    let mut cohort = cohort;
     if sun_abraham {
         // units treated from the first period have no pre-period: Sun & Abraham exclude them
         let t0 = l.time.iter().copied().fold(f64::INFINITY, f64::min);
@@ -922,7 +894,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
             }
             warnings.push(format!(
                 "{dropped_units} unit(s) treated from the first period ({}) were dropped with their {} row(s): Sun & Abraham's estimator excludes always-treated units",
-                fmt_num(t0),
+                output::fmt_num(t0),
                 keep_rows.iter().filter(|k| !**k).count()
             ));
         }
@@ -943,8 +915,8 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
         }
         warnings.push(format!(
             "no never-treated units: the last-treated cohort ({}) is the control group and the periods from {} on ({} rows) are dropped (Sun & Abraham 2021)",
-            fmt_num(last),
-            fmt_num(last),
+            output::fmt_num(last),
+            output::fmt_num(last),
             keep_rows.iter().filter(|k| !**k).count()
         ));
     }
@@ -953,12 +925,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
     } else {
         subset_long(l, &keep_rows)
     };
-    let cohort: Vec<f64> = cohort
-        .iter()
-        .zip(&keep_rows)
-        .filter(|(_, k)| **k)
-        .map(|(g, _)| *g)
-        .collect();
+    let cohort = kept(&cohort, &keep_rows);
     let dm = if sun_abraham {
         panel::sa_dummies(&l.time, &cohort, a.reference)
             .map_err(|e| InputError(format!("{}: {e}", l.path)))?
@@ -976,12 +943,12 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
     }
     let mut regs: Vec<(String, &[f64])> = dm.regressors();
     regs.extend(l.x.iter().map(|(n, v)| (n.clone(), v.as_slice())));
-    let (fit, vc, desc) = on_pool(&p.common, || fe_fit(&l, regs, &[], &a.vcov))??;
+    let (fit, vc, desc) = p.common.install(|| fe_fit(&l, regs, &[], &a.vcov))??;
     out.warnings = warnings;
     let alpha = p.common.alpha;
     let mut points = Vec::new();
     let reference = Estimate::bare(
-        format!("event(e={})", fmt_num(a.reference)),
+        format!("event(e={})", output::fmt_num(a.reference)),
         "reference period (normalised to 0)",
         0.0,
     );
@@ -992,7 +959,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
             .iter()
             .map(|e| {
                 Estimate::wald(
-                    format!("event(e={})", fmt_num(e.rel)),
+                    format!("event(e={})", output::fmt_num(e.rel)),
                     "interaction-weighted ATT at event time e",
                     e.estimate,
                     e.std_error,
@@ -1082,7 +1049,7 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
         };
         plot::event_study(path, title, &p.outcome, &[(title, points)])?;
     }
-    emit(&p.common, &out, || {
+    output::emit(p.common.json, &out, || {
         if let Some(t) = out.diagnostics.get("pretrend_test") {
             println!(
                 "pre-trend test (leads jointly zero): W = {}, df = {}, p = {}",
@@ -1094,21 +1061,18 @@ fn event_study(a: &EventArgs, sun_abraham: bool) -> Result<()> {
     })
 }
 
+/// The entries of `v` where `keep` is true.
+fn kept<T: Copy>(v: &[T], keep: &[bool]) -> Vec<T> {
+    v.iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(x, _)| *x)
+        .collect()
+}
+
 fn subset_long(l: Long, keep: &[bool]) -> Long {
-    let pick = |v: &[f64]| -> Vec<f64> {
-        v.iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(x, _)| *x)
-            .collect()
-    };
-    let pick_u = |v: &[u32]| -> Vec<u32> {
-        v.iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(x, _)| *x)
-            .collect()
-    };
+    let pick = |v: &[f64]| kept(v, keep);
+    let pick_u = |v: &[u32]| kept(v, keep);
     Long {
         unit: pick_u(&l.unit),
         time: pick(&l.time),
@@ -1200,21 +1164,15 @@ fn cs(a: &CsArgs) -> Result<()> {
         return Err(InputError(format!("--min-e ({lo}) is above --max-e ({hi})")).into());
     }
     let dynamic_options = a.balance_e.is_some() || a.min_e.is_some() || a.max_e.is_some();
-    if dynamic_options
-        && !split_list(&Some(a.aggregate.clone()))
-            .iter()
-            .any(|k| k == "dynamic")
-    {
+    let aggregate = split_list(&Some(a.aggregate.clone()));
+    if dynamic_options && !aggregate.iter().any(|k| k == "dynamic") {
         return Err(InputError(
             "--balance-e, --min-e and --max-e apply to the dynamic aggregation: add dynamic to --aggregate".into(),
         )
         .into());
     }
-    let calendar_note = dynamic_options
-        && split_list(&Some(a.aggregate.clone()))
-            .iter()
-            .any(|k| k == "calendar");
-    let kinds: Vec<Aggregation> = split_list(&Some(a.aggregate.clone()))
+    let calendar_note = dynamic_options && aggregate.iter().any(|k| k == "calendar");
+    let kinds: Vec<Aggregation> = aggregate
         .iter()
         .map(|k| match k.as_str() {
             "simple" => Ok(Aggregation::Simple),
@@ -1266,8 +1224,9 @@ fn cs(a: &CsArgs) -> Result<()> {
         if !a.rcs {
             check_unique(&l, &p.time)?;
         }
-        let cohort_rows: Vec<f64> = if a.rcs {
-            cohort_unit.clone()
+        // under --rcs every row is its own unit: the per-unit cohorts are the rows'
+        let cohort_rows: std::borrow::Cow<'_, [f64]> = if a.rcs {
+            std::borrow::Cow::Borrowed(&cohort_unit[..])
         } else {
             l.unit.iter().map(|&u| cohort_unit[u as usize]).collect()
         };
@@ -1288,19 +1247,10 @@ fn cs(a: &CsArgs) -> Result<()> {
             }
             data = data.clusters(l.factor(name)).map_err(lib_err(&l.path))?;
         }
-        let (fit, aggs) =
-            on_pool(c, || fit_and_aggregate(params.fit_long(&data)))?.map_err(lib_err(&l.path))?;
-        let cohort: Vec<f64> = fit
-            .units()
-            .iter()
-            .map(|&e| {
-                if a.rcs {
-                    cohort_rows[e]
-                } else {
-                    cohort_unit[e]
-                }
-            })
-            .collect();
+        let (fit, aggs) = c
+            .install(|| fit_and_aggregate(params.fit_long(&data)))?
+            .map_err(lib_err(&l.path))?;
+        let cohort: Vec<f64> = fit.units().iter().map(|&e| cohort_unit[e]).collect();
         (fit, aggs, l.n(), cohort)
     } else {
         let b = balance(&l, &p.time)?;
@@ -1339,8 +1289,9 @@ fn cs(a: &CsArgs) -> Result<()> {
         if let Some(cl) = &cl {
             panel = panel.clusters(cl).map_err(lib_err(&l.path))?;
         }
-        let (fit, aggs) =
-            on_pool(c, || fit_and_aggregate(params.fit(&panel)))?.map_err(lib_err(&l.path))?;
+        let (fit, aggs) = c
+            .install(|| fit_and_aggregate(params.fit(&panel)))?
+            .map_err(lib_err(&l.path))?;
         let cohort: Vec<f64> = fit.units().iter().map(|&k| cohort[k]).collect();
         (fit, aggs, b.rows.len(), cohort)
     };
@@ -1360,7 +1311,11 @@ fn cs(a: &CsArgs) -> Result<()> {
     };
     let mut cell_rows = Vec::new();
     for cell in fit.cells() {
-        let label = format!("ATT(g={},t={})", fmt_num(cell.group), fmt_num(cell.time));
+        let label = format!(
+            "ATT(g={},t={})",
+            output::fmt_num(cell.group),
+            output::fmt_num(cell.time)
+        );
         let Some(att) = cell.att else {
             out.estimates.push(Estimate::bare(
                 label,
@@ -1384,8 +1339,8 @@ fn cs(a: &CsArgs) -> Result<()> {
         cell_rows.push(plot::ForestRow {
             label: format!(
                 "g={} t={}{}",
-                fmt_num(cell.group),
-                fmt_num(cell.time),
+                output::fmt_num(cell.group),
+                output::fmt_num(cell.time),
                 if cell.post { "" } else { " (pre)" }
             ),
             estimate: e.estimate,
@@ -1410,9 +1365,9 @@ fn cs(a: &CsArgs) -> Result<()> {
         ));
         for comp in &agg.components {
             let label = match agg.kind {
-                Aggregation::Dynamic { .. } => format!("event(e={})", fmt_num(comp.key)),
-                Aggregation::Group => format!("group(g={})", fmt_num(comp.key)),
-                Aggregation::Calendar => format!("calendar(t={})", fmt_num(comp.key)),
+                Aggregation::Dynamic { .. } => format!("event(e={})", output::fmt_num(comp.key)),
+                Aggregation::Group => format!("group(g={})", output::fmt_num(comp.key)),
+                Aggregation::Calendar => format!("calendar(t={})", output::fmt_num(comp.key)),
                 Aggregation::Simple => continue,
             };
             let e = band(label, name, comp.att, comp.std_error, agg.crit);
@@ -1514,7 +1469,7 @@ fn cs(a: &CsArgs) -> Result<()> {
             &cell_rows,
         )?;
     }
-    emit(c, &out, || {
+    output::emit(c.json, &out, || {
         if let Some(t) = out.diagnostics.get("pretest") {
             println!(
                 "pre-test of parallel trends: W = {}, df = {}, p = {}",
@@ -1611,5 +1566,5 @@ fn bacon(a: &BaconArgs) -> Result<()> {
     if let Some(path) = &p.common.plot {
         plot::bacon(path, "Goodman-Bacon decomposition", &kinds, dec.twfe)?;
     }
-    emit(&p.common, &out, || {})
+    output::emit(p.common.json, &out, || {})
 }

@@ -89,9 +89,7 @@ pub fn run(cmd: &DmlCmd) -> Result<()> {
 
 fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     let c = &a.common;
-    if !(c.alpha > 0.0 && c.alpha < 1.0) {
-        return Err(InputError(format!("--alpha must be in (0, 1), got {}", c.alpha)).into());
-    }
+    c.check_alpha()?;
     let score = match (model, a.score.as_str(), a.estimand.as_str()) {
         ("plr", "partialling-out", _) => Score::PlrPartialling,
         ("plr", "iv-type", _) => Score::PlrIvType,
@@ -235,18 +233,10 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         .trimming(a.trimming)
         .check()
         .map_err(|e| InputError(e.to_string()))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(c.threads())
-        .build()?;
-    let fit = pool
-        .install(|| params.fit(&data, &learners, &folds))
-        .map_err(|e| {
-            if e.is_input_error() {
-                anyhow::Error::new(InputError(format!("{path}: {e}")))
-            } else {
-                anyhow::Error::new(e).context(path.clone())
-            }
-        })?;
+    // the exit code follows the library error's kind (input or not)
+    let fit = c
+        .install(|| params.fit(&data, &learners, &folds))?
+        .map_err(|e| anyhow::Error::new(e).context(path.clone()))?;
     let label = match score {
         Score::IrmAte => "ATE".to_string(),
         Score::IrmAtte => "ATTE".to_string(),
@@ -313,13 +303,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         "std_error_method".into(),
         json!("orthogonal score: sqrt(mean(psi^2) / mean(psi_a)^2 / n); repeated splits: median of the thetas, SE = (median(theta_r + 1.96 SE_r) - theta) / 1.96 (DoubleML 0.11)"),
     );
-    if c.json {
-        println!("{}", output::to_json(&out)?);
-    } else {
-        println!("{}", output::estimates_table(&out.estimates));
-    }
-    output::warn_all(&out);
-    Ok(())
+    output::emit(c.json, &out, || {})
 }
 
 /// What a learner flag fits, as the output reports it.

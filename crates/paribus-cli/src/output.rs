@@ -63,6 +63,28 @@ pub fn row(t: &mut Table, cells: Vec<String>, left: usize) {
     }));
 }
 
+/// A number as a label: whole numbers without a decimal point (years, periods), others as Rust
+/// prints them.
+pub fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The JSON document (`--json`) or the estimates table followed by `extra`; then the warnings.
+pub fn emit(json: bool, a: &Analysis, extra: impl FnOnce()) -> Result<()> {
+    if json {
+        println!("{}", to_json(a)?);
+    } else {
+        println!("{}", estimates_table(&a.estimates));
+        extra();
+    }
+    warn_all(a);
+    Ok(())
+}
+
 /// Prints warnings to stderr.
 pub fn warn_all(a: &Analysis) {
     for w in &a.warnings {

@@ -84,14 +84,6 @@ pub fn run(cmd: &SynthCmd) -> Result<()> {
     }
 }
 
-fn fmt_time(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
-}
-
 impl Wide {
     /// (never-treated units, treated units, both with the never-treated first), each in label
     /// order: the row order of every panel handed to the library.
@@ -165,7 +157,7 @@ fn time_weights(times: &[f64], lambda: &[f64]) -> Vec<(String, f64)> {
     times
         .iter()
         .zip(lambda)
-        .map(|(&t, &l)| (fmt_time(t), l))
+        .map(|(&t, &l)| (output::fmt_num(t), l))
         .collect()
 }
 
@@ -206,19 +198,13 @@ fn run_se(
     f: impl FnOnce(SeMethod) -> paribus::Result<paribus::synth::SeResult> + Send,
 ) -> Result<Option<paribus::synth::SeResult>> {
     let Some(m) = method else { return Ok(None) };
-    let r = on_pool(c, || f(m))?.map_err(|e| InputError(format!("{path}: {e}")))?;
+    let r = c
+        .install(|| f(m))?
+        .map_err(|e| InputError(format!("{path}: {e}")))?;
     if let Some(note) = &r.note {
         warnings.push(format!("{}: {note}; the standard error is null", m.name()));
     }
     Ok(Some(r))
-}
-
-/// Runs `f` on a pool of `--threads` workers (results do not depend on the count).
-fn on_pool<T: Send>(c: &Common, f: impl FnOnce() -> T + Send) -> Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(c.threads())
-        .build()?;
-    Ok(pool.install(f))
 }
 
 fn predictor_names(a: &SynthArgs) -> Vec<String> {
@@ -271,7 +257,7 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
                 "{path}: unit `{}` has two rows for {} = {} (rows {first} and {})",
                 units[u],
                 a.time,
-                fmt_time(times[s]),
+                output::fmt_num(times[s]),
                 r + 1
             ))
             .into());
@@ -301,7 +287,7 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
         let shown: Vec<String> = missing
             .iter()
             .take(5)
-            .map(|&(u, s)| format!("({}, {})", units[u], fmt_time(times[s])))
+            .map(|&(u, s)| format!("({}, {})", units[u], output::fmt_num(times[s])))
             .collect();
         return Err(InputError(format!(
             "{path}: the panel is unbalanced: {} unit-period pairs have no row, e.g. {}{}",
@@ -320,8 +306,8 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
                     "{path}: unit `{}` is treated from {} = {} but not in {}: the estimators need treatment to stay on once it starts",
                     units[u],
                     a.time,
-                    fmt_time(times[g]),
-                    fmt_time(times[s])
+                    output::fmt_num(times[g]),
+                    output::fmt_num(times[s])
                 ))
                 .into());
             }
@@ -330,7 +316,7 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
                     "{path}: unit `{}` is treated in the first period ({} = {}), so it has no pre-treatment period: it was treated before the panel starts",
                     units[u],
                     a.time,
-                    fmt_time(times[0])
+                    output::fmt_num(times[0])
                 ))
                 .into());
             }
@@ -366,9 +352,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
             .into());
         }
     };
-    if !(c.alpha > 0.0 && c.alpha < 1.0) {
-        return Err(InputError(format!("--alpha must be in (0, 1), got {}", c.alpha)).into());
-    }
+    c.check_alpha()?;
     let (w, n_obs, dropped) = wide(a, &path)?;
     let mut cohorts: Vec<usize> = w.adoption.iter().flatten().copied().collect();
     cohorts.sort_unstable();
@@ -405,7 +389,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         return Err(InputError(format!(
             "{path}: treatment starts in the second period ({} = {}): the estimators need at least 2 pre-treatment periods",
             a.time,
-            fmt_time(w.times[t0])
+            output::fmt_num(w.times[t0])
         ))
         .into());
     }
@@ -434,7 +418,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
     if shift > 0 {
         let (cut, pf) = in_time_placebo(&params, &panel, shift)
             .map_err(|e| InputError(format!("{path}: --in-time-placebo {shift}: {e}")))?;
-        let start = fmt_time(w.times[t0 - shift]);
+        let start = output::fmt_num(w.times[t0 - shift]);
         let label = format!("placebo(in-time,start={start})");
         let estimand = "the same estimator with treatment pretended to start earlier, on pre-treatment data only (should be near 0)";
         let pse = match se_method {
@@ -475,7 +459,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         json!({
             "units": order.len(), "controls": controls.len(), "treated": treated.len(),
             "periods": nt, "pre_periods": t0, "post_periods": nt - t0,
-            "treatment_starts": fmt_time(w.times[t0]),
+            "treatment_starts": output::fmt_num(w.times[t0]),
             "treated_units": treated.iter().map(|&u| w.units[u].clone()).collect::<Vec<_>>(),
         }),
     );
@@ -517,7 +501,7 @@ fn synth(a: &SynthArgs, method: Method) -> Result<()> {
         json!(
             (0..nt)
                 .map(
-                    |s| json!({"time": fmt_time(w.times[s]), "treated": tr[s], "synthetic": sy[s]})
+                    |s| json!({"time": output::fmt_num(w.times[s]), "treated": tr[s], "synthetic": sy[s]})
                 )
                 .collect::<Vec<_>>()
         ),
@@ -627,7 +611,7 @@ fn staggered(
         return Err(InputError(format!(
             "{path}: a cohort starts in the second period ({} = {}): the estimators need at least 2 pre-treatment periods",
             a.time,
-            fmt_time(w.times[g])
+            output::fmt_num(w.times[g])
         ))
         .into());
     }
@@ -664,7 +648,7 @@ fn staggered(
         .collect();
     let mut per = Vec::new();
     for ch in &fit.cohorts {
-        let g = fmt_time(w.times[ch.start]);
+        let g = output::fmt_num(w.times[ch.start]);
         estimates.push(Estimate::bare(
             format!("ATT(g={g})"),
             "the cohort's effect over its post-treatment periods (block estimate; no separate SE)",
@@ -717,7 +701,7 @@ fn staggered(
             .max_by(|x, y| x.1.weight.total_cmp(&y.1.weight))
             .expect("at least one cohort");
         let (tr, sy) = big.fit.trajectories(&fit.cohort_panel(&panel, k));
-        let g = fmt_time(w.times[big.start]);
+        let g = output::fmt_num(w.times[big.start]);
         if let Some(p) = &c.plot {
             crate::plot::trajectories(
                 p,
@@ -800,9 +784,9 @@ fn adh(
             None => {
                 return Err(InputError(format!(
                     "--outcome-lags {}: not a pre-treatment period of {} (treatment starts at {})",
-                    fmt_time(l),
+                    output::fmt_num(l),
                     a.time,
-                    fmt_time(w.times[t0])
+                    output::fmt_num(w.times[t0])
                 ))
                 .into());
             }
@@ -828,7 +812,7 @@ fn adh(
                     names[k],
                     w.units[u],
                     a.time,
-                    fmt_time(w.times[s])
+                    output::fmt_num(w.times[s])
                 ))
                 .into());
             }
@@ -842,7 +826,7 @@ fn adh(
     let mut labels: Vec<String> = names.iter().map(|n| format!("mean({n})")).collect();
     labels.extend(
         lags.iter()
-            .map(|&s| format!("{}({})", a.outcome, fmt_time(w.times[s]))),
+            .map(|&s| format!("{}({})", a.outcome, output::fmt_num(w.times[s]))),
     );
     let panel = AdhPanel {
         predictors,
@@ -858,7 +842,7 @@ fn adh(
     let seed = c.seed;
     let placebo = match se_method {
         Some(SeMethod::Placebo) => Some(
-            on_pool(c, || panel.in_space(&params, &fit))?
+            c.install(|| panel.in_space(&params, &fit))?
                 .map_err(|e| InputError(format!("{path}: {e}")))?,
         ),
         _ => None,
@@ -910,7 +894,7 @@ fn adh(
         json!({
             "units": order.len(), "controls": controls.len(), "treated": treated.len(),
             "periods": nt, "pre_periods": t0, "post_periods": nt - t0,
-            "treatment_starts": fmt_time(w.times[t0]),
+            "treatment_starts": output::fmt_num(w.times[t0]),
         }),
     );
     diag.insert("predictors".into(), json!(labels.iter().enumerate().map(|(k, l)| json!({"predictor": l, "v": fit.fit.v[k], "treated": x1[k], "synthetic": xs[k], "scale": fit.fit.scale[k]})).collect::<Vec<_>>()));
@@ -927,7 +911,7 @@ fn adh(
         (0..nt).map(|s| tr[s] - fit.gaps[s]).collect()
     };
     let tr: Vec<f64> = (0..nt).map(|s| synth_path[s] + fit.gaps[s]).collect();
-    diag.insert("trajectories".into(), json!((0..nt).map(|s| json!({"time": fmt_time(w.times[s]), "treated": tr[s], "synthetic": synth_path[s]})).collect::<Vec<_>>()));
+    diag.insert("trajectories".into(), json!((0..nt).map(|s| json!({"time": output::fmt_num(w.times[s]), "treated": tr[s], "synthetic": synth_path[s]})).collect::<Vec<_>>()));
     let analysis = Analysis {
         family: "synth".into(),
         method: "sc".into(),
