@@ -21,9 +21,6 @@ const BATCH_ROWS: usize = 64 * 1024;
 pub enum Role {
     /// A number (`f64`); booleans become 0/1.
     Numeric,
-    /// A number where a missing value is meaningful (e.g. "never treated"): kept as `NaN`
-    /// instead of counting as missing.
-    NumericOrMissing,
     /// An id, arm or group: mapped to dense codes in order of first appearance.
     Categorical,
 }
@@ -35,6 +32,9 @@ pub struct ColumnSpec {
     pub name: String,
     /// How to read it.
     pub role: Role,
+    /// A numeric column where a missing value is meaningful (e.g. "never treated"): kept as
+    /// `NaN` instead of counting as missing.
+    pub keep_missing: bool,
 }
 
 impl ColumnSpec {
@@ -43,13 +43,15 @@ impl ColumnSpec {
         ColumnSpec {
             name: name.into(),
             role: Role::Numeric,
+            keep_missing: false,
         }
     }
     /// A numeric column whose missing values are kept as `NaN`.
     pub fn numeric_or_missing(name: impl Into<String>) -> Self {
         ColumnSpec {
             name: name.into(),
-            role: Role::NumericOrMissing,
+            role: Role::Numeric,
+            keep_missing: true,
         }
     }
     /// A categorical column.
@@ -57,6 +59,7 @@ impl ColumnSpec {
         ColumnSpec {
             name: name.into(),
             role: Role::Categorical,
+            keep_missing: false,
         }
     }
 }
@@ -256,10 +259,8 @@ impl Source {
                     .map(|i| {
                         let name = self.field(i).name().clone();
                         let ty = match specs.iter().find(|s| s.name == name).map(|s| s.role) {
-                            Some(Role::Numeric | Role::NumericOrMissing) if self.is_boolean(i) => {
-                                DataType::Boolean
-                            }
-                            Some(Role::Numeric | Role::NumericOrMissing) => DataType::Float64,
+                            Some(Role::Numeric) if self.is_boolean(i) => DataType::Boolean,
+                            Some(Role::Numeric) => DataType::Float64,
                             Some(Role::Categorical) => dict_utf8(),
                             None => DataType::Utf8,
                         };
@@ -479,9 +480,9 @@ impl Source {
                     keep[i] = false;
                 };
                 match spec.role {
-                    Role::Numeric | Role::NumericOrMissing => {
+                    Role::Numeric => {
                         let v = self.to_f64(arr, &spec.name, offset + rows_read)?;
-                        if spec.role == Role::Numeric {
+                        if !spec.keep_missing {
                             for (i, x) in v.iter().enumerate() {
                                 if x.is_nan() {
                                     mark(i, &mut keep);
@@ -508,9 +509,9 @@ impl Source {
                 .into_iter()
                 .zip(specs)
                 .map(|((v, c), spec)| match spec.role {
-                    Role::Numeric | Role::NumericOrMissing if all_kept => Column::Numeric(v),
+                    Role::Numeric if all_kept => Column::Numeric(v),
                     Role::Categorical if all_kept => Column::Codes(c),
-                    Role::Numeric | Role::NumericOrMissing => Column::Numeric(filter(&v, &keep)),
+                    Role::Numeric => Column::Numeric(filter(&v, &keep)),
                     Role::Categorical => Column::Codes(filter(&c, &keep)),
                 })
                 .collect();
@@ -617,7 +618,7 @@ impl Source {
         let mut columns: Vec<Column> = specs
             .iter()
             .map(|s| match s.role {
-                Role::Numeric | Role::NumericOrMissing => Column::Numeric(Vec::with_capacity(cap)),
+                Role::Numeric => Column::Numeric(Vec::with_capacity(cap)),
                 Role::Categorical => Column::Codes(Vec::with_capacity(cap)),
             })
             .collect();

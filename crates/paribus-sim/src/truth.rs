@@ -234,6 +234,13 @@ pub fn compute(
         }
     }
     let size_of = |g: usize| sizes.iter().find(|s| s.0 == g).map_or(0, |s| s.1) as f64;
+    // the cohort-size-weighted mean of some cells' effects
+    let size_weighted = |cells: &mut dyn Iterator<Item = &GroupTime>| {
+        let (s, n) = cells.fold((0.0, 0.0), |(s, n), c| {
+            (s + size_of(c.cohort) * c.att, n + size_of(c.cohort))
+        });
+        s / n
+    };
     let mut events: Vec<i64> = att_gt
         .iter()
         .map(|c| c.day as i64 - c.cohort as i64)
@@ -243,22 +250,17 @@ pub fn compute(
     let att_event = events
         .into_iter()
         .map(|e| {
-            let cells = att_gt
+            let mut cells = att_gt
                 .iter()
                 .filter(|c| c.day as i64 - c.cohort as i64 == e);
-            let (s, n) = cells.fold((0.0, 0.0), |(s, n), c| {
-                (s + size_of(c.cohort) * c.att, n + size_of(c.cohort))
-            });
-            EventTime { e, att: s / n }
+            EventTime {
+                e,
+                att: size_weighted(&mut cells),
+            }
         })
         .collect();
     let post: Vec<&GroupTime> = att_gt.iter().filter(|c| c.day >= c.cohort).collect();
-    let att_simple = (!post.is_empty()).then(|| {
-        let (s, n) = post.iter().fold((0.0, 0.0), |(s, n), c| {
-            (s + size_of(c.cohort) * c.att, n + size_of(c.cohort))
-        });
-        s / n
-    });
+    let att_simple = (!post.is_empty()).then(|| size_weighted(&mut post.iter().copied()));
     let f = w.factual;
     Truth {
         scenario: scenario.name(),

@@ -190,6 +190,15 @@ impl Sizes {
             self.streamers_control
         }) as f64
     }
+    /// The other side's units in cell `k`: its streamers for a viewer, its viewers for a
+    /// streamer.
+    fn n_other(&self, viewer_side: bool, k: usize) -> f64 {
+        if viewer_side {
+            self.j_k(k)
+        } else {
+            self.i_k(k)
+        }
+    }
     fn f_a(&self, k: usize, l: usize) -> f64 {
         if CELLS[k].0 == CELLS[l].0 {
             1.0 / self.i_k(k) - 1.0 / self.i()
@@ -693,11 +702,7 @@ impl PairSums {
                         .enumerate()
                         .map(|(o, other)| {
                             let k = cell_of(viewer_side, own, other);
-                            let n_other = if viewer_side {
-                                sizes.j_k(k)
-                            } else {
-                                sizes.i_k(k)
-                            };
+                            let n_other = sizes.n_other(viewer_side, k);
                             c.weights[k] / n_k[k] * (s[o] - n_other * means[k])
                         })
                         .sum();
@@ -769,12 +774,7 @@ impl PairSums {
                 let mut d = 0.0;
                 for (o, other) in [true, false].into_iter().enumerate() {
                     let k = cell_of(viewer_side, own, other);
-                    let n_other = if viewer_side {
-                        sizes.j_k(k)
-                    } else {
-                        sizes.i_k(k)
-                    };
-                    d += c.weights[k] * s[o] / n_other;
+                    d += c.weights[k] * s[o] / sizes.n_other(viewer_side, k);
                 }
                 xs.push(d);
             }
