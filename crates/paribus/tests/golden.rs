@@ -3,6 +3,9 @@
 //! The fixtures and the script that made them live in `tools/golden/` (see its README for the
 //! pinned versions and the exact peer calls). Agreement is asserted to 1e-8 relative.
 
+mod common;
+
+use common::{fixture, fv as f64s};
 use paribus::design::ab::{AbParams, Split, analyze, srm_test};
 use paribus::design::moments::GroupedMoments;
 use paribus::inference::{Adjustment, adjust_p_values};
@@ -10,23 +13,6 @@ use paribus::regress::{Clusters, LinearData, LogitParams, OlsParams, VcovSpec};
 use serde_json::Value;
 
 const REL: f64 = 1e-8;
-
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../tools/golden/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 /// Integer ids as they are, string ids mapped to dense codes in order of first appearance.
 fn u32s(v: &Value) -> Vec<u32> {

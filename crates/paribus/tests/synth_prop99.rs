@@ -2,6 +2,8 @@
 //! the estimates of Arkhangelsky et al. (2021, Table 1) as the synthdid package prints them, the
 //! weights it reports, and placebo standard errors near the published ones (they are random).
 
+mod common;
+
 use paribus::synth::{BlockPanel, Method, SeMethod, SynthParams, standard_error};
 
 /// (panel with California last, state names in row order, years).
@@ -228,14 +230,7 @@ fn placebo_diagnostics() {
 #[test]
 fn adh_matches_pysyncon() {
     use paribus::synth::adh::{AdhData, AdhParams, fit_adh};
-    let fx: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tools/golden/fixtures/synth_adh.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let fx = common::fixture("synth_adh.json");
     let (panel, states, years) = prop99();
     assert_eq!(
         fx["controls"].as_array().unwrap().len(),

@@ -61,7 +61,8 @@ pub fn fixture(name: &str) -> serde_json::Value {
         "{}/../../tools/golden/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
 }
 
 pub fn f(v: &serde_json::Value) -> f64 {
