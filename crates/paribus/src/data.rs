@@ -10,10 +10,15 @@ pub struct Clusters<'a> {
     n_groups: usize,
 }
 
+/// The number of levels of dense codes: one more than the largest (0 for none).
+pub(crate) fn n_levels(codes: &[u32]) -> usize {
+    codes.iter().copied().max().map_or(0, |m| m as usize + 1)
+}
+
 impl<'a> Clusters<'a> {
     /// Wraps dense codes; `n_groups` is one more than the largest code.
     pub fn new(codes: &'a [u32]) -> Self {
-        let n_groups = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let n_groups = n_levels(codes);
         Clusters { codes, n_groups }
     }
 

@@ -213,7 +213,7 @@ impl Folds {
             return Err(Error::InvalidData("no fold assignment given".into()));
         };
         let n = first.len();
-        let k = first.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let k = crate::data::n_levels(first);
         if k < 2 {
             return Err(Error::InvalidData(
                 "the fold ids name fewer than 2 folds".into(),
@@ -254,7 +254,7 @@ impl Folds {
     /// # Errors
     /// As [`Folds::random`], with clusters in place of rows.
     pub fn random_clusters(codes: &[u32], k: usize, repeats: usize, seed: u64) -> Result<Self> {
-        let g = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let g = crate::data::n_levels(codes);
         let by_cluster = Folds::random(g, k, repeats, seed)?;
         let ids = by_cluster
             .ids
@@ -789,7 +789,7 @@ fn solve_clustered(
     folds: &[u32],
     k: usize,
 ) -> Result<(f64, f64)> {
-    let g = clusters.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let g = crate::data::n_levels(clusters);
     let mut fold_of = vec![u32::MAX; g];
     for (i, &c) in clusters.iter().enumerate() {
         let f = &mut fold_of[c as usize];

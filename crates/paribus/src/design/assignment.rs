@@ -122,7 +122,7 @@ impl HashAssignment {
                 }
             })
             .collect();
-        let n_strata = strata.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let n_strata = crate::data::n_levels(strata);
         let mut members: Vec<Vec<(u64, usize)>> = vec![Vec::new(); n_strata];
         for (u, id) in ids.iter().enumerate() {
             if out[u] != Arm::NotInExperiment {

@@ -131,7 +131,7 @@ impl GroupedMoments {
         for c in cols {
             assert_eq!(c.len(), codes.len(), "column length differs from the codes");
         }
-        let g = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let g = crate::data::n_levels(codes);
         if g > self.groups.len() {
             self.groups.resize(g, Moments::new(k));
         }

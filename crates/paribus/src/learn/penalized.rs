@@ -302,7 +302,7 @@ pub fn cross_validate(
     standardize: bool,
     tol: f64,
 ) -> Result<CvPath> {
-    let k = folds.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let k = crate::data::n_levels(folds);
     let mut errs = vec![vec![0.0; k]; alphas.len()];
     for f in 0..k as u32 {
         let train: Vec<usize> = rows

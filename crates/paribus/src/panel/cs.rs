@@ -199,7 +199,7 @@ impl<'a> CsLong<'a> {
                 self.y.len()
             )));
         }
-        let nu = unit.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let nu = crate::data::n_levels(unit);
         let mut first = vec![usize::MAX; nu];
         let mut seen = std::collections::HashSet::with_capacity(unit.len());
         for (r, &u) in unit.iter().enumerate() {
@@ -701,7 +701,7 @@ impl CsParamsChecked {
         let (entity, n_ent): (Vec<usize>, usize) = match data.unit {
             Some(u) => (
                 u.iter().map(|&c| c as usize).collect(),
-                u.iter().copied().max().map_or(0, |m| m as usize + 1),
+                crate::data::n_levels(u),
             ),
             None => ((0..nrows).collect(), nrows),
         };

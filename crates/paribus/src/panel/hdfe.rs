@@ -15,10 +15,7 @@ pub struct Factors<'a> {
 impl<'a> Factors<'a> {
     /// Wraps factors (each code in `0..levels`, `levels` one more than the largest code).
     pub fn new(codes: Vec<&'a [u32]>) -> Self {
-        let levels = codes
-            .iter()
-            .map(|c| c.iter().copied().max().map_or(0, |m| m as usize + 1))
-            .collect();
+        let levels = codes.iter().map(|c| crate::data::n_levels(c)).collect();
         Factors { codes, levels }
     }
 
@@ -209,7 +206,7 @@ impl<'a> Demeaner<'a> {
 
 /// Re-densifies codes over the kept rows; returns the codes and the number of levels.
 pub(crate) fn restrict(codes: &[u32], keep: &[bool]) -> (Vec<u32>, usize) {
-    let max = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let max = crate::data::n_levels(codes);
     let mut map = vec![u32::MAX; max];
     let mut next = 0u32;
     let out = codes

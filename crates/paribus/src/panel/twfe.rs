@@ -344,7 +344,7 @@ impl FeParamsChecked {
 
 /// Dense codes of the kept rows of a per-row cluster variable.
 fn cluster_codes<'a>(codes: &'a [u32], keep: &[bool]) -> std::borrow::Cow<'a, [u32]> {
-    let max = codes.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let max = crate::data::n_levels(codes);
     let mut seen = vec![false; max];
     for &c in codes {
         seen[c as usize] = true;
@@ -354,10 +354,6 @@ fn cluster_codes<'a>(codes: &'a [u32], keep: &[bool]) -> std::borrow::Cow<'a, [u
     } else {
         std::borrow::Cow::Owned(restrict(codes, keep).0)
     }
-}
-
-fn n_groups(codes: &[u32]) -> usize {
-    codes.iter().copied().max().map_or(0, |m| m as usize + 1)
 }
 
 /// Whether every level of `fe` occurs with exactly one value of `cluster`.
@@ -435,7 +431,7 @@ impl FeFit {
     /// Scores `wᵢ x̃ᵢ eᵢ` summed by cluster, then `B (Σ_g S_g S_gᵀ) B`.
     fn cluster_sandwich(&self, codes: &[u32]) -> Mat<f64> {
         let k = self.coef.len();
-        let g = n_groups(codes);
+        let g = crate::data::n_levels(codes);
         let mut s = Mat::<f64>::zeros(g, k);
         for (i, &c) in codes.iter().enumerate() {
             let we = self.w(i) * self.resid[i];
@@ -464,7 +460,7 @@ impl FeFit {
                 )));
             }
             let codes = cluster_codes(c, &self.keep);
-            if n_groups(&codes) < 2 {
+            if crate::data::n_levels(&codes) < 2 {
                 return Err(Error::InvalidData(
                     "cluster-robust variance needs at least 2 clusters".into(),
                 ));
@@ -501,7 +497,7 @@ impl FeFit {
             }
             FeVcov::Cluster(c) => {
                 let codes = check(c)?;
-                let g = n_groups(&codes);
+                let g = crate::data::n_levels(&codes);
                 n_clusters.push(g);
                 let dfk = (k + self.k_fe(&[&codes])) as f64;
                 let f = (nobs - 1.0) / (nobs - dfk) * g as f64 / (g as f64 - 1.0);
@@ -516,7 +512,7 @@ impl FeFit {
                 let ca = check(a)?;
                 let cb = check(b)?;
                 let (inter, gab) = crate::regress::vcov::intersect(&ca, &cb);
-                let (ga, gb) = (n_groups(&ca), n_groups(&cb));
+                let (ga, gb) = (crate::data::n_levels(&ca), crate::data::n_levels(&cb));
                 n_clusters.extend([ga, gb]);
                 let gmin = ga.min(gb).min(gab) as f64;
                 let dfk = (k + self.k_fe(&[&ca, &cb, &inter])) as f64;

@@ -134,7 +134,7 @@ fn cluster_meat(scores: &Mat<f64>, codes: &[u32], n_groups: usize) -> Mat<f64> {
 }
 
 fn count_groups(codes: &[u32]) -> usize {
-    let mut seen = vec![false; codes.iter().copied().max().map_or(0, |m| m as usize + 1)];
+    let mut seen = vec![false; crate::data::n_levels(codes)];
     for &c in codes {
         seen[c as usize] = true;
     }
