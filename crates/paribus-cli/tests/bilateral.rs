@@ -72,14 +72,7 @@ fn spec_example_through_the_cli() {
     };
     // the headline variance against the numpy implementation of tools/golden, V̂_CS against the
     // spec's numbers (experiment-designs.md §2.2)
-    let fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tools/golden/fixtures/bilateral_variance.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let fx = common::fixture("bilateral_variance.json");
     let numpy = &fx["cases"][0]["variance"];
     for (label, est, var_cs) in [
         ("total", 6.0, 2.99568),

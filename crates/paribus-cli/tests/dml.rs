@@ -2,28 +2,17 @@
 //! same fold ids, and bad input.
 
 mod common;
-use common::{bad, paribus, tmp};
+use common::{bad, fixture, fixture_path, paribus, tmp};
 
 use serde_json::Value;
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tools/golden/fixtures/dml_doubleml.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn data(name: &str) -> String {
-    format!(
-        "{}/../../tools/golden/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    fixture_path(name)
 }
 
 #[test]
 fn dml_cli_matches_doubleml() {
-    let g = fixture();
+    let g = fixture("dml_doubleml.json");
     for (model, file, extra, label, case) in [
         (
             "plr",
@@ -63,21 +52,7 @@ fn dml_cli_matches_doubleml() {
         ),
     ] {
         let path = data(file);
-        let mut args = vec![
-            "dml",
-            model,
-            "--data",
-            &path,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x*",
-            "--fold-column",
-            "fold",
-            "--json",
-        ];
+        let mut args = dml_args(model, &path, "x*", &["--fold-column", "fold", "--json"]);
         args.extend(extra);
         let o = paribus(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -104,23 +79,12 @@ fn dml_cli_matches_doubleml() {
 #[test]
 fn dml_with_gradient_boosting() {
     let path = data("dml_irm.csv");
-    let args = [
-        "dml",
+    let args = dml_args(
         "irm",
-        "--data",
         &path,
-        "--outcome",
-        "y",
-        "--treatment",
-        "d",
-        "--covariates",
         "x*",
-        "--learner",
-        "gbm",
-        "--seed",
-        "3",
-        "--json",
-    ];
+        &["--learner", "gbm", "--seed", "3", "--json"],
+    );
     let o = paribus(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.stdout, paribus(&args).stdout);
@@ -153,6 +117,24 @@ fn dml_with_gradient_boosting() {
     );
 }
 
+/// `paribus dml <model> --data <data> --outcome y --treatment d --covariates <covs> <extra>`.
+fn dml_args<'a>(model: &'a str, data: &'a str, covs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "dml",
+        model,
+        "--data",
+        data,
+        "--outcome",
+        "y",
+        "--treatment",
+        "d",
+        "--covariates",
+        covs,
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
 #[test]
 fn dml_bad_input() {
     let constant = tmp(
@@ -160,122 +142,35 @@ fn dml_bad_input() {
         "y,d,x1\n1,1,0.5\n2,1,0.7\n3,1,0.1\n4,1,0.9\n5,1,0.3\n6,1,0.2\n",
     );
     bad(
-        &[
-            "dml",
-            "plr",
-            "--data",
-            &constant,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x1",
-        ],
+        &dml_args("plr", &constant, "x1", &[]),
         "the treatment is constant",
     );
     let path = data("dml_plr.csv");
+    bad(&dml_args("irm", &path, "x*", &[]), "needs a 0/1 treatment");
     bad(
-        &[
-            "dml",
-            "irm",
-            "--data",
-            &path,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x*",
-        ],
-        "needs a 0/1 treatment",
-    );
-    bad(
-        &[
-            "dml",
-            "plr",
-            "--data",
-            &path,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x*",
-            "--learner-y",
-            "forest",
-        ],
+        &dml_args("plr", &path, "x*", &["--learner-y", "forest"]),
         "--learner-y `forest` is not available",
     );
+    let pliv = data("dml_pliv.csv");
     bad(
-        &[
-            "dml",
-            "iv",
-            "--data",
-            &data("dml_pliv.csv"),
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--instrument",
-            "z",
-            "--covariates",
-            "x*",
-            "--score",
-            "late",
-        ],
+        &dml_args("iv", &pliv, "x*", &["--instrument", "z", "--score", "late"]),
         "needs a 0/1 instrument and a 0/1 treatment",
     );
     let tiny = tmp("dml_tiny.csv", "y,d,x1\n1,0,0.5\n2,1,0.7\n3,0,0.1\n");
     bad(
-        &[
-            "dml",
-            "plr",
-            "--data",
-            &tiny,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x1",
-        ],
+        &dml_args("plr", &tiny, "x1", &[]),
         "3 observations for 5 folds",
     );
     // clustered data with folds that split a cluster
     bad(
-        &[
-            "dml",
+        &dml_args(
             "plr",
-            "--data",
             &path,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
             "x*",
-            "--cluster",
-            "cluster",
-            "--fold-column",
-            "fold",
-        ],
+            &["--cluster", "cluster", "--fold-column", "fold"],
+        ),
         "spans folds",
     );
     let missing = tmp("dml_missing.csv", "y,d,x1\n1,0,0.5\n2,1,\n3,0,0.1\n");
-    bad(
-        &[
-            "dml",
-            "plr",
-            "--data",
-            &missing,
-            "--outcome",
-            "y",
-            "--treatment",
-            "d",
-            "--covariates",
-            "x1",
-        ],
-        "\"x1\"",
-    );
+    bad(&dml_args("plr", &missing, "x1", &[]), "\"x1\"");
 }

@@ -1,7 +1,7 @@
 //! End-to-end tests of `paribus synth` (issue #5).
 
 mod common;
-use common::{bad, paribus, tmp};
+use common::{bad, fixture, paribus, tmp};
 
 use serde_json::Value;
 
@@ -11,14 +11,6 @@ const PROP99: &str = concat!(
 );
 
 /// The fixture of tools/golden/synth_sdid.py.
-fn synth_fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tools/golden/fixtures/synth_sdid.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// Proposition 99 with pretend adopters (`{"State": first treated year}`), written to `name`.
 fn prop99_with(name: &str, adopters: &Value) -> String {
     let adopters = adopters.as_object().unwrap();
@@ -218,7 +210,7 @@ fn bad_inputs() {
 /// adopters.
 #[test]
 fn staggered_matches_synthdid_python() {
-    let fx = synth_fixture();
+    let fx = fixture("synth_sdid.json");
     for (name, v) in fx["variants"].as_object().unwrap() {
         let file = prop99_with(&format!("stag_{name}.csv"), &v["adopters"]);
         let o = paribus(&args("sdid", &file, &["--json", "--se", "none"]));
@@ -326,7 +318,7 @@ fn classic_synthetic_control() {
 /// (tools/golden/synth_sdid.py), on Proposition 99 with three treated states.
 #[test]
 fn jackknife_matches_synthdid() {
-    let fx = synth_fixture();
+    let fx = fixture("synth_sdid.json");
     let v = &fx["jackknife"]["three_treated_1989"];
     let file = prop99_with("jk_three.csv", &v["adopters"]);
     let o = paribus(&args(

@@ -11,6 +11,21 @@ pub fn paribus(args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// The path of a file in `tools/golden/fixtures`.
+pub fn fixture_path(name: &str) -> String {
+    format!(
+        "{}/../../tools/golden/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A JSON fixture of `tools/golden/fixtures`.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = fixture_path(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Writes `content` to a file named `name` in this test process's temporary folder.
 pub fn tmp(name: &str, content: &str) -> String {
     let dir = std::env::temp_dir().join(format!("paribus-cli-test-{}", std::process::id()));
