@@ -23,6 +23,10 @@ pub struct Binned {
     n: usize,
     p: usize,
     cols: Vec<Vec<u8>>,
+    /// The same bins row by row (`rows[r * stride + j]`, rows padded with zeros to a multiple
+    /// of 16 bytes), for passes over a subset of rows.
+    rows: Vec<u8>,
+    stride: usize,
     upper: Vec<Vec<f64>>,
 }
 
@@ -37,7 +41,7 @@ impl Binned {
         let n = cols.first().map_or(0, |c| c.len());
         let p = cols.len();
         let upper: Vec<Vec<f64>> = cols.par_iter().map(|c| edges(c, max_bins)).collect();
-        let cols = cols
+        let cols: Vec<Vec<u8>> = cols
             .par_iter()
             .zip(&upper)
             .map(|(c, u)| {
@@ -46,7 +50,23 @@ impl Binned {
                     .collect()
             })
             .collect();
-        Binned { n, p, cols, upper }
+        let stride = p.next_multiple_of(16).max(16);
+        let mut rows = vec![0u8; n * stride];
+        if p > 0 {
+            rows.par_chunks_mut(stride).enumerate().for_each(|(r, row)| {
+                for (v, c) in row.iter_mut().zip(&cols) {
+                    *v = c[r];
+                }
+            });
+        }
+        Binned {
+            n,
+            p,
+            cols,
+            rows,
+            stride,
+            upper,
+        }
     }
 
     /// Number of rows.
@@ -67,6 +87,16 @@ impl Binned {
     /// Bin indices of column `j`.
     pub fn col(&self, j: usize) -> &[u8] {
         &self.cols[j]
+    }
+
+    /// The bins of all columns in row `r`, padded with zeros to [`Binned::stride`] bytes.
+    pub fn row(&self, r: usize) -> &[u8] {
+        &self.rows[r * self.stride..(r + 1) * self.stride]
+    }
+
+    /// Bytes per padded row: the number of columns rounded up to a multiple of 16.
+    pub fn stride(&self) -> usize {
+        self.stride
     }
 
     /// Number of bins of column `j` (1 for a constant column).

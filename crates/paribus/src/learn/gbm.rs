@@ -22,8 +22,13 @@
 //!   tracked after every tree, and the model keeps the trees up to the best round once
 //!   `early_stopping_rounds` rounds pass without improvement.
 //!
-//! Threads split the histogram work by feature and the prediction work by row, and every sum is
-//! taken in a fixed order, so a fit gives the same bytes whatever the thread count. The defaults
+//! Layout: the training rows' bins are copied once per fit, row by row, and kept in leaf order
+//! (a split is a stable partition of its leaf's run of rows, between two copies), so building a
+//! leaf's histograms is a sequential pass rather than a gather of scattered rows; the scores and
+//! targets follow the rows into each tree's leaf order. Threads split the histogram work by
+//! groups of features, the partition of a long run by blocks of a fixed size and the prediction
+//! work by row, and every sum is taken in a fixed order, so a fit gives the same bytes whatever
+//! the thread count. The defaults
 //! are LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
@@ -193,6 +198,8 @@ struct Leaf {
     best: Option<Split>,
     /// The node whose child this leaf is (`true`: the left child).
     parent: Option<(usize, bool)>,
+    /// Which copy of the [`Layout`] holds the leaf's rows.
+    side: usize,
 }
 
 /// An inner node: rows with `x[feature] ≤ threshold` (bin ≤ `bin`) go left. A child `c ≥ 0` is a
@@ -364,54 +371,65 @@ impl Gbm {
                 (mean / (1.0 - mean)).ln()
             }
         };
-        let n = b.n_rows();
         let mut offsets = vec![0usize];
         for j in 0..b.n_features() {
             offsets.push(offsets[j] + b.n_bins(j));
         }
         let squared = loss == Loss::Squared;
-        let mut score = vec![init; n];
-        let mut g = vec![0.0; n];
+        // the training rows in "position" order: at the start of every tree, the leaf order of
+        // the previous tree, so that each leaf's rows are contiguous in the copied bins
+        let mut work = Layout::new(&b, &train, !squared);
+        let m = train.len();
+        let mut yp: Vec<f64> = train.iter().map(|&r| y[r]).collect();
+        let mut score = vec![init; m];
+        let mut g = vec![0.0; m];
         // the hessian of squared loss is 1: not stored
-        let mut h = if squared { Vec::new() } else { vec![0.0; n] };
-        let mut idx: Vec<u32> = train.iter().map(|&r| r as u32).collect();
-        let mut scratch: Vec<u32> = Vec::with_capacity(idx.len());
+        let mut h = if squared { Vec::new() } else { vec![0.0; m] };
+        let (mut next_score, mut next_y, mut leaf_value) =
+            (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
         let mut valid_score = vec![init; valid.len()];
         let mut trees = Vec::with_capacity(p.n_estimators);
         let mut best = (f64::INFINITY, 0usize);
-        // the training rows (sorted) within rows lo..hi
-        let rows_in = |lo: usize, hi: usize| {
-            &train[train.partition_point(|&r| r < lo)..train.partition_point(|&r| r < hi)]
-        };
         const CHUNK: usize = 4096;
         for round in 0..p.n_estimators {
-            // gradients (and hessians) on the training rows only, in parallel over row blocks
+            // gradients (and hessians) in position order, in parallel over blocks of rows
             if squared {
-                g.par_chunks_mut(CHUNK).enumerate().for_each(|(c, gc)| {
-                    let lo = c * CHUNK;
-                    for &r in rows_in(lo, lo + gc.len()) {
-                        gc[r - lo] = score[r] - y[r];
-                    }
-                });
+                g.par_chunks_mut(CHUNK)
+                    .zip(score.par_chunks(CHUNK).zip(yp.par_chunks(CHUNK)))
+                    .for_each(|(gc, (sc, yc))| {
+                        for ((gi, s), yi) in gc.iter_mut().zip(sc).zip(yc) {
+                            *gi = s - yi;
+                        }
+                    });
             } else {
                 g.par_chunks_mut(CHUNK)
                     .zip(h.par_chunks_mut(CHUNK))
-                    .enumerate()
-                    .for_each(|(c, (gc, hc))| {
-                        let lo = c * CHUNK;
-                        for &r in rows_in(lo, lo + gc.len()) {
-                            let q = sigmoid(score[r]);
-                            gc[r - lo] = q - y[r];
-                            hc[r - lo] = q * (1.0 - q);
+                    .zip(score.par_chunks(CHUNK).zip(yp.par_chunks(CHUNK)))
+                    .for_each(|((gc, hc), (sc, yc))| {
+                        for (((gi, hi), &s), yi) in gc.iter_mut().zip(hc).zip(sc).zip(yc) {
+                            let q = sigmoid(s);
+                            *gi = q - yi;
+                            *hi = q * (1.0 - q);
                         }
                     });
             }
-            let (tree, ranges) = self.grow(&b, &offsets, &g, &h, squared, &mut idx, &mut scratch);
-            for (&(start, len), v) in ranges.iter().zip(&tree.values) {
-                for &r in &idx[start..start + len] {
-                    score[r as usize] += v;
-                }
+            let (tree, ranges) = self.grow(&b, &mut work, &offsets, &g, &h, squared);
+            // the rows move to the tree's leaf order, their scores updated on the way
+            for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
+                leaf_value[start..start + len].fill(v);
             }
+            next_score
+                .par_iter_mut()
+                .zip(next_y.par_iter_mut())
+                .zip(work.perm[0].par_iter().zip(&leaf_value))
+                .with_min_len(8192)
+                .for_each(|((s, yy), (&k, v))| {
+                    *s = score[k as usize] + v;
+                    *yy = yp[k as usize];
+                });
+            std::mem::swap(&mut score, &mut next_score);
+            std::mem::swap(&mut yp, &mut next_y);
+            work.reset_perm();
             if let Some(patience) = p.early_stopping_rounds {
                 for (s, &r) in valid_score.iter_mut().zip(&valid) {
                     *s += tree.predict_binned(&b, r);
@@ -437,42 +455,43 @@ impl Gbm {
         })
     }
 
-    /// Grows one tree on the rows in `idx` (which it reorders so that each leaf's rows are
-    /// contiguous); returns the tree and each leaf's `(start, len)` in `idx`, by leaf. `h` is
-    /// not read when `const_hess` (squared loss: every hessian is 1).
-    #[allow(clippy::too_many_arguments)]
+    /// Grows one tree on the rows of `work` (which it reorders so that each leaf's rows are
+    /// contiguous, recording in `work.perm` where each row was); returns the tree and each
+    /// leaf's `(start, len)` in position order, by leaf. `g` and `h` are by position at the
+    /// start of the tree; `h` is not read when `const_hess` (squared loss: every hessian is 1).
     fn grow(
         &self,
         b: &Binned,
+        work: &mut Layout,
         offsets: &[usize],
         g: &[f64],
         h: &[f64],
         const_hess: bool,
-        idx: &mut [u32],
-        scratch: &mut Vec<u32>,
     ) -> (Tree, Vec<(usize, usize)>) {
         let p = &self.p;
-        let g0 = idx.iter().map(|&r| g[r as usize]).sum::<f64>();
+        let m = work.len();
+        let g0 = g.iter().sum::<f64>();
         let h0 = if const_hess {
-            idx.len() as f64
+            m as f64
         } else {
-            idx.iter().map(|&r| h[r as usize]).sum::<f64>()
+            h.iter().sum::<f64>()
         };
         let mut leaves = vec![Leaf {
             start: 0,
-            len: idx.len(),
+            len: m,
             g: g0,
             h: h0,
             depth: 0,
             hist: None,
             best: None,
             parent: None,
+            side: 0,
         }];
         let splittable =
             |l: &Leaf| l.len >= 2 * p.min_data_in_leaf && p.max_depth.is_none_or(|m| l.depth < m);
         if splittable(&leaves[0]) {
-            let hist = build_hist(b, offsets, g, h, const_hess, idx);
-            leaves[0].best = self.best_split(&hist, offsets, g0, h0, idx.len());
+            let hist = work.hist(0, offsets, g, h, const_hess, 0, m);
+            leaves[0].best = self.best_split(&hist, offsets, g0, h0, m);
             leaves[0].hist = Some(hist);
         }
         let mut nodes: Vec<Node> = Vec::new();
@@ -492,22 +511,9 @@ impl Gbm {
                 .take()
                 .expect("a splittable leaf has histograms");
             let (start, len) = (leaves[li].start, leaves[li].len);
-            // stable partition: the left rows first, both sides keep their order
-            let col = b.col(split.feature);
-            scratch.clear();
-            let seg = &mut idx[start..start + len];
-            let mut w = 0;
-            for k in 0..len {
-                let r = seg[k];
-                if usize::from(col[r as usize]) <= split.bin {
-                    seg[w] = r;
-                    w += 1;
-                } else {
-                    scratch.push(r);
-                }
-            }
-            debug_assert_eq!(w, split.n);
-            seg[w..].copy_from_slice(scratch);
+            let w = split.n;
+            let side = 1 - leaves[li].side;
+            work.partition(leaves[li].side, start, len, split.feature, split.bin, w);
             let node = nodes.len();
             let ri = leaves.len();
             nodes.push(Node {
@@ -534,6 +540,7 @@ impl Gbm {
                 hist: None,
                 best: None,
                 parent: Some((node, true)),
+                side,
             };
             leaves.push(Leaf {
                 start: start + w,
@@ -544,6 +551,7 @@ impl Gbm {
                 hist: None,
                 best: None,
                 parent: Some((node, false)),
+                side,
             });
             let (small, large) = if w <= len - w { (li, ri) } else { (ri, li) };
             let (cs, cl) = (splittable(&leaves[small]), splittable(&leaves[large]));
@@ -551,14 +559,7 @@ impl Gbm {
                 continue;
             }
             let sl = &leaves[small];
-            let small_hist = build_hist(
-                b,
-                offsets,
-                g,
-                h,
-                const_hess,
-                &idx[sl.start..sl.start + sl.len],
-            );
+            let small_hist = work.hist(sl.side, offsets, g, h, const_hess, sl.start, sl.len);
             if cl {
                 let mut large_hist = parent_hist;
                 for (a, s) in large_hist.iter_mut().zip(&small_hist) {
@@ -589,6 +590,9 @@ impl Gbm {
                 }
             })
             .collect();
+        let runs: Vec<(usize, usize, usize)> =
+            leaves.iter().map(|l| (l.start, l.len, l.side)).collect();
+        work.gather(&runs);
         let ranges = leaves.iter().map(|l| (l.start, l.len)).collect();
         (Tree { nodes, values }, ranges)
     }
@@ -638,83 +642,273 @@ impl Gbm {
     }
 }
 
-/// The histograms of all features over the rows `idx`: the gradients gathered once into the
-/// rows' order, then one pass per feature over its compact column of bins (in parallel over
-/// features; each feature's sums in row order, so the result does not depend on the threads).
-fn build_hist(
-    b: &Binned,
-    offsets: &[usize],
-    g: &[f64],
-    h: &[f64],
-    const_hess: bool,
-    idx: &[u32],
-) -> Hist {
-    let og: Vec<f64> = idx.iter().map(|&r| g[r as usize]).collect();
-    let oh: Vec<f64> = if const_hess {
-        Vec::new()
-    } else {
-        idx.iter().map(|&r| h[r as usize]).collect()
-    };
-    let mut hist = vec![Bin::default(); *offsets.last().expect("offsets start at 0")];
-    // one slice of the histogram per feature
-    let mut parts: Vec<&mut [Bin]> = Vec::with_capacity(offsets.len() - 1);
-    let mut rest = hist.as_mut_slice();
-    for w in offsets.windows(2) {
-        let (part, tail) = rest.split_at_mut(w[1] - w[0]);
-        parts.push(part);
-        rest = tail;
-    }
-    let one = |(j, out): (usize, &mut &mut [Bin])| {
-        if const_hess {
-            accumulate::<false>(b.col(j), idx, &og, &oh, out);
-        } else {
-            accumulate::<true>(b.col(j), idx, &og, &oh, out);
-        }
-    };
-    if idx.len() * b.n_features() >= 32_768 {
-        parts.par_iter_mut().enumerate().for_each(one);
-    } else {
-        parts.iter_mut().enumerate().for_each(one);
-    }
-    hist
+/// The training rows' bins copied row by row (padded rows of [`Binned::stride`] bytes) in
+/// position order, with `perm[k]`: the position at the start of the tree of the row now at `k`.
+/// Leaves are contiguous runs of positions, so a leaf's histograms are a sequential pass and a
+/// split a stable partition of its run. There are two copies: a split reads its leaf's run in
+/// one and writes the children's runs at the same positions in the other (`side` says which
+/// copy holds a run), and [`Layout::gather`] brings every run back to copy 0 after a tree.
+struct Layout {
+    stride: usize,
+    bins: [Vec<u8>; 2],
+    perm: [Vec<u32>; 2],
+    /// Gradients and hessians gathered into a run's order (reused).
+    og: Vec<f64>,
+    oh: Vec<f64>,
 }
 
-/// One feature's histogram `out` over the rows `idx` (gradients `og`, and hessians `oh` when
-/// `HESS`, in the rows' order; without them each row's hessian is 1), with two interleaved
-/// accumulators so that consecutive rows in one bin do not wait on each other's store; the two
-/// are added at the end, in a fixed order.
-fn accumulate<const HESS: bool>(col: &[u8], idx: &[u32], og: &[f64], oh: &[f64], out: &mut [Bin]) {
-    let nb = out.len();
-    let mut two = vec![Bin::default(); 2 * nb];
-    let mut add = |slot: usize, k: usize| {
-        let e = &mut two[slot];
-        e.g += og[k];
-        if HESS {
-            e.h += oh[k];
+impl Layout {
+    /// The rows `rows` of `b`; `hess`: the hessians vary (room to gather them).
+    fn new(b: &Binned, rows: &[usize], hess: bool) -> Self {
+        let stride = b.stride();
+        let mut bins = vec![0u8; rows.len() * stride];
+        bins.par_chunks_mut(stride)
+            .zip(rows.par_iter())
+            .with_min_len(4096)
+            .for_each(|(dst, &r)| copy_row(dst, b.row(r)));
+        let perm: Vec<u32> = (0..rows.len() as u32).collect();
+        Layout {
+            stride,
+            bins: [bins.clone(), bins],
+            perm: [perm.clone(), perm],
+            og: vec![0.0; rows.len()],
+            oh: vec![0.0; if hess { rows.len() } else { 0 }],
         }
-        e.n += 1;
-    };
-    let mut pairs = idx.chunks_exact(2);
-    let mut k = 0;
-    for pr in &mut pairs {
-        add(usize::from(col[pr[0] as usize]), k);
-        add(nb + usize::from(col[pr[1] as usize]), k + 1);
-        k += 2;
     }
-    if let [r] = pairs.remainder() {
-        add(usize::from(col[*r as usize]), k);
+
+    fn len(&self) -> usize {
+        self.perm[0].len()
     }
-    for (t, e) in out.iter_mut().enumerate() {
-        let n = two[t].n + two[nb + t].n;
-        *e = Bin {
-            g: two[t].g + two[nb + t].g,
-            h: if HESS {
-                two[t].h + two[nb + t].h
-            } else {
-                f64::from(n)
-            },
-            n,
+
+    fn reset_perm(&mut self) {
+        for (k, v) in self.perm[0].iter_mut().enumerate() {
+            *v = k as u32;
+        }
+    }
+
+    /// Copies the runs `(start, len)` held in copy 1 to copy 0.
+    fn gather(&mut self, runs: &[(usize, usize, usize)]) {
+        let st = self.stride;
+        let [b0, b1] = &mut self.bins;
+        let [p0, p1] = &mut self.perm;
+        for &(start, len, side) in runs {
+            if side == 1 {
+                let span = start * st..(start + len) * st;
+                b0[span.clone()]
+                    .par_chunks_mut(1 << 20)
+                    .zip(b1[span].par_chunks(1 << 20))
+                    .for_each(|(d, s)| d.copy_from_slice(s));
+                p0[start..start + len].copy_from_slice(&p1[start..start + len]);
+            }
+        }
+    }
+
+    /// Stable partition of the run `start..start + len` of copy `side` on `bin(feature) ≤ bin`
+    /// into the same positions of the other copy: the `n_left` rows that go left first, both
+    /// sides in their order. Long runs are cut into blocks of a fixed size that move in
+    /// parallel, each to its place given by the counts of the blocks before it (the result is
+    /// the same whatever the threads).
+    #[allow(clippy::too_many_arguments)]
+    fn partition(
+        &mut self,
+        side: usize,
+        start: usize,
+        len: usize,
+        feature: usize,
+        bin: usize,
+        n_left: usize,
+    ) {
+        const BLOCK: usize = 16_384;
+        let st = self.stride;
+        let [b0, b1] = &mut self.bins;
+        let [p0, p1] = &mut self.perm;
+        let (src, dst, perm, dperm) = if side == 0 {
+            (&*b0, b1, &*p0, p1)
+        } else {
+            (&*b1, b0, &*p1, p0)
         };
+        let src = &src[start * st..(start + len) * st];
+        let perm = &perm[start..start + len];
+        let goes_left = |row: &[u8]| usize::from(row[feature]) <= bin;
+        let lefts: Vec<usize> = if len <= BLOCK {
+            vec![n_left]
+        } else {
+            src.par_chunks(BLOCK * st)
+                .map(|c| c.chunks_exact(st).filter(|r| goes_left(r)).count())
+                .collect()
+        };
+        debug_assert_eq!(lefts.iter().sum::<usize>(), n_left);
+        // each block's share of the left part and of the right part of the output
+        let (mut dl, mut dr) = dst[start * st..(start + len) * st].split_at_mut(n_left * st);
+        let (mut pl, mut pr) = dperm[start..start + len].split_at_mut(n_left);
+        let mut jobs = Vec::with_capacity(lefts.len());
+        for (c, &nl) in lefts.iter().enumerate() {
+            let nr = BLOCK.min(len - c * BLOCK) - nl;
+            let (a, rest) = std::mem::take(&mut dl).split_at_mut(nl * st);
+            dl = rest;
+            let (b, rest) = std::mem::take(&mut dr).split_at_mut(nr * st);
+            dr = rest;
+            let (x, rest) = std::mem::take(&mut pl).split_at_mut(nl);
+            pl = rest;
+            let (y, rest) = std::mem::take(&mut pr).split_at_mut(nr);
+            pr = rest;
+            jobs.push((c, a, b, x, y));
+        }
+        let one = |(c, lb, rb, lp, rp): (usize, &mut [u8], &mut [u8], &mut [u32], &mut [u32])| {
+            let lo = c * BLOCK;
+            let hi = (lo + BLOCK).min(len);
+            let (mut l, mut r) = (0, 0);
+            for (row, &k) in src[lo * st..hi * st].chunks_exact(st).zip(&perm[lo..hi]) {
+                if goes_left(row) {
+                    copy_row(&mut lb[l * st..(l + 1) * st], row);
+                    lp[l] = k;
+                    l += 1;
+                } else {
+                    copy_row(&mut rb[r * st..(r + 1) * st], row);
+                    rp[r] = k;
+                    r += 1;
+                }
+            }
+        };
+        if jobs.len() == 1 {
+            jobs.into_iter().for_each(one);
+        } else {
+            jobs.into_par_iter().for_each(one);
+        }
+    }
+
+    /// The histograms of all features over the run `start..start + len`: the gradients gathered
+    /// into the run's order (`g`, `h` by position at the start of the tree), then, for each
+    /// group of neighbouring features, one sequential pass over the run's rows. Groups run in
+    /// parallel; each feature's sums are taken in position order whatever the grouping, so the
+    /// result does not depend on the number of threads.
+    #[allow(clippy::too_many_arguments)]
+    fn hist(
+        &mut self,
+        side: usize,
+        offsets: &[usize],
+        g: &[f64],
+        h: &[f64],
+        const_hess: bool,
+        start: usize,
+        len: usize,
+    ) -> Hist {
+        let perm = &self.perm[side][start..start + len];
+        let gather = |v: &[f64], out: &mut [f64]| {
+            out.par_iter_mut()
+                .zip(perm)
+                .with_min_len(8192)
+                .for_each(|(o, &k)| *o = v[k as usize]);
+        };
+        gather(g, &mut self.og[..len]);
+        if !const_hess {
+            gather(h, &mut self.oh[..len]);
+        }
+        let (og, oh) = (&self.og[..len], &self.oh[..if const_hess { 0 } else { len }]);
+        let rows = &self.bins[side][start * self.stride..(start + len) * self.stride];
+        let p = offsets.len() - 1;
+        let mut hist = vec![Bin::default(); offsets[p]];
+        let parallel = len * p >= 32_768;
+        let per = if parallel {
+            p.div_ceil(rayon::current_num_threads().max(1))
+        } else {
+            p
+        }
+        .max(1);
+        // one slice of the histogram per group of `per` features
+        let mut groups: Vec<(usize, &mut [Bin])> = Vec::with_capacity(p.div_ceil(per));
+        let mut rest = hist.as_mut_slice();
+        for j0 in (0..p).step_by(per) {
+            let j1 = (j0 + per).min(p);
+            let (part, tail) = rest.split_at_mut(offsets[j1] - offsets[j0]);
+            groups.push((j0, part));
+            rest = tail;
+        }
+        let one = |(j0, out): &mut (usize, &mut [Bin])| {
+            let j1 = (*j0 + per).min(p);
+            let sizes: Vec<usize> = (*j0..j1).map(|j| offsets[j + 1] - offsets[j]).collect();
+            let feats = FeatureGroup {
+                j0: *j0,
+                sizes: &sizes,
+                stride: self.stride,
+            };
+            if const_hess {
+                feats.accumulate::<false>(rows, og, oh, out);
+            } else {
+                feats.accumulate::<true>(rows, og, oh, out);
+            }
+        };
+        if parallel {
+            groups.par_iter_mut().for_each(one);
+        } else {
+            groups.iter_mut().for_each(one);
+        }
+        hist
+    }
+}
+
+/// Copies one padded row, 16 bytes at a time (fixed-size copies, no call to memmove).
+fn copy_row(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.chunks_exact_mut(16).zip(src.chunks_exact(16)) {
+        let d: &mut [u8; 16] = d.try_into().expect("16 bytes");
+        *d = s.try_into().expect("16 bytes");
+    }
+}
+
+/// The features `j0..j0 + sizes.len()` (with `sizes[t]` bins each) of padded rows of `stride`
+/// bytes.
+struct FeatureGroup<'s> {
+    j0: usize,
+    sizes: &'s [usize],
+    stride: usize,
+}
+
+impl FeatureGroup<'_> {
+    /// The group's histograms `out` (feature after feature) over the padded `rows` (gradients
+    /// `og`, and hessians `oh` when `HESS`, in the rows' order; without them each row's hessian
+    /// is 1, filled in at the end).
+    fn accumulate<const HESS: bool>(&self, rows: &[u8], og: &[f64], oh: &[f64], out: &mut [Bin]) {
+        if HESS {
+            self.sums::<4>(rows, |k| [og[k], oh[k], 1.0, 0.0], out);
+        } else {
+            // the count is the sum of the unit hessians
+            self.sums::<2>(rows, |k| [og[k], 1.0], out);
+        }
+    }
+
+    /// Sums of the `W` values `add(k)` of row `k` (gradient, hessian, count) by bin, in a padded
+    /// private copy (features' histograms a multiple of 4 KiB apart would make the loads of one
+    /// row's updates wait on the stores of the previous feature: 4K aliasing), written to `out`
+    /// at the end. Counts are sums of ones in `f64`, exact below 2⁵³.
+    fn sums<const W: usize>(&self, rows: &[u8], add: impl Fn(usize) -> [f64; W], out: &mut [Bin]) {
+        let w = self.sizes.len();
+        let mut padded = Vec::with_capacity(w);
+        let mut total = 0;
+        for &s in self.sizes {
+            padded.push(total);
+            total += s + 2;
+        }
+        let mut buf = vec![[0.0f64; W]; total];
+        for (k, row) in rows.chunks_exact(self.stride).enumerate() {
+            let v = add(k);
+            for (&o, &bin) in padded.iter().zip(&row[self.j0..self.j0 + w]) {
+                let e = &mut buf[o + usize::from(bin)];
+                for (a, b) in e.iter_mut().zip(&v) {
+                    *a += b;
+                }
+            }
+        }
+        let mut at = 0;
+        for (&o, &s) in padded.iter().zip(self.sizes) {
+            for (d, e) in out[at..at + s].iter_mut().zip(&buf[o..o + s]) {
+                *d = Bin {
+                    g: e[0],
+                    h: e[1],
+                    n: e[if W == 2 { 1 } else { 2 }] as u32,
+                };
+            }
+            at += s;
+        }
     }
 }
 
