@@ -19,6 +19,15 @@ pub fn critical_value(alpha: f64, df: Option<f64>) -> f64 {
     }
 }
 
+/// The `q` quantile of values sorted ascending (non-empty), interpolating linearly between the
+/// order statistics at `(n − 1) q` (numpy's default, R's type 7).
+pub fn quantile_sorted(s: &[f64], q: f64) -> f64 {
+    let h = (s.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(s.len() - 1);
+    s[lo] + (h - lo as f64) * (s[hi] - s[lo])
+}
+
 /// Two-sided p-value of a test statistic under the standard normal (`df = None`) or Student's t.
 pub fn two_sided_p(stat: f64, df: Option<f64>) -> f64 {
     if stat.is_nan() {

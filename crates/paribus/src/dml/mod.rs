@@ -10,6 +10,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+mod heterogeneity;
+mod joint;
+
+pub use heterogeneity::{Projection, quantile_groups};
+pub use joint::{JointBand, joint_band};
+
 use crate::learn::{Classifier, Features, Fitted, Regressor};
 use crate::{Error, Result};
 
@@ -353,6 +359,8 @@ pub struct DmlFit {
     pub nuisance_loss: Vec<(&'static str, &'static str, f64)>,
     /// Rules bent (propensity scores clipped, ...).
     pub warnings: Vec<String>,
+    /// Fitted with cluster-robust scores.
+    pub clustered: bool,
 }
 
 /// Out-of-fold predictions of one nuisance: fit on each fold's complement (restricted to
@@ -749,6 +757,7 @@ impl DmlParamsChecked {
             repetitions: reps,
             nuisance_loss,
             warnings,
+            clustered: data.clusters.is_some(),
         })
     }
 }
