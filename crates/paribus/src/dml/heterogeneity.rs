@@ -121,7 +121,7 @@ impl DmlFit {
         let ols = OlsParams::new().intercept(false).check()?;
         let mut per_rep = Vec::with_capacity(signals.len());
         for psi in &signals {
-            let data = LinearData::new(*psi, basis.to_vec(), None);
+            let data = LinearData::new(psi, basis.to_vec(), None);
             let fit = ols.fit(&data)?;
             if !fit.dropped().is_empty() {
                 return Err(Error::InvalidData(format!(
