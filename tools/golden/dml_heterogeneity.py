@@ -164,6 +164,7 @@ from scipy import integrate, optimize
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 import doubleml as dml
 from dml_doubleml import (
@@ -363,6 +364,8 @@ def irm_part(df, dml_json):
         "psi_b_first5": psi_b[:5],
         "psi_b_mean": float(np.mean(psi_b)),
         "psi_b_sum_sq": float(np.sum(psi_b**2)),
+        # AUC of the out-of-fold (clipped) propensity against d, scikit-learn's roc_auc_score
+        "auc_ml_m": float(roc_auc_score(df["d"].to_numpy(), obj.predictions["ml_m"][:, 0, 0])),
         "cate": cate_out,
         "gate": gate_out,
     }

@@ -57,6 +57,10 @@ fn blp_and_gate_match_doubleml() {
         1e-9,
         "psi_b",
     );
+    // the propensity's out-of-fold AUC, as scikit-learn's roc_auc_score
+    let auc = fit.nuisance_loss.iter().find(|l| l.1 == "auc").unwrap();
+    assert_eq!(auc.0, "ml_m");
+    assert!(rel_close(auc.2, f(&case["auc_ml_m"]), 1e-12), "{auc:?}");
     // BLP on [1, x1, x2], HC0
     let ones = vec![1.0; d.col("x1").len()];
     let basis: Vec<(String, &[f64])> = vec![

@@ -432,6 +432,30 @@ fn log_loss(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
     -(s / n as f64)
 }
 
+/// Area under the ROC curve of scores `p` for a 0/1 `y` over some rows: the Mann–Whitney
+/// statistic, ties counted one half (average ranks); `NaN` when one class is absent.
+fn auc(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
+    let mut v: Vec<(f64, bool)> = rows.map(|i| (p[i], y[i] == 1.0)).collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n1 = v.iter().filter(|e| e.1).count() as f64;
+    let n0 = v.len() as f64 - n1;
+    if n1 == 0.0 || n0 == 0.0 {
+        return f64::NAN;
+    }
+    // the rank sum of the positives, ties at their average rank
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < v.len() {
+        let mut j = i;
+        while j < v.len() && v[j].0 == v[i].0 {
+            j += 1;
+        }
+        let avg = (i + j + 1) as f64 / 2.0;
+        rank_sum += avg * v[i..j].iter().filter(|e| e.1).count() as f64;
+        i = j;
+    }
+    (rank_sum - n1 * (n1 + 1.0) / 2.0) / (n1 * n0)
+}
+
 /// The doubly robust (AIPW) contrast of row `i`: `f₁ − f₀ + w(v − f₁)/m − (1 − w)(v − f₀)/(1 − m)`
 /// for a 0/1 `w` with propensity `m` and regressions `f₀`, `f₁` of `v` on each arm.
 fn aipw(w: &[f64], v: &[f64], f0: &[f64], f1: &[f64], m: &[f64], i: usize) -> f64 {
@@ -645,6 +669,7 @@ impl DmlParamsChecked {
                             rmse(&g1, y, (0..n).filter(|&i| d[i] == 1.0)),
                         ),
                         ("ml_m", "log_loss", log_loss(&m, d, all())),
+                        ("ml_m", "auc", auc(&m, d, all())),
                     ]);
                     predictions.extend([("ml_g0", g0), ("ml_g1", g1), ("ml_m", m)]);
                     out
@@ -676,12 +701,15 @@ impl DmlParamsChecked {
                         ("ml_g0", "rmse", rmse(&g0, y, sub(0.0))),
                         ("ml_g1", "rmse", rmse(&g1, y, sub(1.0))),
                         ("ml_m", "log_loss", log_loss(&m, z, all())),
+                        ("ml_m", "auc", auc(&m, z, all())),
                     ]);
                     if !no_always {
                         losses.push(("ml_r0", "log_loss", log_loss(&r0, d, sub(0.0))));
+                        losses.push(("ml_r0", "auc", auc(&r0, d, sub(0.0))));
                     }
                     if !no_never {
                         losses.push(("ml_r1", "log_loss", log_loss(&r1, d, sub(1.0))));
+                        losses.push(("ml_r1", "auc", auc(&r1, d, sub(1.0))));
                     }
                     predictions.extend([
                         ("ml_g0", g0),
@@ -743,7 +771,7 @@ impl DmlParamsChecked {
                     .map(|r| {
                         r.losses
                             .iter()
-                            .find(|l| l.0 == name)
+                            .find(|l| l.0 == name && l.1 == metric)
                             .map_or(f64::NAN, |l| l.2)
                     })
                     .collect();

@@ -13,7 +13,7 @@ pub mod penalized;
 
 pub use gbm::{Gbm, GbmParams};
 pub use linear::{LinearRegression, LogisticRegression};
-pub use penalized::{ElasticNetCv, Ridge, Selection};
+pub use penalized::{ElasticNetCv, Ridge, RidgeCv, Selection};
 
 use crate::{Error, Result};
 use bins::Binned;

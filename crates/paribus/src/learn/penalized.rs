@@ -366,17 +366,90 @@ pub fn cross_validate(
 pub fn ridge(x: &Features<'_>, y: &[f64], rows: &[usize], alpha: f64) -> Result<LinearFit> {
     check(alpha, 0.0)?;
     let c = center(x, y, rows, false);
-    let p = c.x.len();
+    ridge_centered(&c, alpha / rows.len() as f64)
+}
+
+/// Ridge on centred data with the penalty on the mean scale: `(X̃ᵀX̃/n + λI) b = X̃ᵀỹ/n`.
+fn ridge_centered(c: &Centered, lambda: f64) -> Result<LinearFit> {
+    let p = c.xty.len();
     let g = Mat::from_fn(p, p, |a, b| {
-        c.x[a].iter().zip(&c.x[b]).map(|(u, v)| u * v).sum::<f64>()
-            + if a == b { alpha } else { 0.0 }
+        c.gram[a * p + b] + if a == b { lambda } else { 0.0 }
     });
-    let xty: Vec<f64> =
-        c.x.iter()
-            .map(|col| col.iter().zip(&c.y).map(|(u, v)| u * v).sum())
-            .collect();
-    let b = linalg::spd_solve(g.as_ref(), &xty, "X'X + alpha I")?;
+    let b = linalg::spd_solve(g.as_ref(), &c.xty, "X'X + alpha I")?;
     Ok(c.unscale(&b))
+}
+
+/// Penalties of [`RidgeCv`] on standardised features, mean scale: `10^k`, `k = −5, −4.5, …, 2`.
+pub fn ridge_grid() -> Vec<f64> {
+    (0..15).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect()
+}
+
+/// Ridge with the penalty chosen by K-fold cross-validation (folds dealt by row position) over
+/// [`ridge_grid`], on features scaled to unit SD (the penalty `λ` of `‖r‖²/n + λ‖b‖²`), refitted
+/// on all training rows with the penalty of least CV error.
+#[derive(Debug, Clone)]
+pub struct RidgeCv {
+    /// Folds of the inner cross-validation.
+    pub folds: usize,
+}
+
+impl Default for RidgeCv {
+    fn default() -> Self {
+        RidgeCv { folds: 5 }
+    }
+}
+
+impl RidgeCv {
+    /// The penalty of least mean CV error on `rows`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for fewer rows than folds; [`Error::Singular`].
+    pub fn choose(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<f64> {
+        if rows.len() < self.folds.max(2) {
+            return Err(Error::InvalidData(format!(
+                "ridge cross-validation needs at least {} rows, got {}",
+                self.folds.max(2),
+                rows.len()
+            )));
+        }
+        let grid = ridge_grid();
+        let mut sse = vec![0.0; grid.len()];
+        for f in 0..self.folds {
+            let train: Vec<usize> = (0..rows.len())
+                .filter(|i| i % self.folds != f)
+                .map(|i| rows[i])
+                .collect();
+            let test: Vec<usize> = (0..rows.len())
+                .filter(|i| i % self.folds == f)
+                .map(|i| rows[i])
+                .collect();
+            let c = center(x, y, &train, true);
+            for (e, &l) in sse.iter_mut().zip(&grid) {
+                let fit = ridge_centered(&c, l)?;
+                *e += fit
+                    .predict(x, &test)
+                    .iter()
+                    .zip(&test)
+                    .map(|(p, &r)| (p - y[r]).powi(2))
+                    .sum::<f64>();
+            }
+        }
+        let best = (0..grid.len())
+            .min_by(|&a, &b| sse[a].total_cmp(&sse[b]))
+            .expect("non-empty grid");
+        Ok(grid[best])
+    }
+}
+
+impl Regressor for RidgeCv {
+    fn name(&self) -> &'static str {
+        "ridge"
+    }
+
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
+        let lambda = self.choose(x, y, rows)?;
+        Ok(Box::new(ridge_centered(&center(x, y, rows, true), lambda)?))
+    }
 }
 
 /// The cross-validated elastic net as a learner (lasso by default): the grid of
@@ -461,5 +534,30 @@ impl Regressor for Ridge {
 
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
         Ok(Box::new(ridge(x, y, rows, self.alpha)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ridge_cv_picks_a_small_penalty_for_a_strong_signal() {
+        // y = 2 x0 - x1 plus small noise: cross-validation prefers (almost) no shrinkage
+        let n = 400;
+        let x0: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+        let x1: Vec<f64> = (0..n).map(|i| ((i * 53) % 97) as f64 / 48.0 - 1.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 * x0[i] - x1[i] + 0.01 * (((i * 13) % 7) as f64 - 3.0))
+            .collect();
+        let x = Features::new(vec![("x0".into(), &x0[..]), ("x1".into(), &x1[..])]).unwrap();
+        let rows: Vec<usize> = (0..n).collect();
+        let cv = RidgeCv::default();
+        let lambda = cv.choose(&x, &y, &rows).unwrap();
+        assert!(lambda <= 1e-3, "{lambda}");
+        let fit = cv.fit(&x, &y, &rows).unwrap();
+        let p = fit.predict(&x, &[0, 1]);
+        assert!((p[0] - y[0]).abs() < 0.05 && (p[1] - y[1]).abs() < 0.05);
+        assert!(cv.choose(&x, &y, &[0, 1, 2]).is_err());
     }
 }
