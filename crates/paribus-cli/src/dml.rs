@@ -2,8 +2,15 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use paribus::dml::{DmlData, DmlParams, Folds, Learner, Learners, Score};
-use paribus::learn::{Features, Gbm, LinearRegression, LogisticRegression};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use paribus::dml::{
+    DmlData, DmlFit, DmlParams, Folds, Learner, Learners, Score, joint_band, quantile_groups,
+};
+use paribus::learn::{
+    Classifier, Features, Fitted, Gbm, LinearRegression, LogisticRegression, Regressor, RidgeCv,
+};
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
 use serde_json::json;
@@ -11,6 +18,7 @@ use serde_json::json;
 use crate::InputError;
 use crate::common::Common;
 use crate::output;
+use crate::plot::ForestRow;
 
 /// `paribus dml ...`
 #[derive(Debug, Subcommand)]
@@ -31,8 +39,10 @@ pub struct DmlArgs {
     /// Outcome column.
     #[arg(long, value_name = "COL")]
     outcome: String,
-    /// Treatment column.
-    #[arg(long, value_name = "COL")]
+    /// Treatment column; `dml plr` takes a comma list (each treatment is fitted with the
+    /// others among its covariates, as DoubleML does, and a multiplier bootstrap gives joint
+    /// intervals and adjusted p-values).
+    #[arg(long, value_name = "COL[,COL...]")]
     treatment: String,
     /// Covariates (comma list; a trailing `*` is a prefix glob).
     #[arg(long, value_name = "COLS")]
@@ -42,7 +52,8 @@ pub struct DmlArgs {
     instrument: Option<String>,
     /// Nuisance learner for every nuisance: ols (least squares; the unpenalised logit for a
     /// binary target), lasso (cross-validated on standardised features, minimum-error penalty;
-    /// a classifier nuisance stays the unpenalised logit) or gbm (gradient-boosted trees,
+    /// a classifier nuisance stays the unpenalised logit), ridge (cross-validated penalty on
+    /// standardised features; a classifier stays the logit) or gbm (gradient-boosted trees,
     /// LightGBM's defaults; log loss for a classifier nuisance).
     #[arg(long, default_value = "ols")]
     learner: String,
@@ -76,6 +87,24 @@ pub struct DmlArgs {
     /// to [t, 1 - t].
     #[arg(long, default_value_t = 0.01)]
     trimming: f64,
+    /// IRM (ATE): best linear projection of the CATE on these covariates (a constant is added),
+    /// HC0 standard errors.
+    #[arg(long, value_name = "COLS")]
+    blp: Option<String>,
+    /// IRM (ATE): group average treatment effects by this column (its distinct values, or
+    /// quantile groups with --gate-quantiles).
+    #[arg(long, value_name = "COL")]
+    gate: Option<String>,
+    /// Groups of --gate by K quantiles of a numeric column.
+    #[arg(long, value_name = "K")]
+    gate_quantiles: Option<usize>,
+    /// Multiplier-bootstrap draws of the joint intervals (several treatments).
+    #[arg(long, default_value_t = 1000)]
+    n_boot: usize,
+    /// Print the wall-clock split (reading, nuisance fits, the rest) as one JSON line on stderr
+    /// (timings are never part of the result, which stays byte-identical run to run).
+    #[arg(long)]
+    timings: bool,
 }
 
 /// Runs `paribus dml ...`.
@@ -88,6 +117,7 @@ pub fn run(cmd: &DmlCmd) -> Result<()> {
 }
 
 fn dml(a: &DmlArgs, model: &str) -> Result<()> {
+    let started = Instant::now();
     let c = &a.common;
     c.check_alpha()?;
     let score = match (model, a.score.as_str(), a.estimand.as_str()) {
@@ -119,10 +149,10 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         ("--learner-t", a.learner_t.as_ref()),
     ] {
         if let Some(name) = name
-            && !["ols", "lasso", "gbm"].contains(&name.as_str())
+            && !["ols", "lasso", "ridge", "gbm"].contains(&name.as_str())
         {
             return Err(InputError(format!(
-                "{flag} `{name}` is not available: this release has ols, lasso and gbm (forest, ridge and L1 logistic are not built yet)"
+                "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest and L1 logistic are not built yet)"
             ))
             .into());
         }
@@ -130,13 +160,39 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     if model == "iv" && a.instrument.is_none() {
         return Err(InputError("dml iv needs --instrument".into()).into());
     }
+    let treatments: Vec<String> = a
+        .treatment
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if treatments.is_empty() {
+        return Err(InputError("--treatment names no column".into()).into());
+    }
+    if treatments.len() > 1 && model != "plr" {
+        return Err(InputError(format!(
+            "several treatments (--treatment {}) are supported by dml plr only",
+            a.treatment
+        ))
+        .into());
+    }
+    if (a.blp.is_some() || a.gate.is_some()) && score != Score::IrmAte {
+        return Err(InputError(
+            "--blp and --gate need dml irm with the ATE (the doubly robust signal)".into(),
+        )
+        .into());
+    }
+    if a.gate_quantiles.is_some() && a.gate.is_none() {
+        return Err(InputError("--gate-quantiles needs --gate".into()).into());
+    }
     let src = c.open()?;
     let path = c.data.display().to_string();
     let covs = src.resolve(&a.covariates, "--covariates")?;
-    let mut specs = vec![
-        ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?),
-        ColumnSpec::numeric(src.column(&a.treatment, "--treatment")?),
-    ];
+    let mut specs = vec![ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?)];
+    for t in &treatments {
+        specs.push(ColumnSpec::numeric(src.column(t, "--treatment")?));
+    }
+    let z_at = specs.len();
     if let Some(z) = &a.instrument {
         specs.push(ColumnSpec::numeric(src.column(z, "--instrument")?));
     }
@@ -148,31 +204,36 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     if let Some(cl) = &a.cluster {
         specs.push(ColumnSpec::categorical(src.column(cl, "--cluster")?));
     }
+    let fold_at = specs.len();
     if let Some(f) = &a.fold_column {
         specs.push(ColumnSpec::categorical(src.column(f, "--fold-column")?));
     }
-    let t = src.read(&specs, c.missing())?;
-    let n = t.summary.rows_kept as usize;
-    let feats = Features::new(
-        covs.iter()
-            .enumerate()
-            .map(|(j, name)| (name.clone(), t.numeric(base + j)))
-            .collect(),
-    )
-    .map_err(|e| InputError(format!("{path}: {e}")))?;
-    let z = a.instrument.as_ref().map(|_| t.numeric(2));
-    let mut data = DmlData::new(t.numeric(0), t.numeric(1), z, feats)
-        .map_err(|e| InputError(format!("{path}: {e}")))?;
-    let clusters = a.cluster.as_ref().map(|_| t.codes(cluster_at));
-    if let Some(c) = clusters {
-        data = data
-            .clusters(c)
-            .map_err(|e| InputError(format!("{path}: {e}")))?;
+    let blp_cols = match &a.blp {
+        Some(list) => src.resolve(list, "--blp")?,
+        None => Vec::new(),
+    };
+    let blp_at = specs.len();
+    for b in &blp_cols {
+        specs.push(ColumnSpec::numeric(b.clone()));
     }
+    let gate_at = specs.len();
+    if let Some(g) = &a.gate {
+        let col = src.column(g, "--gate")?;
+        specs.push(if a.gate_quantiles.is_some() {
+            ColumnSpec::numeric(col)
+        } else {
+            ColumnSpec::categorical(col)
+        });
+    }
+    let t = src.read(&specs, c.missing())?;
+    let read_s = started.elapsed().as_secs_f64();
+    let n = t.summary.rows_kept as usize;
+    let z = a.instrument.as_ref().map(|_| t.numeric(z_at));
+    let clusters = a.cluster.as_ref().map(|_| t.codes(cluster_at));
     let folds = match &a.fold_column {
         Some(name) => {
             // labels in sorted order become folds 0..k (so 0-based ids keep their numbers)
-            let labels = &t.summary.labels[specs.len() - 1];
+            let labels = &t.summary.labels[fold_at];
             let mut order: Vec<usize> = (0..labels.len()).collect();
             order.sort_by(
                 |&x, &y| match (labels[x].parse::<f64>(), labels[y].parse::<f64>()) {
@@ -184,11 +245,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             for (r, &code) in order.iter().enumerate() {
                 rank[code] = r as u32;
             }
-            let ids = t
-                .codes(specs.len() - 1)
-                .iter()
-                .map(|&c| rank[c as usize])
-                .collect();
+            let ids = t.codes(fold_at).iter().map(|&c| rank[c as usize]).collect();
             Folds::given(vec![ids])
                 .map_err(|e| InputError(format!("{path}: column \"{name}\": {e}")))?
         }
@@ -198,16 +255,19 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         }
         .map_err(|e| InputError(format!("{path}: {e}")))?,
     };
-    let (ols, logit, lasso, gbm) = (
-        LinearRegression,
-        LogisticRegression,
-        paribus::learn::ElasticNetCv::default(),
-        Gbm::default(),
+    let spans = Arc::new(Spans::default());
+    let (ols, logit, lasso, ridge, gbm) = (
+        Timed::new(LinearRegression, &spans),
+        Timed::new(LogisticRegression, &spans),
+        Timed::new(paribus::learn::ElasticNetCv::default(), &spans),
+        Timed::new(RidgeCv::default(), &spans),
+        Timed::new(Gbm::default(), &spans),
     );
     let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
     let reg = |name: &str| match name {
         "lasso" => Learner::Reg(&lasso),
+        "ridge" => Learner::Reg(&ridge),
         "gbm" => Learner::Reg(&gbm),
         _ => Learner::Reg(&ols),
     };
@@ -233,33 +293,188 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         .trimming(a.trimming)
         .check()
         .map_err(|e| InputError(e.to_string()))?;
-    // the exit code follows the library error's kind (input or not)
-    let fit = c
-        .install(|| params.fit(&data, &learners, &folds))?
-        .map_err(|e| anyhow::Error::new(e).context(path.clone()))?;
-    let label = match score {
+    // one fit per treatment, the other treatments among its covariates (DoubleML's
+    // use_other_treat_as_covariate)
+    let mut fits = Vec::with_capacity(treatments.len());
+    for (j, _) in treatments.iter().enumerate() {
+        let mut cols: Vec<(String, &[f64])> = covs
+            .iter()
+            .enumerate()
+            .map(|(k, name)| (name.clone(), t.numeric(base + k)))
+            .collect();
+        for (k, other) in treatments.iter().enumerate() {
+            if k != j {
+                cols.push((other.clone(), t.numeric(1 + k)));
+            }
+        }
+        let feats = Features::new(cols).map_err(|e| InputError(format!("{path}: {e}")))?;
+        let mut data = DmlData::new(t.numeric(0), t.numeric(1 + j), z, feats)
+            .map_err(|e| InputError(format!("{path}: {e}")))?;
+        if let Some(cl) = clusters {
+            data = data
+                .clusters(cl)
+                .map_err(|e| InputError(format!("{path}: {e}")))?;
+        }
+        // the exit code follows the library error's kind (input or not)
+        let fit = c
+            .install(|| params.fit(&data, &learners, &folds))?
+            .map_err(|e| anyhow::Error::new(e).context(path.clone()))?;
+        fits.push(fit);
+    }
+    let label_of = |treatment: &str| match score {
         Score::IrmAte => "ATE".to_string(),
         Score::IrmAtte => "ATTE".to_string(),
         Score::IivmLate => "LATE".to_string(),
-        _ => format!("theta({})", a.treatment),
+        _ => format!("theta({treatment})"),
     };
     let mut out = Analysis {
         family: "dml".into(),
         method: model.into(),
         n_obs: n as u64,
         seed: a.fold_column.is_none().then(|| c.seed.unwrap_or(0)),
-        estimates: vec![Estimate::wald(
-            label,
-            score.estimand(),
-            fit.theta,
-            fit.std_error,
-            None,
-            c.alpha,
-        )],
+        estimates: treatments
+            .iter()
+            .zip(&fits)
+            .map(|(tr, fit)| {
+                Estimate::wald(
+                    label_of(tr),
+                    score.estimand(),
+                    fit.theta,
+                    fit.std_error,
+                    None,
+                    c.alpha,
+                )
+            })
+            .collect(),
         diagnostics: serde_json::Map::new(),
         warnings: t.summary.drop_warning().into_iter().collect(),
     };
-    out.warnings.extend(fit.warnings.iter().cloned());
+    for (tr, fit) in treatments.iter().zip(&fits) {
+        let prefix = if treatments.len() > 1 {
+            format!("{tr}: ")
+        } else {
+            String::new()
+        };
+        out.warnings
+            .extend(fit.warnings.iter().map(|w| format!("{prefix}{w}")));
+    }
+    // joint intervals over several treatments
+    let mut joint_rows = Vec::new();
+    if fits.len() > 1 {
+        let refs: Vec<&DmlFit> = fits.iter().collect();
+        let seed = c.seed.unwrap_or(0);
+        match c.install(|| joint_band(&refs, c.alpha, a.n_boot, seed))? {
+            Ok(band) => {
+                for (e, &p) in out.estimates.iter_mut().zip(&band.p_adjusted) {
+                    e.p_value_adjusted = Some(p);
+                }
+                let intervals: Vec<serde_json::Value> = out
+                    .estimates
+                    .iter()
+                    .map(|e| {
+                        let se = e.std_error.unwrap_or(f64::NAN);
+                        let (lo, hi) = (
+                            e.estimate - band.critical_value * se,
+                            e.estimate + band.critical_value * se,
+                        );
+                        joint_rows.push((e.label.clone(), e.estimate, lo, hi));
+                        json!({"label": e.label, "lower": lo, "upper": hi})
+                    })
+                    .collect();
+                out.diagnostics.insert(
+                    "joint".into(),
+                    json!({
+                        "method": "Gaussian multiplier bootstrap of the orthogonal scores (one draw shared by all treatments): c = 1 - alpha quantile of max_j |t*_j|; intervals theta_j -/+ c SE_j; p_value_adjusted = single-step max-t",
+                        "critical_value": band.critical_value,
+                        "n_boot": band.n_boot,
+                        "seed": seed,
+                        "intervals": intervals,
+                    }),
+                );
+            }
+            Err(e) => out
+                .warnings
+                .push(format!("no joint intervals over the treatments: {e}")),
+        }
+    }
+    let fit = &fits[0];
+    // heterogeneity (IRM, ATE)
+    if !blp_cols.is_empty() {
+        let ones = vec![1.0; n];
+        let mut basis: Vec<(String, &[f64])> = vec![("const".into(), &ones[..])];
+        for (k, b) in blp_cols.iter().enumerate() {
+            basis.push((b.clone(), t.numeric(blp_at + k)));
+        }
+        let blp = fit
+            .blp(&basis)
+            .map_err(|e| anyhow::Error::new(e).context(format!("{path}: --blp")))?;
+        for ((name, coef), se) in blp.names.iter().zip(&blp.coef).zip(&blp.std_error) {
+            out.estimates.push(Estimate::wald(
+                format!("blp({name})"),
+                "BLP coefficient",
+                *coef,
+                *se,
+                None,
+                c.alpha,
+            ));
+        }
+        out.diagnostics.insert(
+            "blp".into(),
+            json!({
+                "method": "OLS of the doubly robust signal (AIPW scores) on [const, basis], HC0 covariance, normal intervals (DoubleML's cate)",
+                "basis": blp.names,
+                "vcov": blp.vcov,
+            }),
+        );
+    }
+    if let Some(gcol) = &a.gate {
+        let (groups, labels, cuts) = match a.gate_quantiles {
+            Some(k) => {
+                let (g, cuts) = quantile_groups(t.numeric(gate_at), k)
+                    .map_err(|e| InputError(format!("{path}: --gate {gcol}: {e}")))?;
+                let labels = (1..=k).map(|q| format!("{gcol}:q{q}")).collect();
+                (g, labels, Some(cuts))
+            }
+            None => {
+                let labels: Vec<String> = t.summary.labels[gate_at]
+                    .iter()
+                    .map(|l| format!("{gcol}={l}"))
+                    .collect();
+                (t.codes(gate_at).to_vec(), labels, None)
+            }
+        };
+        if labels.len() > 50 {
+            return Err(InputError(format!(
+                "{path}: --gate {gcol} has {} distinct values; use --gate-quantiles K for a numeric column",
+                labels.len()
+            ))
+            .into());
+        }
+        let gate = fit
+            .gate(&groups, &labels)
+            .map_err(|e| anyhow::Error::new(e).context(format!("{path}: --gate")))?;
+        for ((name, coef), se) in gate.names.iter().zip(&gate.coef).zip(&gate.std_error) {
+            out.estimates.push(Estimate::wald(
+                format!("gate({name})"),
+                "GATE",
+                *coef,
+                *se,
+                None,
+                c.alpha,
+            ));
+        }
+        out.warnings.extend(gate.warnings.iter().cloned());
+        out.diagnostics.insert(
+            "gate".into(),
+            json!({
+                "method": "mean of the doubly robust signal by group; SE = sqrt(sum of squared deviations) / n_g (HC0 on group dummies, DoubleML's gate)",
+                "column": gcol,
+                "groups": gate.names,
+                "sizes": gate.group_sizes,
+                "quantile_cuts": cuts,
+            }),
+        );
+    }
     out.diagnostics.insert(
         "score".into(),
         json!(match score {
@@ -281,29 +496,96 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             "treatment": describe(t_name, model == "irm" || late),
         }),
     );
-    out.diagnostics.insert(
-        "repetitions".into(),
-        json!(
-            fit.repetitions
-                .iter()
-                .map(|r| json!({"theta": r.theta, "std_error": r.std_error}))
-                .collect::<Vec<_>>()
-        ),
-    );
-    out.diagnostics.insert(
-        "nuisance_loss".into(),
-        json!(
-            fit.nuisance_loss
-                .iter()
-                .map(|(n, m, v)| json!({"nuisance": n, "metric": m, "value": v}))
-                .collect::<Vec<_>>()
-        ),
-    );
+    let per_fit = |f: &DmlFit| {
+        (
+            json!(
+                f.repetitions
+                    .iter()
+                    .map(|r| json!({"theta": r.theta, "std_error": r.std_error}))
+                    .collect::<Vec<_>>()
+            ),
+            json!(
+                f.nuisance_loss
+                    .iter()
+                    .map(|(n, m, v)| json!({"nuisance": n, "metric": m, "value": v}))
+                    .collect::<Vec<_>>()
+            ),
+        )
+    };
+    if fits.len() == 1 {
+        let (reps, loss) = per_fit(fit);
+        out.diagnostics.insert("repetitions".into(), reps);
+        out.diagnostics.insert("nuisance_loss".into(), loss);
+    } else {
+        let mut reps = serde_json::Map::new();
+        let mut loss = serde_json::Map::new();
+        for (tr, f) in treatments.iter().zip(&fits) {
+            let (r, l) = per_fit(f);
+            reps.insert(tr.clone(), r);
+            loss.insert(tr.clone(), l);
+        }
+        out.diagnostics.insert("repetitions".into(), json!(reps));
+        out.diagnostics.insert("nuisance_loss".into(), json!(loss));
+        out.diagnostics
+            .insert("other_treatments_as_covariates".into(), json!(true));
+    }
     out.diagnostics.insert(
         "std_error_method".into(),
         json!("orthogonal score: sqrt(mean(psi^2) / mean(psi_a)^2 / n); repeated splits: median of the thetas, SE = (median(theta_r + 1.96 SE_r) - theta) / 1.96 (DoubleML 0.11)"),
     );
-    output::emit(c.json, &out, || {})
+    if let Some(p) = &c.plot {
+        let mut rows: Vec<ForestRow> = out
+            .estimates
+            .iter()
+            .map(|e| ForestRow {
+                label: e.label.clone(),
+                estimate: e.estimate,
+                interval: e.ci_lower.zip(e.ci_upper),
+            })
+            .collect();
+        for (label, est, lo, hi) in &joint_rows {
+            rows.push(ForestRow {
+                label: format!("{label} (joint)"),
+                estimate: *est,
+                interval: Some((*lo, *hi)),
+            });
+        }
+        crate::plot::forest(
+            p,
+            &format!("Double machine learning ({model})"),
+            &format!("estimate, {:.0}% intervals", 100.0 * (1.0 - c.alpha)),
+            &rows,
+        )?;
+    }
+    if a.timings {
+        let total = started.elapsed().as_secs_f64();
+        let nuisance = spans.union_seconds();
+        eprintln!(
+            "{}",
+            json!({
+                "timings": {
+                    "total_s": total,
+                    "read_s": read_s,
+                    "nuisance_fit_s": nuisance,
+                    "other_s": total - read_s - nuisance,
+                    "overhead_share": (total - read_s - nuisance) / (total - read_s),
+                }
+            })
+        );
+    }
+    output::emit(c.json, &out, || {
+        if let Some(j) = out.diagnostics.get("joint") {
+            println!(
+                "joint {:.0}% intervals (multiplier bootstrap, {} draws, critical value {:.4}):",
+                100.0 * (1.0 - c.alpha),
+                j["n_boot"],
+                j["critical_value"].as_f64().unwrap_or(f64::NAN)
+            );
+            for (label, _, lo, hi) in &joint_rows {
+                println!("  {label}: [{lo:.4}, {hi:.4}]");
+            }
+        }
+    })
 }
 
 /// What a learner flag fits, as the output reports it.
@@ -316,7 +598,100 @@ fn describe(name: &str, classifier: bool) -> &'static str {
             "gbm (gradient-boosted trees, log loss: 100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, 255 bins)"
         }
         ("lasso", false) => "lasso (5-fold CV, minimum error, standardised features)",
+        ("ridge", false) => "ridge (5-fold CV over 10^-5..10^2, standardised features)",
         (_, true) => "logit (unpenalised)",
         _ => "ols",
+    }
+}
+
+/// Wall-clock intervals during which a learner was fitting or predicting.
+#[derive(Default)]
+struct Spans(Mutex<Vec<(Instant, Instant)>>);
+
+impl Spans {
+    fn record(&self, from: Instant) {
+        let to = Instant::now();
+        self.0.lock().expect("no panic holds it").push((from, to));
+    }
+
+    /// Seconds during which at least one learner was at work (the union of the intervals).
+    fn union_seconds(&self) -> f64 {
+        let mut v = self.0.lock().expect("no panic holds it").clone();
+        v.sort();
+        let mut total = 0.0;
+        let mut cur: Option<(Instant, Instant)> = None;
+        for (a, b) in v {
+            cur = match cur {
+                Some((s, e)) if a <= e => Some((s, e.max(b))),
+                Some((s, e)) => {
+                    total += (e - s).as_secs_f64();
+                    Some((a, b))
+                }
+                None => Some((a, b)),
+            };
+        }
+        if let Some((s, e)) = cur {
+            total += (e - s).as_secs_f64();
+        }
+        total
+    }
+}
+
+/// A learner whose fits and predictions are timed (for `--timings`).
+struct Timed<L> {
+    inner: L,
+    spans: Arc<Spans>,
+}
+
+impl<L> Timed<L> {
+    fn new(inner: L, spans: &Arc<Spans>) -> Self {
+        Timed {
+            inner,
+            spans: Arc::clone(spans),
+        }
+    }
+}
+
+struct TimedFit {
+    inner: Box<dyn Fitted>,
+    spans: Arc<Spans>,
+}
+
+impl Fitted for TimedFit {
+    fn predict(&self, x: &Features<'_>, rows: &[usize]) -> Vec<f64> {
+        let from = Instant::now();
+        let p = self.inner.predict(x, rows);
+        self.spans.record(from);
+        p
+    }
+}
+
+impl<L: Regressor> Regressor for Timed<L> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
+        let from = Instant::now();
+        let f = self.inner.fit(x, y, rows);
+        self.spans.record(from);
+        Ok(Box::new(TimedFit {
+            inner: f?,
+            spans: Arc::clone(&self.spans),
+        }))
+    }
+}
+
+impl<L: Classifier> Classifier for Timed<L> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
+        let from = Instant::now();
+        let f = self.inner.fit(x, y, rows);
+        self.spans.record(from);
+        Ok(Box::new(TimedFit {
+            inner: f?,
+            spans: Arc::clone(&self.spans),
+        }))
     }
 }

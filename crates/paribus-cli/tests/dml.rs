@@ -174,3 +174,173 @@ fn dml_bad_input() {
     let missing = tmp("dml_missing.csv", "y,d,x1\n1,0,0.5\n2,1,\n3,0,0.1\n");
     bad(&dml_args("plr", &missing, "x1", &[]), "\"x1\"");
 }
+
+#[test]
+fn dml_two_treatments_blp_and_gate_match_doubleml() {
+    let g = fixture("dml_heterogeneity.json");
+    // two treatments, each with the other among its covariates, and the joint band
+    let path = data("dml_plr2.csv");
+    let args = [
+        "dml",
+        "plr",
+        "--data",
+        &path,
+        "--outcome",
+        "y",
+        "--treatment",
+        "d1,d2",
+        "--covariates",
+        "x*",
+        "--fold-column",
+        "fold",
+        "--n-boot",
+        "5000",
+        "--json",
+    ];
+    let o = paribus(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, paribus(&args).stdout);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let case = &g["plr2"];
+    for (j, label) in ["theta(d1)", "theta(d2)"].iter().enumerate() {
+        let e = &v["estimates"][j];
+        assert_eq!(e["label"], *label);
+        let (want, se) = (
+            case["coef"][j].as_f64().unwrap(),
+            case["se"][j].as_f64().unwrap(),
+        );
+        assert!((e["estimate"].as_f64().unwrap() - want).abs() < 1e-8 * want.abs());
+        assert!((e["std_error"].as_f64().unwrap() - se).abs() < 1e-8 * se);
+        assert!(e["p_value_adjusted"].as_f64().unwrap() < 1e-3);
+    }
+    let joint = &v["diagnostics"]["joint"];
+    let exact = case["bootstrap"]["critical_value_exact"].as_f64().unwrap();
+    let cv = joint["critical_value"].as_f64().unwrap();
+    // 5000 draws: Monte Carlo SE about 0.024
+    assert!((cv - exact).abs() < 0.1, "{cv} vs {exact}");
+    assert_eq!(joint["intervals"].as_array().unwrap().len(), 2);
+    // BLP and GATE of the IRM
+    let irm = data("dml_irm.csv");
+    let o = paribus(&dml_args(
+        "irm",
+        &irm,
+        "x*",
+        &[
+            "--fold-column",
+            "fold",
+            "--blp",
+            "x1,x2",
+            "--gate",
+            "x1",
+            "--gate-quantiles",
+            "3",
+            "--json",
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let h = &g["irm_blp"];
+    let est = |label: &str| {
+        v["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["label"] == label)
+            .unwrap_or_else(|| panic!("{label}"))
+            .clone()
+    };
+    for (k, name) in ["const", "x1", "x2"].iter().enumerate() {
+        let e = est(&format!("blp({name})"));
+        let want = h["cate"]["coef"][k].as_f64().unwrap();
+        let se = h["cate"]["se"][k].as_f64().unwrap();
+        assert!((e["estimate"].as_f64().unwrap() - want).abs() < 1e-8 * want.abs());
+        assert!((e["std_error"].as_f64().unwrap() - se).abs() < 1e-8 * se);
+    }
+    for k in 0..3 {
+        let e = est(&format!("gate(x1:q{})", k + 1));
+        let want = h["gate"]["coef"][k].as_f64().unwrap();
+        let se = h["gate"]["se"][k].as_f64().unwrap();
+        assert!((e["estimate"].as_f64().unwrap() - want).abs() < 1e-8 * want.abs());
+        assert!((e["std_error"].as_f64().unwrap() - se).abs() < 1e-8 * se);
+    }
+    assert_eq!(
+        v["diagnostics"]["gate"]["sizes"],
+        serde_json::json!([167, 166, 167])
+    );
+    // the AUC of the propensity is reported with its log loss
+    assert!(
+        v["diagnostics"]["nuisance_loss"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["nuisance"] == "ml_m" && l["metric"] == "auc")
+    );
+}
+
+#[test]
+fn dml_ridge_learner_and_timings() {
+    let path = data("dml_plr.csv");
+    let o = paribus(&dml_args(
+        "plr",
+        &path,
+        "x*",
+        &["--learner", "ridge", "--timings", "--json"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &v["estimates"][0];
+    let (est, se) = (
+        e["estimate"].as_f64().unwrap(),
+        e["std_error"].as_f64().unwrap(),
+    );
+    // the PLR DGP's effect is 0.5; ridge on the raw covariates is misspecified but close
+    assert!((est - 0.5).abs() < 4.0 * se, "{est} ({se})");
+    assert!(
+        v["diagnostics"]["learners"]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("ridge")
+    );
+    // the timings go to stderr, never into the result
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.contains("nuisance_fit_s")).unwrap();
+    let t: Value = serde_json::from_str(line).unwrap();
+    assert!(t["timings"]["nuisance_fit_s"].as_f64().unwrap() > 0.0);
+    assert!(v.get("timings").is_none() && v["diagnostics"].get("timings").is_none());
+}
+
+#[test]
+fn dml_heterogeneity_and_treatment_lists_are_checked() {
+    let plr = data("dml_plr.csv");
+    bad(
+        &dml_args("plr", &plr, "x*", &["--blp", "x1"]),
+        "--blp and --gate need dml irm with the ATE",
+    );
+    let irm = data("dml_irm.csv");
+    let mut args = dml_args("irm", &irm, "x*", &[]);
+    args[7] = "d,x1";
+    bad(&args, "supported by dml plr only");
+    bad(
+        &dml_args("irm", &irm, "x*", &["--gate", "x1"]),
+        "use --gate-quantiles K",
+    );
+    bad(
+        &dml_args("irm", &irm, "x*", &["--gate-quantiles", "3"]),
+        "--gate-quantiles needs --gate",
+    );
+    // perfect separation in the propensity model: a clear error naming the model
+    let mut csv = String::from("y,d,x1\n");
+    for i in 0..60 {
+        let x = f64::from(i) / 60.0;
+        let d = u8::from(x > 0.5);
+        csv.push_str(&format!("{},{d},{x}\n", x + 0.3 * f64::from(i % 7)));
+    }
+    let sep = tmp("dml_separation.csv", &csv);
+    let o = paribus(&dml_args("irm", &sep, "x1", &[]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("perfect separation") && err.contains("propensity (ml_m)"),
+        "{err}"
+    );
+}

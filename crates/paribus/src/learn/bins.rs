@@ -53,11 +53,13 @@ impl Binned {
         let stride = p.next_multiple_of(16).max(16);
         let mut rows = vec![0u8; n * stride];
         if p > 0 {
-            rows.par_chunks_mut(stride).enumerate().for_each(|(r, row)| {
-                for (v, c) in row.iter_mut().zip(&cols) {
-                    *v = c[r];
-                }
-            });
+            rows.par_chunks_mut(stride)
+                .enumerate()
+                .for_each(|(r, row)| {
+                    for (v, c) in row.iter_mut().zip(&cols) {
+                        *v = c[r];
+                    }
+                });
         }
         Binned {
             n,

@@ -804,7 +804,10 @@ impl Layout {
         if !const_hess {
             gather(h, &mut self.oh[..len]);
         }
-        let (og, oh) = (&self.og[..len], &self.oh[..if const_hess { 0 } else { len }]);
+        let (og, oh) = (
+            &self.og[..len],
+            &self.oh[..if const_hess { 0 } else { len }],
+        );
         let rows = &self.bins[side][start * self.stride..(start + len) * self.stride];
         let p = offsets.len() - 1;
         let mut hist = vec![Bin::default(); offsets[p]];

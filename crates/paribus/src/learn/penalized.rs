@@ -545,8 +545,12 @@ mod tests {
     fn ridge_cv_picks_a_small_penalty_for_a_strong_signal() {
         // y = 2 x0 - x1 plus small noise: cross-validation prefers (almost) no shrinkage
         let n = 400;
-        let x0: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
-        let x1: Vec<f64> = (0..n).map(|i| ((i * 53) % 97) as f64 / 48.0 - 1.0).collect();
+        let x0: Vec<f64> = (0..n)
+            .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        let x1: Vec<f64> = (0..n)
+            .map(|i| ((i * 53) % 97) as f64 / 48.0 - 1.0)
+            .collect();
         let y: Vec<f64> = (0..n)
             .map(|i| 2.0 * x0[i] - x1[i] + 0.01 * (((i * 13) % 7) as f64 - 3.0))
             .collect();
