@@ -15,10 +15,16 @@ fn main() {
     let p: u64 = args.get(2).map_or(20, |s| s.parse().expect("P"));
     let threads: usize = args.get(3).map_or(2, |s| s.parse().expect("THREADS"));
     let classify = args.get(4).is_some_and(|s| s == "classify");
-    rayon::ThreadPoolBuilder::new()
+    // everything runs inside the pool, as the CLI runs its analyses: parallel calls from a
+    // worker thread split work without handing it to another thread first
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .build_global()
+        .build()
         .expect("pool");
+    pool.install(|| run(n, p, threads, classify));
+}
+
+fn run(n: usize, p: u64, threads: usize, classify: bool) {
     let t0 = Instant::now();
     // features from streams 0..p, noise from streams 1000, 1001, 1002
     let (x, f) = splitmix::features_and_signal(n, p);

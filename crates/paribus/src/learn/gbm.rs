@@ -812,12 +812,14 @@ impl Layout {
         let p = offsets.len() - 1;
         let mut hist = vec![Bin::default(); offsets[p]];
         let parallel = len * p >= 32_768;
+        // groups of at most GROUP features keep a group's sums in the L1 cache
+        const GROUP: usize = 6;
         let per = if parallel {
             p.div_ceil(rayon::current_num_threads().max(1))
         } else {
             p
         }
-        .max(1);
+        .clamp(1, GROUP);
         // one slice of the histogram per group of `per` features
         let mut groups: Vec<(usize, &mut [Bin])> = Vec::with_capacity(p.div_ceil(per));
         let mut rest = hist.as_mut_slice();
