@@ -9,7 +9,8 @@ use paribus::dml::{
     DmlData, DmlFit, DmlParams, Folds, Learner, Learners, Score, joint_band, quantile_groups,
 };
 use paribus::learn::{
-    Classifier, Features, Fitted, Gbm, LinearRegression, LogisticRegression, Regressor, RidgeCv,
+    Classifier, Features, Fitted, Gbm, L1LogisticCv, LinearRegression, LogisticRegression,
+    Regressor, RidgeCv,
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
@@ -52,7 +53,7 @@ pub struct DmlArgs {
     instrument: Option<String>,
     /// Nuisance learner for every nuisance: ols (least squares; the unpenalised logit for a
     /// binary target), lasso (cross-validated on standardised features, minimum-error penalty;
-    /// a classifier nuisance stays the unpenalised logit), ridge (cross-validated penalty on
+    /// for a classifier nuisance the L1 logistic regression, cross-validated log loss), ridge (cross-validated penalty on
     /// standardised features; a classifier stays the logit) or gbm (gradient-boosted trees,
     /// LightGBM's defaults; log loss for a classifier nuisance).
     #[arg(long, default_value = "ols")]
@@ -152,7 +153,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             && !["ols", "lasso", "ridge", "gbm"].contains(&name.as_str())
         {
             return Err(InputError(format!(
-                "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest and L1 logistic are not built yet)"
+                "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest is not built yet)"
             ))
             .into());
         }
@@ -256,10 +257,11 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         .map_err(|e| InputError(format!("{path}: {e}")))?,
     };
     let spans = Arc::new(Spans::default());
-    let (ols, logit, lasso, ridge, gbm) = (
+    let (ols, logit, lasso, l1_logit, ridge, gbm) = (
         Timed::new(LinearRegression, &spans),
         Timed::new(LogisticRegression, &spans),
         Timed::new(paribus::learn::ElasticNetCv::default(), &spans),
+        Timed::new(L1LogisticCv::default(), &spans),
         Timed::new(RidgeCv::default(), &spans),
         Timed::new(Gbm::default(), &spans),
     );
@@ -273,6 +275,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     };
     let clf = |name: &str| match name {
         "gbm" => Learner::Clf(&gbm),
+        "lasso" => Learner::Clf(&l1_logit),
         _ => Learner::Clf(&logit),
     };
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
@@ -598,6 +601,9 @@ fn describe(name: &str, classifier: bool) -> &'static str {
             "gbm (gradient-boosted trees, log loss: 100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, 255 bins)"
         }
         ("lasso", false) => "lasso (5-fold CV, minimum error, standardised features)",
+        ("lasso", true) => {
+            "L1 logistic (5-fold CV of the log loss over 30 penalties, minimum, standardised features)"
+        }
         ("ridge", false) => "ridge (5-fold CV over 10^-5..10^2, standardised features)",
         (_, true) => "logit (unpenalised)",
         _ => "ols",

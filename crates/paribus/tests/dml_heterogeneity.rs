@@ -151,3 +151,38 @@ fn two_treatments_and_the_joint_band_match_doubleml() {
     assert_eq!(one, band);
     assert!(joint_band(&refs, 0.05, 10, 42).is_err());
 }
+
+#[test]
+fn l1_logistic_matches_scikit_learn() {
+    use paribus::learn::l1_logistic;
+    let g = fixture("dml_heterogeneity.json");
+    let case = &g["l1_logit"];
+    let d = read_csv(case["data"].as_str().unwrap());
+    let xs: Vec<(String, &[f64])> = (1..=5)
+        .map(|j| (format!("x{j}"), d.col(&format!("x{j}"))))
+        .collect();
+    let x = Features::new(xs).unwrap();
+    let rows: Vec<usize> = (0..d.col("d").len()).collect();
+    for fit in case["fits"].as_array().unwrap() {
+        let lambda = f(&fit["lambda_glmnet"]);
+        let ours = l1_logistic(&x, d.col("d"), &rows, lambda, false, 1e-12).unwrap();
+        // the fixture's polished solution (Newton on scikit-learn's support; KKT to 1e-15)
+        let exact = &fit["exact"];
+        let want = fv(&exact["coef"]);
+        assert!(
+            (ours.intercept - f(&exact["intercept"])).abs() < 1e-8,
+            "lambda {lambda}: intercept {} vs {}",
+            ours.intercept,
+            exact["intercept"]
+        );
+        for (a, b) in ours.coef.iter().zip(&want) {
+            assert!(
+                (a - b).abs() < 1e-8,
+                "lambda {lambda}: {:?} vs {want:?}",
+                ours.coef
+            );
+            // the same coefficients are exactly zero
+            assert_eq!(*a == 0.0, *b == 0.0, "lambda {lambda}: {:?}", ours.coef);
+        }
+    }
+}

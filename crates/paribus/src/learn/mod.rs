@@ -9,10 +9,12 @@
 pub mod bins;
 pub mod gbm;
 mod linear;
+pub mod logistic_l1;
 pub mod penalized;
 
 pub use gbm::{Gbm, GbmParams};
 pub use linear::{LinearRegression, LogisticRegression};
+pub use logistic_l1::{L1LogisticCv, l1_logistic};
 pub use penalized::{ElasticNetCv, Ridge, RidgeCv, Selection};
 
 use crate::{Error, Result};
