@@ -672,13 +672,14 @@ impl Fitted for TimedFit {
     }
 }
 
-impl<L: Regressor> Regressor for Timed<L> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
+impl<L> Timed<L> {
+    /// Runs the inner fit, records its interval and times the fitted model's predictions.
+    fn timed(
+        &self,
+        fit: impl FnOnce() -> paribus::Result<Box<dyn Fitted>>,
+    ) -> paribus::Result<Box<dyn Fitted>> {
         let from = Instant::now();
-        let f = self.inner.fit(x, y, rows);
+        let f = fit();
         self.spans.record(from);
         Ok(Box::new(TimedFit {
             inner: f?,
@@ -687,17 +688,20 @@ impl<L: Regressor> Regressor for Timed<L> {
     }
 }
 
+impl<L: Regressor> Regressor for Timed<L> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
+        self.timed(|| self.inner.fit(x, y, rows))
+    }
+}
+
 impl<L: Classifier> Classifier for Timed<L> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
-        let from = Instant::now();
-        let f = self.inner.fit(x, y, rows);
-        self.spans.record(from);
-        Ok(Box::new(TimedFit {
-            inner: f?,
-            spans: Arc::clone(&self.spans),
-        }))
+        self.timed(|| self.inner.fit(x, y, rows))
     }
 }

@@ -12,7 +12,7 @@
 //! standardised features). [`L1LogisticCv`] chooses `λ` by K-fold cross-validated log loss along a
 //! path of penalties with warm starts.
 
-use super::penalized::LinearFit;
+use super::penalized::{LinearFit, choose_by_cv};
 use super::{Classifier, Features, Fitted};
 use crate::{Error, Result};
 
@@ -339,22 +339,13 @@ impl L1LogisticCv {
         }
         let all = Design::new(x, y, rows, self.standardize)?;
         let grid = self.grid(&all);
-        let mut loss = vec![0.0; grid.len()];
-        for f in 0..self.folds {
-            let train: Vec<usize> = (0..rows.len())
-                .filter(|i| i % self.folds != f)
-                .map(|i| rows[i])
-                .collect();
-            let test: Vec<usize> = (0..rows.len())
-                .filter(|i| i % self.folds == f)
-                .map(|i| rows[i])
-                .collect();
-            let d = Design::new(x, y, &train, self.standardize)?;
+        let best = choose_by_cv(rows, self.folds, grid.len(), |train, test, loss| {
+            let d = Design::new(x, y, train, self.standardize)?;
             let mut b0 = null_intercept(&d.y);
             let mut b = vec![0.0; d.cols.len()];
             for (l, &lambda) in loss.iter_mut().zip(&grid) {
                 d.solve(&mut b0, &mut b, lambda, self.tol)?;
-                let p = Probability(d.unscale(b0, &b)).predict(x, &test);
+                let p = Probability(d.unscale(b0, &b)).predict(x, test);
                 *l += test
                     .iter()
                     .zip(&p)
@@ -364,10 +355,8 @@ impl L1LogisticCv {
                     })
                     .sum::<f64>();
             }
-        }
-        let best = (0..grid.len())
-            .min_by(|&a, &b| loss[a].total_cmp(&loss[b]))
-            .expect("non-empty grid");
+            Ok(())
+        })?;
         Ok(grid[best])
     }
 }

@@ -379,6 +379,35 @@ fn ridge_centered(c: &Centered, lambda: f64) -> Result<LinearFit> {
     Ok(c.unscale(&b))
 }
 
+/// K-fold cross-validation over a grid of `k` candidates with the folds dealt by position in
+/// `rows` (row `i` of `rows` in fold `i mod folds`): `score(train, test, losses)` adds each
+/// candidate's loss on `test` of the fit on `train` to `losses`; returns the index of the
+/// smallest total (the first of ties).
+pub(crate) fn choose_by_cv(
+    rows: &[usize],
+    folds: usize,
+    k: usize,
+    mut score: impl FnMut(&[usize], &[usize], &mut [f64]) -> Result<()>,
+) -> Result<usize> {
+    let mut losses = vec![0.0; k];
+    for f in 0..folds {
+        let (train, test): (Vec<usize>, Vec<usize>) = (
+            (0..rows.len())
+                .filter(|i| i % folds != f)
+                .map(|i| rows[i])
+                .collect(),
+            (0..rows.len())
+                .filter(|i| i % folds == f)
+                .map(|i| rows[i])
+                .collect(),
+        );
+        score(&train, &test, &mut losses)?;
+    }
+    Ok((0..k)
+        .min_by(|&a, &b| losses[a].total_cmp(&losses[b]))
+        .expect("a non-empty grid"))
+}
+
 /// Penalties of [`RidgeCv`] on standardised features, mean scale: `10^k`, `k = −5, −4.5, …, 2`.
 pub fn ridge_grid() -> Vec<f64> {
     (0..15).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect()
@@ -413,30 +442,19 @@ impl RidgeCv {
             )));
         }
         let grid = ridge_grid();
-        let mut sse = vec![0.0; grid.len()];
-        for f in 0..self.folds {
-            let train: Vec<usize> = (0..rows.len())
-                .filter(|i| i % self.folds != f)
-                .map(|i| rows[i])
-                .collect();
-            let test: Vec<usize> = (0..rows.len())
-                .filter(|i| i % self.folds == f)
-                .map(|i| rows[i])
-                .collect();
-            let c = center(x, y, &train, true);
+        let best = choose_by_cv(rows, self.folds, grid.len(), |train, test, sse| {
+            let c = center(x, y, train, true);
             for (e, &l) in sse.iter_mut().zip(&grid) {
                 let fit = ridge_centered(&c, l)?;
                 *e += fit
-                    .predict(x, &test)
+                    .predict(x, test)
                     .iter()
-                    .zip(&test)
+                    .zip(test)
                     .map(|(p, &r)| (p - y[r]).powi(2))
                     .sum::<f64>();
             }
-        }
-        let best = (0..grid.len())
-            .min_by(|&a, &b| sse[a].total_cmp(&sse[b]))
-            .expect("non-empty grid");
+            Ok(())
+        })?;
         Ok(grid[best])
     }
 }
