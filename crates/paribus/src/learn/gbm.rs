@@ -617,7 +617,8 @@ impl Gbm {
                 gl += bin.g;
                 hl += bin.h;
                 nl += bin.n as usize;
-                if nl < p.min_data_in_leaf || hl < p.min_sum_hessian_in_leaf {
+                // a threshold after an empty bin splits the rows as the one before it did
+                if bin.n == 0 || nl < p.min_data_in_leaf || hl < p.min_sum_hessian_in_leaf {
                     continue;
                 }
                 let (nr, hr) = (n - nl, h - hl);
