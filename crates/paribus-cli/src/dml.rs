@@ -186,9 +186,30 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     if a.gate_quantiles.is_some() && a.gate.is_none() {
         return Err(InputError("--gate-quantiles needs --gate".into()).into());
     }
+    if (a.blp.is_some() || a.gate.is_some()) && a.cluster.is_some() {
+        return Err(InputError(
+            "--blp and --gate have HC0 standard errors, not cluster-robust ones: they cannot be combined with --cluster".into(),
+        )
+        .into());
+    }
+    for (k, t) in treatments.iter().enumerate() {
+        if treatments[..k].contains(t) {
+            return Err(InputError(format!("--treatment names \"{t}\" twice")).into());
+        }
+    }
+    if treatments.len() > 1 && a.n_boot < 100 {
+        return Err(InputError(format!("--n-boot must be at least 100, got {}", a.n_boot)).into());
+    }
     let src = c.open()?;
     let path = c.data.display().to_string();
     let covs = src.resolve(&a.covariates, "--covariates")?;
+    if let Some(t) = treatments.iter().find(|t| covs.contains(t)) {
+        return Err(InputError(format!(
+            "{path}: the treatment \"{t}\" is also among the covariates (--covariates {})",
+            a.covariates
+        ))
+        .into());
+    }
     let mut specs = vec![ColumnSpec::numeric(src.column(&a.outcome, "--outcome")?)];
     for t in &treatments {
         specs.push(ColumnSpec::numeric(src.column(t, "--treatment")?));
@@ -371,15 +392,28 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
                 for (e, &p) in out.estimates.iter_mut().zip(&band.p_adjusted) {
                     e.p_value_adjusted = Some(p);
                 }
+                // DoubleML: the median over repetitions of theta_r -/+ c_r SE_r
                 let intervals: Vec<serde_json::Value> = out
                     .estimates
                     .iter()
-                    .map(|e| {
-                        let se = e.std_error.unwrap_or(f64::NAN);
-                        let (lo, hi) = (
-                            e.estimate - band.critical_value * se,
-                            e.estimate + band.critical_value * se,
-                        );
+                    .zip(&fits)
+                    .map(|(e, f)| {
+                        let bound = |sign: f64| {
+                            let mut v: Vec<f64> = f
+                                .repetitions
+                                .iter()
+                                .zip(&band.critical_values)
+                                .map(|(r, c)| r.theta + sign * c * r.std_error)
+                                .collect();
+                            v.sort_by(f64::total_cmp);
+                            let m = v.len();
+                            if m % 2 == 1 {
+                                v[m / 2]
+                            } else {
+                                0.5 * (v[m / 2 - 1] + v[m / 2])
+                            }
+                        };
+                        let (lo, hi) = (bound(-1.0), bound(1.0));
                         joint_rows.push((e.label.clone(), e.estimate, lo, hi));
                         json!({"label": e.label, "lower": lo, "upper": hi})
                     })
@@ -387,7 +421,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
                 out.diagnostics.insert(
                     "joint".into(),
                     json!({
-                        "method": "Gaussian multiplier bootstrap of the orthogonal scores (one draw shared by all treatments): c = 1 - alpha quantile of max_j |t*_j|; intervals theta_j -/+ c SE_j; p_value_adjusted = single-step max-t",
+                        "method": "Gaussian multiplier bootstrap of the orthogonal scores (one draw shared by all treatments): c = 1 - alpha quantile of max_j |t*_j|; intervals theta_j -/+ c SE_j (repeated splits: medians over repetitions of theta_jr -/+ c_r SE_jr); p_value_adjusted = single-step max-t",
                         "critical_value": band.critical_value,
                         "n_boot": band.n_boot,
                         "seed": seed,
@@ -439,20 +473,32 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
                 (g, labels, Some(cuts))
             }
             None => {
-                let labels: Vec<String> = t.summary.labels[gate_at]
-                    .iter()
-                    .map(|l| format!("{gcol}={l}"))
-                    .collect();
-                (t.codes(gate_at).to_vec(), labels, None)
+                // the values present in the kept rows, in the order of their labels' codes
+                let all = &t.summary.labels[gate_at];
+                let codes = t.codes(gate_at);
+                let mut present = vec![false; all.len()];
+                for &c in codes {
+                    present[c as usize] = true;
+                }
+                let mut new_code = vec![u32::MAX; all.len()];
+                let mut labels = Vec::new();
+                for (c, l) in all.iter().enumerate() {
+                    if present[c] {
+                        new_code[c] = labels.len() as u32;
+                        labels.push(format!("{gcol}={l}"));
+                    }
+                }
+                if labels.len() > 50 {
+                    return Err(InputError(format!(
+                        "{path}: --gate {gcol} has {} distinct values; use --gate-quantiles K for a numeric column",
+                        labels.len()
+                    ))
+                    .into());
+                }
+                let groups = codes.iter().map(|&c| new_code[c as usize]).collect();
+                (groups, labels, None)
             }
         };
-        if labels.len() > 50 {
-            return Err(InputError(format!(
-                "{path}: --gate {gcol} has {} distinct values; use --gate-quantiles K for a numeric column",
-                labels.len()
-            ))
-            .into());
-        }
         let gate = fit
             .gate(&groups, &labels)
             .map_err(|e| anyhow::Error::new(e).context(format!("{path}: --gate")))?;

@@ -267,6 +267,20 @@ fn dml_two_treatments_blp_and_gate_match_doubleml() {
         v["diagnostics"]["gate"]["sizes"],
         serde_json::json!([167, 166, 167])
     );
+    // GATE by the distinct values of a column (here the fold ids): one group per value
+    let o = paribus(&dml_args(
+        "irm",
+        &irm,
+        "x*",
+        &["--fold-column", "fold", "--gate", "fold", "--json"],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        w["diagnostics"]["gate"]["sizes"],
+        serde_json::json!([100, 100, 100, 100, 100])
+    );
+    assert_eq!(w["diagnostics"]["gate"]["groups"][0], "fold=0");
     // the AUC of the propensity is reported with its log loss
     assert!(
         v["diagnostics"]["nuisance_loss"]
@@ -328,6 +342,59 @@ fn dml_heterogeneity_and_treatment_lists_are_checked() {
         &dml_args("irm", &irm, "x*", &["--gate-quantiles", "3"]),
         "--gate-quantiles needs --gate",
     );
+    let plr2 = data("dml_plr2.csv");
+    let two = |t: &'static str, covs: &'static str| {
+        vec![
+            "dml",
+            "plr",
+            "--data",
+            &plr2,
+            "--outcome",
+            "y",
+            "--treatment",
+            t,
+            "--covariates",
+            covs,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<String>>()
+    };
+    let run_bad = |args: Vec<String>, needle: &str| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad(&refs, needle);
+    };
+    run_bad(two("d1,d1", "x*"), "names \"d1\" twice");
+    run_bad(two("d1,d2", "x*,d2"), "also among the covariates");
+    let mut few = two("d1,d2", "x*");
+    few.extend(["--n-boot".into(), "10".into()]);
+    run_bad(few, "--n-boot must be at least 100");
+    bad(
+        &dml_args("irm", &irm, "x*", &["--blp", "x1", "--cluster", "x2"]),
+        "cannot be combined with --cluster",
+    );
+    // repeated splits: joint intervals are medians over repetitions, and the run succeeds
+    let mut reps = two("d1,d2", "x*");
+    reps.extend(["--repeats".into(), "3".into(), "--json".into()]);
+    let refs: Vec<&str> = reps.iter().map(String::as_str).collect();
+    let o = paribus(&refs);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for (e, iv) in v["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(v["diagnostics"]["joint"]["intervals"].as_array().unwrap())
+    {
+        let (lo, hi, est) = (
+            iv["lower"].as_f64().unwrap(),
+            iv["upper"].as_f64().unwrap(),
+            e["estimate"].as_f64().unwrap(),
+        );
+        assert!(lo < est && est < hi, "{lo} {est} {hi}");
+        // wider than the pointwise interval
+        assert!(hi - lo > e["ci_upper"].as_f64().unwrap() - e["ci_lower"].as_f64().unwrap());
+    }
     // perfect separation in the propensity model: a clear error naming the model
     let mut csv = String::from("y,d,x1\n");
     for i in 0..60 {

@@ -168,7 +168,7 @@ impl DmlFit {
         }
         if let Some(g) = sizes.iter().position(|&s| s == 0) {
             return Err(Error::InvalidData(format!(
-                "the group \"{}\" has no rows",
+                "the group \"{}\" has no rows (quantile groups of a covariate with many ties can be empty: ask for fewer)",
                 labels[g]
             )));
         }

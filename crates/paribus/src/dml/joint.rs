@@ -24,8 +24,11 @@ use crate::{Error, Result};
 /// The result of the multiplier bootstrap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JointBand {
-    /// `c`: the joint intervals are `θ̂_j ± c σ̂_j`.
+    /// `c`: the joint intervals are `θ̂_j ± c σ̂_j` (the median over repetitions).
     pub critical_value: f64,
+    /// Each repetition's critical value `c_r` (with repeated splits, DoubleML's joint interval
+    /// of estimate `j` is the median over `r` of `θ̂_jr ± c_r σ̂_jr`).
+    pub critical_values: Vec<f64>,
     /// Single-step max-t adjusted p-value of each estimate.
     pub p_adjusted: Vec<f64>,
     /// Bootstrap draws.
@@ -65,6 +68,16 @@ pub fn joint_band(fits: &[&DmlFit], alpha: f64, n_boot: usize, seed: u64) -> Res
         return Err(Error::InvalidData(
             "the estimates of a joint band must come from the same rows and repetitions".into(),
         ));
+    }
+    if let Some(f) = fits.iter().find(|f| {
+        f.repetitions
+            .iter()
+            .any(|r| !(r.std_error.is_finite() && r.std_error > 0.0))
+    }) {
+        return Err(Error::InvalidData(format!(
+            "an estimate of the joint band has no positive finite standard error (theta {})",
+            f.theta
+        )));
     }
     let mut crit = Vec::with_capacity(reps);
     let mut p_adj: Vec<Vec<f64>> = vec![Vec::with_capacity(reps); fits.len()];
@@ -110,7 +123,8 @@ pub fn joint_band(fits: &[&DmlFit], alpha: f64, n_boot: usize, seed: u64) -> Res
         }
     }
     Ok(JointBand {
-        critical_value: median(crit),
+        critical_value: median(crit.clone()),
+        critical_values: crit,
         p_adjusted: p_adj.into_iter().map(median).collect(),
         n_boot,
     })

@@ -389,6 +389,12 @@ pub(crate) fn choose_by_cv(
     k: usize,
     mut score: impl FnMut(&[usize], &[usize], &mut [f64]) -> Result<()>,
 ) -> Result<usize> {
+    if folds < 2 {
+        return Err(Error::InvalidParameter {
+            name: "folds",
+            reason: format!("cross-validation needs at least 2 folds, got {folds}"),
+        });
+    }
     let mut losses = vec![0.0; k];
     for f in 0..folds {
         let (train, test): (Vec<usize>, Vec<usize>) = (
