@@ -118,5 +118,23 @@ fn l2_logistic_matches_sklearn() {
         for (a, b) in coef[1..].iter().zip(fv(&fit["coef"])) {
             close(*a, b, 1e-9, &format!("C = {c}"));
         }
+        // the same fit as a classifier nuisance: probabilities from scikit-learn's coefficients
+        let feats = paribus::learn::Features::new(
+            cols.iter()
+                .enumerate()
+                .map(|(j, v)| (format!("x{}", j + 1), v.as_slice()))
+                .collect(),
+        )
+        .unwrap();
+        let rows: Vec<usize> = (0..yb.len()).collect();
+        let learner = paribus::learn::L2LogisticRegression { lambda: 1.0 / c };
+        let p = paribus::learn::Classifier::fit(&learner, &feats, &yb, &rows)
+            .unwrap()
+            .predict(&feats, &rows);
+        let (b0, b) = (f(&fit["intercept"]), fv(&fit["coef"]));
+        for (i, q) in p.iter().enumerate() {
+            let eta = b0 + b.iter().zip(&cols).map(|(bj, c)| bj * c[i]).sum::<f64>();
+            close(*q, 1.0 / (1.0 + (-eta).exp()), 1e-9, "probability");
+        }
     }
 }

@@ -14,6 +14,14 @@ pub struct LinearRegression;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogisticRegression;
 
+/// Logistic regression with a ridge penalty `(λ/2)‖b‖²` on the non-intercept coefficients of
+/// the summed log-likelihood (scikit-learn's `LogisticRegression(C = 1/λ)`), with an intercept.
+#[derive(Debug, Clone, Copy)]
+pub struct L2LogisticRegression {
+    /// The penalty λ (`≥ 0`).
+    pub lambda: f64,
+}
+
 /// `b₀ + Σ bⱼ xⱼ` over the features that the fit kept (collinear ones get 0), through the
 /// logistic function for the logit.
 struct Linear {
@@ -96,6 +104,22 @@ impl Classifier for LogisticRegression {
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
         let (ys, cols) = subset(x, y, rows);
         let fit = LogitParams::new()
+            .tol(1e-13)
+            .check()?
+            .fit(&data(x.names(), &ys, &cols))?;
+        Ok(Box::new(linear(x.names(), fit.names(), fit.coef(), true)))
+    }
+}
+
+impl Classifier for L2LogisticRegression {
+    fn name(&self) -> &'static str {
+        "l2-logit"
+    }
+
+    fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
+        let (ys, cols) = subset(x, y, rows);
+        let fit = LogitParams::new()
+            .l2(self.lambda)
             .tol(1e-13)
             .check()?
             .fit(&data(x.names(), &ys, &cols))?;

@@ -13,7 +13,7 @@ pub mod logistic_l1;
 pub mod penalized;
 
 pub use gbm::{Gbm, GbmParams};
-pub use linear::{LinearRegression, LogisticRegression};
+pub use linear::{L2LogisticRegression, LinearRegression, LogisticRegression};
 pub use logistic_l1::{L1LogisticCv, l1_logistic};
 pub use penalized::{ElasticNetCv, Ridge, RidgeCv, Selection};
 
