@@ -12,6 +12,7 @@ use paribus::learn::{
     Classifier, Features, Fitted, Gbm, L1LogisticCv, LinearRegression, LogisticRegression,
     Regressor, RidgeCv,
 };
+use paribus::stats::median;
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
 use serde_json::json;
@@ -399,19 +400,13 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
                     .zip(&fits)
                     .map(|(e, f)| {
                         let bound = |sign: f64| {
-                            let mut v: Vec<f64> = f
-                                .repetitions
-                                .iter()
-                                .zip(&band.critical_values)
-                                .map(|(r, c)| r.theta + sign * c * r.std_error)
-                                .collect();
-                            v.sort_by(f64::total_cmp);
-                            let m = v.len();
-                            if m % 2 == 1 {
-                                v[m / 2]
-                            } else {
-                                0.5 * (v[m / 2 - 1] + v[m / 2])
-                            }
+                            median(
+                                f.repetitions
+                                    .iter()
+                                    .zip(&band.critical_values)
+                                    .map(|(r, c)| r.theta + sign * c * r.std_error)
+                                    .collect(),
+                            )
                         };
                         let (lo, hi) = (bound(-1.0), bound(1.0));
                         joint_rows.push((e.label.clone(), e.estimate, lo, hi));

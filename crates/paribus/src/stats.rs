@@ -19,6 +19,17 @@ pub fn critical_value(alpha: f64, df: Option<f64>) -> f64 {
     }
 }
 
+/// The median of non-empty values (the mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len();
+    if m % 2 == 1 {
+        v[m / 2]
+    } else {
+        0.5 * (v[m / 2 - 1] + v[m / 2])
+    }
+}
+
 /// The `q` quantile of values sorted ascending (non-empty), interpolating linearly between the
 /// order statistics at `(n − 1) q` (numpy's default, R's type 7).
 pub fn quantile_sorted(s: &[f64], q: f64) -> f64 {

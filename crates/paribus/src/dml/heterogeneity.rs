@@ -14,8 +14,9 @@
 //! With repeated splits each repetition gets its own projection; coefficients are aggregated
 //! by the median and standard errors as the ATE's are (DoubleML 0.11's rule).
 
-use super::{DmlFit, Score, median};
+use super::{DmlFit, Score};
 use crate::regress::{LinearData, OlsParams, VcovSpec};
+use crate::stats::median;
 use crate::stats::quantile_sorted;
 use crate::{Error, Result};
 

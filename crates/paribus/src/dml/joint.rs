@@ -17,8 +17,8 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-use super::{DmlFit, median};
-use crate::stats::quantile_sorted;
+use super::DmlFit;
+use crate::stats::{median, quantile_sorted};
 use crate::{Error, Result};
 
 /// The result of the multiplier bootstrap.

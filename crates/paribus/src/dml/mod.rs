@@ -17,6 +17,7 @@ pub use heterogeneity::{Projection, quantile_groups};
 pub use joint::{JointBand, joint_band};
 
 use crate::learn::{Classifier, Features, Fitted, Regressor};
+use crate::stats::median;
 use crate::{Error, Result};
 
 /// The model and its score.
@@ -803,16 +804,6 @@ fn solve(psi_a: &[f64], psi_b: &[f64]) -> (f64, f64) {
         / n
         / (ja * ja);
     (theta, (var / n).sqrt())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len();
-    if m % 2 == 1 {
-        v[m / 2]
-    } else {
-        0.5 * (v[m / 2 - 1] + v[m / 2])
-    }
 }
 
 /// DoubleML's one-way cluster-robust solution. With `I_k` the clusters of test fold `k`,
