@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use paribus::dml::{
-    DmlData, DmlFit, DmlParams, Folds, Learner, Learners, Score, joint_band, quantile_groups,
+    DmlData, DmlFit, DmlParams, Folds, Learner, Learners, Projection, Score, joint_band,
+    quantile_groups,
 };
 use paribus::learn::{
     Classifier, Features, Fitted, Gbm, L1LogisticCv, LinearRegression, LogisticRegression,
@@ -440,16 +441,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         let blp = fit
             .blp(&basis)
             .map_err(|e| anyhow::Error::new(e).context(format!("{path}: --blp")))?;
-        for ((name, coef), se) in blp.names.iter().zip(&blp.coef).zip(&blp.std_error) {
-            out.estimates.push(Estimate::wald(
-                format!("blp({name})"),
-                "BLP coefficient",
-                *coef,
-                *se,
-                None,
-                c.alpha,
-            ));
-        }
+        push_projection(&mut out, "blp", "BLP coefficient", &blp, c.alpha);
         out.diagnostics.insert(
             "blp".into(),
             json!({
@@ -497,16 +489,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         let gate = fit
             .gate(&groups, &labels)
             .map_err(|e| anyhow::Error::new(e).context(format!("{path}: --gate")))?;
-        for ((name, coef), se) in gate.names.iter().zip(&gate.coef).zip(&gate.std_error) {
-            out.estimates.push(Estimate::wald(
-                format!("gate({name})"),
-                "GATE",
-                *coef,
-                *se,
-                None,
-                c.alpha,
-            ));
-        }
+        push_projection(&mut out, "gate", "GATE", &gate, c.alpha);
         out.warnings.extend(gate.warnings.iter().cloned());
         out.diagnostics.insert(
             "gate".into(),
@@ -630,6 +613,20 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             }
         }
     })
+}
+
+/// One estimate `<prefix>(<name>)` per coefficient of a BLP or GATE projection.
+fn push_projection(out: &mut Analysis, prefix: &str, estimand: &str, p: &Projection, alpha: f64) {
+    for ((name, coef), se) in p.names.iter().zip(&p.coef).zip(&p.std_error) {
+        out.estimates.push(Estimate::wald(
+            format!("{prefix}({name})"),
+            estimand,
+            *coef,
+            *se,
+            None,
+            alpha,
+        ));
+    }
 }
 
 /// What a learner flag fits, as the output reports it.
