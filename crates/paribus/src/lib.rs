@@ -12,6 +12,7 @@ pub mod panel;
 pub mod regress;
 pub mod stats;
 pub mod synth;
+pub mod weighting;
 
 pub use error::{Error, Result};
 pub use estimate::{Analysis, Estimate};
