@@ -112,17 +112,25 @@ pub fn entropy_balance(y: &[f64], d: &[f64], c: &[&[f64]]) -> Result<EntropyFit>
             Err(_) => return Err(no_solution(iterations)),
         };
         let slope: f64 = -grad.iter().zip(&step).map(|(g, s)| g * s).sum::<f64>();
+        // the Newton decrement: below rounding, the dual is as flat as doubles can tell
+        if -slope < 1e-24 {
+            break;
+        }
         let mut t = 1.0;
         loop {
             let cand: Vec<f64> = lam.iter().zip(&step).map(|(l, s)| l - t * s).collect();
             let (fc, wc) = softmax(&cand);
-            if fc <= f + 1e-4 * t * slope || t < 1e-12 {
+            // Armijo, or (near the optimum, where f is flat to rounding) a full step
+            if fc <= f + 1e-4 * t * slope || (t == 1.0 && -slope < 1e-14) {
                 lam = cand;
                 f = fc;
                 w = wc;
                 break;
             }
             t *= 0.5;
+            if t < 1e-12 {
+                return Err(no_solution(iterations));
+            }
         }
         if !lam.iter().all(|l| l.is_finite()) || lam.iter().any(|l| l.abs() > 1e6) {
             return Err(no_solution(iterations));
