@@ -16,6 +16,7 @@ mod plot;
 mod simulate;
 mod switchback;
 mod synth;
+mod weighting;
 
 /// Causal inference and experiment analysis for two-sided platforms.
 #[derive(Debug, Parser)]
@@ -41,6 +42,12 @@ enum Cli {
     /// Synthetic control and synthetic difference-in-differences on a balanced panel.
     #[command(subcommand)]
     Synth(synth::SynthCmd),
+    /// Nearest-neighbour matching on covariates or the propensity score (Abadie–Imbens bias
+    /// correction and standard errors), with balance diagnostics.
+    Match(Box<weighting::MatchArgs>),
+    /// Propensity-score weighting: ipw, aipw (doubly robust), overlap, entropy (balancing).
+    #[command(subcommand)]
+    Weight(weighting::WeightCmd),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -85,6 +92,8 @@ fn main() -> ExitCode {
         Cli::Switchback(cmd) => switchback::run(&cmd),
         Cli::Bilateral(cmd) => bilateral::run(&cmd),
         Cli::Synth(cmd) => synth::run(&cmd),
+        Cli::Match(a) => weighting::run_match(&a),
+        Cli::Weight(cmd) => weighting::run_weight(&cmd),
         Cli::Did(cmd) => did::run(&cmd),
         Cli::Dml(cmd) => dml::run(&cmd),
     };

@@ -652,3 +652,175 @@ where
         .map_err(err)?;
     Ok(())
 }
+
+/// The love plot: each covariate's standardized mean difference before (hollow) and after
+/// (filled) adjustment, with the conventional ±0.1 band.
+pub fn love(
+    path: &Path,
+    title: &str,
+    before: &[paribus::weighting::BalanceRow],
+    after: &[paribus::weighting::BalanceRow],
+) -> Result<()> {
+    let height = 140 + 30 * before.len().max(1) as u32;
+    render!(path, (800, height), draw_love(title, before, after))
+}
+
+fn draw_love<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    before: &[paribus::weighting::BalanceRow],
+    after: &[paribus::weighting::BalanceRow],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let span = before
+        .iter()
+        .chain(after)
+        .map(|b| b.smd.abs())
+        .filter(|v| v.is_finite())
+        .fold(0.15f64, f64::max)
+        * 1.1;
+    let n = before.len().max(1) as i32;
+    let label_width = before
+        .iter()
+        .map(|b| b.name.chars().count())
+        .max()
+        .unwrap_or(4) as u32
+        * 8
+        + 20;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(label_width.min(360))
+        .build_cartesian_2d(-span..span, (-1..n).into_segmented())
+        .map_err(err)?;
+    let labels: Vec<String> = before.iter().map(|b| b.name.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc("standardized mean difference (hollow: before, filled: after)")
+        .y_labels(before.len() + 1)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if *i >= 0 && (*i as usize) < labels.len() => {
+                labels[labels.len() - 1 - *i as usize].clone()
+            }
+            _ => String::new(),
+        })
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    for (x, style) in [
+        (0.0, BLACK.mix(0.6).stroke_width(1)),
+        (-0.1, BLACK.mix(0.3).stroke_width(1)),
+        (0.1, BLACK.mix(0.3).stroke_width(1)),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                [(x, SegmentValue::Exact(-1)), (x, SegmentValue::Exact(n))],
+                style,
+            ))
+            .map_err(err)?;
+    }
+    let (red, blue) = (RGBColor(214, 39, 40), RGBColor(31, 119, 180));
+    for (k, (b, a)) in before.iter().zip(after).enumerate() {
+        let yk = (before.len() - 1 - k) as i32;
+        let y = || SegmentValue::CenterOf(yk);
+        if b.smd.is_finite() {
+            chart
+                .draw_series([Circle::new((b.smd, y()), 6, red.stroke_width(2))])
+                .map_err(err)?;
+        }
+        if a.smd.is_finite() {
+            chart
+                .draw_series([Circle::new((a.smd, y()), 5, blue.filled())])
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Overlap: histograms of the propensity score of the treated (up) and the controls (down)
+/// on 40 bins of [0, 1], as densities.
+pub fn overlap(path: &Path, title: &str, treated: &[f64], control: &[f64]) -> Result<()> {
+    render!(path, (800, 500), draw_overlap(title, treated, control))
+}
+
+fn draw_overlap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    treated: &[f64],
+    control: &[f64],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let bins = 40usize;
+    let hist = |v: &[f64]| {
+        let mut h = vec![0.0f64; bins];
+        for &p in v {
+            let b = ((p * bins as f64) as usize).min(bins - 1);
+            h[b] += 1.0;
+        }
+        let total = v.len().max(1) as f64;
+        h.into_iter()
+            .map(|c| c * bins as f64 / total)
+            .collect::<Vec<_>>()
+    };
+    let (ht, hc) = (hist(treated), hist(control));
+    let top = ht.iter().chain(&hc).copied().fold(0.5f64, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("{title}: propensity-score overlap"),
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..1.0, -top..top)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("propensity score")
+        .y_desc("density (treated up, controls down)")
+        .y_label_formatter(&|v| format!("{:.1}", v.abs()))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let w = 1.0 / bins as f64;
+    let (red, blue) = (RGBColor(214, 39, 40), RGBColor(31, 119, 180));
+    chart
+        .draw_series(ht.iter().enumerate().map(|(k, &h)| {
+            Rectangle::new(
+                [(k as f64 * w, 0.0), ((k + 1) as f64 * w, h)],
+                red.mix(0.7).filled(),
+            )
+        }))
+        .map_err(err)?
+        .label(format!("treated (n = {})", treated.len()))
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], red.filled()));
+    chart
+        .draw_series(hc.iter().enumerate().map(|(k, &h)| {
+            Rectangle::new(
+                [(k as f64 * w, -h), ((k + 1) as f64 * w, 0.0)],
+                blue.mix(0.7).filled(),
+            )
+        }))
+        .map_err(err)?
+        .label(format!("control (n = {})", control.len()))
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], blue.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperMiddle)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}

@@ -199,8 +199,8 @@ fn sandwich_se(
         psi.iter_mut().for_each(|v| *v = 0.0);
         let uvec: Vec<f64> = (0..p).map(|j| c[j][i] - m[j]).collect();
         if d[i] == 1.0 {
+            psi[..p].copy_from_slice(&uvec);
             for j in 0..p {
-                psi[j] = uvec[j];
                 jac[(j, j)] -= 1.0;
             }
             psi[2 * p] = y[i] - mu1;
