@@ -14,6 +14,7 @@ mod dml;
 mod output;
 mod plot;
 mod simulate;
+mod surrogate;
 mod switchback;
 mod synth;
 mod weighting;
@@ -48,6 +49,8 @@ enum Cli {
     /// Propensity-score weighting: ipw, aipw (doubly robust), overlap, entropy (balancing).
     #[command(subcommand)]
     Weight(weighting::WeightCmd),
+    /// Long-term effects of an experiment through a surrogate index fitted on historical data.
+    Surrogate(Box<surrogate::SurrogateArgs>),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Cli::Synth(cmd) => synth::run(&cmd),
         Cli::Match(a) => weighting::run_match(&a),
         Cli::Weight(cmd) => weighting::run_weight(&cmd),
+        Cli::Surrogate(a) => surrogate::run(&a),
         Cli::Did(cmd) => did::run(&cmd),
         Cli::Dml(cmd) => dml::run(&cmd),
     };

@@ -15,7 +15,7 @@ use crate::InputError;
 /// Options of `paribus simulate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Scenarios: none, ab, bilateral, switchback, staggered, observational.\n\nExample:\n  paribus simulate ab --out sim --viewers 100000 --streamers 5000 --analyze"
+    after_help = "Scenarios: none, ab, bilateral, switchback, staggered, observational, surrogate.\n\nExample:\n  paribus simulate ab --out sim --viewers 100000 --streamers 5000 --analyze"
 )]
 pub struct SimulateArgs {
     /// The scenario (its defaults; a --config file and the flags below override them).
@@ -265,7 +265,11 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             )?;
         }
     }
-    let truth = serde_json::to_string_pretty(&sim.truth)?;
+    let mut truth_value = serde_json::to_value(&sim.truth)?;
+    if let Some(lt) = &sim.long_term {
+        truth_value["long_term"] = serde_json::to_value(lt.truth)?;
+    }
+    let truth = serde_json::to_string_pretty(&truth_value)?;
     std::fs::write(args.out.join("truth.json"), format!("{truth}\n"))
         .with_context(|| format!("cannot write {}", args.out.join("truth.json").display()))?;
     let effective = toml::to_string(&cfg).context("serializing the configuration")?;
@@ -280,10 +284,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .collect();
     let extra = ends.len().saturating_sub(3);
     if extra > 0 {
-        secs.push(format!(
-            "{:.1}s for {extra} re-randomized worlds (truth.pairs)",
-            ends[ends.len() - 1] - ends[2]
-        ));
+        let what = if cfg.scenario == Scenario::Surrogate {
+            "the historical cohort".to_string()
+        } else {
+            format!("{extra} re-randomized worlds (truth.pairs)")
+        };
+        secs.push(format!("{:.1}s for {what}", ends[ends.len() - 1] - ends[2]));
     }
     eprintln!(
         "wrote {} ({} viewers, {} streamers, {} slices; {:.1}% of stream choices turned away by capacity; worlds factual/all/none simulated in {})",
@@ -313,7 +319,38 @@ fn arm_label(b: bool) -> String {
     }
 }
 
+/// The surrogate scenario's two samples: `experiment` (treatment, surrogates, covariates; no
+/// long-term outcome yet) and `historical` (surrogates, covariates and the long-term outcome).
+fn write_long_term(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
+    let Some(lt) = &sim.long_term else {
+        return Ok(());
+    };
+    let cols = |s: &paribus_sim::longterm::Sample, with_w: bool, with_y: bool| {
+        let mut c: Vec<(&str, Values)> = vec![(
+            "viewer_id",
+            Values::I64((0..s.watch_hours.len() as i64).collect()),
+        )];
+        if with_w {
+            c.push(("treated", Values::F64(s.treated.clone())));
+        }
+        c.push(("watch_hours", Values::F64(s.watch_hours.clone())));
+        c.push(("sessions", Values::F64(s.sessions.clone())));
+        c.push(("log_activity", Values::F64(s.log_activity.clone())));
+        c.push(("ios", Values::F64(s.ios.clone())));
+        c.push(("new_viewer", Values::F64(s.new_viewer.clone())));
+        if with_y {
+            c.push(("long_term_value", Values::F64(s.long_term.clone())));
+        }
+        c
+    };
+    let path = |name: &str| dir.join(format!("{name}.{}", f.extension()));
+    write_table(&path("experiment"), f, cols(&lt.experiment, true, false))?;
+    write_table(&path("historical"), f, cols(&lt.historical, false, true))?;
+    Ok(())
+}
+
 fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
+    write_long_term(sim, dir, f)?;
     let v = &sim.viewers;
     let s = &sim.streamers;
     let cfg = &sim.config;
@@ -552,7 +589,7 @@ fn assignments(sim: &Simulation) -> Vec<(&'static str, Values)> {
         arm.push(arm_label(treated.is_some()));
     };
     match cfg.scenario {
-        Scenario::Ab | Scenario::Bilateral | Scenario::Observational => {
+        Scenario::Ab | Scenario::Bilateral | Scenario::Observational | Scenario::Surrogate => {
             for (i, &t) in plan.viewer_arm.iter().enumerate() {
                 push("viewer", i, t.then_some(0));
             }
@@ -586,12 +623,36 @@ fn assignments(sim: &Simulation) -> Vec<(&'static str, Values)> {
     ]
 }
 
+/// The surrogate index on the scenario's two samples, beside the long-term truth.
+fn print_long_term(lt: &paribus_sim::longterm::LongTermData) -> Result<()> {
+    let fit = lt.surrogate_fit()?;
+    let t = lt.truth;
+    println!(
+        "long-term effect: surrogate index {:.4} (SE {:.4}), truth {:.4} (through the surrogates {:.4}, direct {:.4})",
+        fit.estimate, fit.std_error, t.effect, t.via_surrogates, t.direct
+    );
+    println!(
+        "short-term effects: watch hours {:.4} (truth {:.4}), sessions {:.4} (truth {:.4}); index R² {:.3} in the historical cohort",
+        fit.short_term[0].1, t.watch_hours, fit.short_term[1].1, t.sessions, fit.r_squared
+    );
+    if t.direct != 0.0 {
+        eprintln!(
+            "note: long_term.direct = {} bypasses the surrogates, so surrogacy fails by design and the index misses it",
+            t.direct
+        );
+    }
+    Ok(())
+}
+
 /// The README's main job: the analysis a user would run, beside the truth.
 fn print_analysis(sim: &Simulation) -> Result<()> {
     let cfg = &sim.config;
     let truth = &sim.truth;
     if cfg.scenario == Scenario::Staggered {
         return print_staggered(sim);
+    }
+    if let Some(lt) = &sim.long_term {
+        return print_long_term(lt);
     }
     if !matches!(cfg.scenario, Scenario::Ab | Scenario::Bilateral) {
         println!("{}", serde_json::to_string_pretty(truth)?);

@@ -398,3 +398,94 @@ fn entropy_balancing_without_a_solution_says_why() {
         "{e}"
     );
 }
+
+#[test]
+fn surrogate_index_from_simulated_files() {
+    let dir = std::env::temp_dir().join(format!("paribus-surrogate-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let o = paribus(&[
+        "simulate",
+        "surrogate",
+        "--out",
+        d,
+        "--viewers",
+        "3000",
+        "--streamers",
+        "150",
+        "--periods",
+        "48",
+        "--format-out",
+        "csv",
+        "--no-sessions",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let exp = dir.join("experiment.csv");
+    let hist = dir.join("historical.csv");
+    let (exp, hist) = (exp.to_str().unwrap(), hist.to_str().unwrap());
+    let v = run_json(&[
+        "surrogate",
+        "--data",
+        exp,
+        "--historical",
+        hist,
+        "--treatment",
+        "treated",
+        "--surrogates",
+        "watch_hours,sessions",
+        "--covariates",
+        "log_activity,ios,new_viewer",
+        "--outcome",
+        "long_term_value",
+        "--json",
+    ]);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    let e = est(&v, "long_term");
+    let (x, s) = (
+        e["estimate"].as_f64().unwrap(),
+        e["std_error"].as_f64().unwrap(),
+    );
+    let t = truth["long_term"]["effect"].as_f64().unwrap();
+    assert!((x - t).abs() < 4.0 * s, "{x} ± {s} vs {t}");
+    assert!(
+        est(&v, "short_term(watch_hours)")["std_error"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(v["diagnostics"]["assumptions"].as_array().unwrap().len(), 3);
+    // bad input: the outcome is not in the historical file; a surrogate missing there
+    bad(
+        &[
+            "surrogate",
+            "--data",
+            exp,
+            "--historical",
+            exp,
+            "--treatment",
+            "treated",
+            "--surrogates",
+            "watch_hours",
+            "--outcome",
+            "long_term_value",
+        ],
+        "long_term_value",
+    );
+    bad(
+        &[
+            "surrogate",
+            "--data",
+            exp,
+            "--historical",
+            hist,
+            "--treatment",
+            "log_activity",
+            "--surrogates",
+            "watch_hours",
+            "--outcome",
+            "long_term_value",
+        ],
+        "must be a 0/1 treatment",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

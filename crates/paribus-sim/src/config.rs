@@ -21,17 +21,22 @@ pub enum Scenario {
     Staggered,
     /// Viewers choose the treatment with a propensity that depends on their covariates.
     Observational,
+    /// A short randomized experiment whose effect on a long-term outcome runs through
+    /// short-term engagement (surrogates), with a historical cohort that has the long-term
+    /// outcome (see [`LongTerm`]).
+    Surrogate,
 }
 
 impl Scenario {
     /// Every scenario name.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "none",
         "ab",
         "bilateral",
         "switchback",
         "staggered",
         "observational",
+        "surrogate",
     ];
 
     /// From its name.
@@ -43,6 +48,7 @@ impl Scenario {
             "switchback" => Scenario::Switchback,
             "staggered" => Scenario::Staggered,
             "observational" => Scenario::Observational,
+            "surrogate" => Scenario::Surrogate,
             _ => return None,
         })
     }
@@ -118,6 +124,48 @@ pub struct Observational {
     pub confounding: f64,
 }
 
+/// The long-term outcome of the `surrogate` scenario (e.g. six-month spend), a function of each
+/// viewer's short-term engagement in the experiment window:
+/// `Y = intercept + watch · watch_hours + sessions · sessions + activity · ln(activity)
+///  + new_viewer · [tenure < 90 days] + noise · ε + direct · treated`, with `ε` standard normal.
+/// With `direct = 0` the engagement surrogates carry the whole effect (surrogacy holds); a
+/// non-zero `direct` is an effect that bypasses them (surrogacy violated by design).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LongTerm {
+    /// Constant.
+    pub intercept: f64,
+    /// Per hour watched in the experiment window.
+    pub watch: f64,
+    /// Per session in the experiment window.
+    pub sessions: f64,
+    /// Per unit of log activity.
+    pub activity: f64,
+    /// For viewers with tenure under 90 days.
+    pub new_viewer: f64,
+    /// Standard deviation of the idiosyncratic part.
+    pub noise: f64,
+    /// Effect of the treatment that bypasses the surrogates.
+    pub direct: f64,
+    /// Viewers in the historical cohort (a separate population, never treated).
+    pub historical_viewers: usize,
+}
+
+impl Default for LongTerm {
+    fn default() -> Self {
+        LongTerm {
+            intercept: 10.0,
+            watch: 2.0,
+            sessions: 0.5,
+            activity: 1.0,
+            new_viewer: -1.0,
+            noise: 2.0,
+            direct: 0.0,
+            historical_viewers: 100_000,
+        }
+    }
+}
+
 /// Two-sided (bilateral) experiment settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -176,6 +224,8 @@ pub struct Config {
     pub observational: Observational,
     /// Two-sided experiment settings.
     pub bilateral: Bilateral,
+    /// The long-term outcome of the surrogate scenario.
+    pub long_term: LongTerm,
 }
 
 impl Default for ViewerTreatment {
@@ -247,6 +297,7 @@ impl Default for Config {
             staggered: Staggered::default(),
             observational: Observational::default(),
             bilateral: Bilateral::default(),
+            long_term: LongTerm::default(),
         }
     }
 }
@@ -295,6 +346,11 @@ impl Config {
                 // no competition for seats, so units do not interfere and CATEs are well defined
                 c.capacity = 0.0;
             }
+            Scenario::Surrogate => {
+                c.streamer_treatment.share = 0.0;
+                // no interference: each viewer's long-term effect is their own
+                c.capacity = 0.0;
+            }
         }
         Ok(c)
     }
@@ -302,10 +358,11 @@ impl Config {
     /// How many worlds [`crate::simulate`] runs: factual, everyone and no one treated, plus
     /// `4 × bilateral.truth_rounds` re-randomized worlds in the two-sided scenario.
     pub fn worlds(&self) -> usize {
-        3 + if self.scenario == Scenario::Bilateral {
-            4 * self.bilateral.truth_rounds
-        } else {
-            0
+        3 + match self.scenario {
+            Scenario::Bilateral => 4 * self.bilateral.truth_rounds,
+            // the historical cohort
+            Scenario::Surrogate => 1,
+            _ => 0,
         }
     }
 
@@ -372,6 +429,30 @@ impl Config {
         }
         if self.regions > 255 || self.categories > 255 {
             return bad("regions", "at most 255 regions and categories".into());
+        }
+        let lt = &self.long_term;
+        if self.scenario == Scenario::Surrogate && lt.historical_viewers < 10 {
+            return bad(
+                "long_term.historical_viewers",
+                format!("must be at least 10, got {}", lt.historical_viewers),
+            );
+        }
+        if !(lt.noise >= 0.0 && lt.noise.is_finite()) {
+            return bad(
+                "long_term.noise",
+                format!("must be a finite number >= 0, got {}", lt.noise),
+            );
+        }
+        let coefs = [
+            lt.intercept,
+            lt.watch,
+            lt.sessions,
+            lt.activity,
+            lt.new_viewer,
+            lt.direct,
+        ];
+        if coefs.iter().any(|c| !c.is_finite()) {
+            return bad("long_term", "coefficients must be finite".into());
         }
         let prob = [
             ("base_activity", self.base_activity),

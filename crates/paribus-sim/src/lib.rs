@@ -22,6 +22,7 @@
 pub mod config;
 pub mod dgp;
 pub mod engine;
+pub mod longterm;
 pub mod plan;
 pub mod population;
 mod rng;
@@ -65,6 +66,8 @@ pub struct Simulation {
     pub cate: Vec<f64>,
     /// The ground truth.
     pub truth: Truth,
+    /// The surrogate scenario's experiment, historical cohort and long-term truth.
+    pub long_term: Option<longterm::LongTermData>,
 }
 
 impl Simulation {
@@ -170,7 +173,10 @@ pub fn simulate(
             cfg.streamers,
         ));
     }
+    let long_term = (cfg.scenario == Scenario::Surrogate)
+        .then(|| longterm::build(cfg, &viewers, &plan, &factual, &all, &none, progress));
     Ok(Simulation {
+        long_term,
         config: cfg.clone(),
         viewers,
         streamers,

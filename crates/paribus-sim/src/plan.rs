@@ -59,7 +59,9 @@ impl Plan {
             .map(|i| {
                 let u = unit(key(seed, Tag::ViewerArm, i as u64, 0));
                 let p = match cfg.scenario {
-                    Scenario::Ab | Scenario::Bilateral => cfg.viewer_treatment.share,
+                    Scenario::Ab | Scenario::Bilateral | Scenario::Surrogate => {
+                        cfg.viewer_treatment.share
+                    }
                     Scenario::Observational => {
                         let c = cfg.observational.confounding;
                         let z = viewers.activity[i].ln()
@@ -170,9 +172,10 @@ impl Plan {
             },
             World::Factual => match self.scenario {
                 Scenario::None => 0.0,
-                Scenario::Ab | Scenario::Bilateral | Scenario::Observational => {
-                    f64::from(u8::from(self.viewer_arm[i]))
-                }
+                Scenario::Ab
+                | Scenario::Bilateral
+                | Scenario::Observational
+                | Scenario::Surrogate => f64::from(u8::from(self.viewer_arm[i])),
                 Scenario::Switchback => {
                     let m = self.carryover;
                     let on = (te.saturating_sub(m)..=te)

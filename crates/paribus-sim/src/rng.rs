@@ -19,6 +19,7 @@ pub(crate) enum Tag {
     Active = 6,
     Session = 7,
     Switch = 8,
+    LongTerm = 9,
 }
 
 /// The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer.

@@ -154,7 +154,7 @@ pub fn compute(
     let ate = own.iter().sum::<f64>() / n as f64;
     let static_arms = matches!(
         scenario,
-        Scenario::Ab | Scenario::Bilateral | Scenario::Observational
+        Scenario::Ab | Scenario::Bilateral | Scenario::Observational | Scenario::Surrogate
     );
     let (att, atc) = if static_arms {
         (
@@ -175,7 +175,11 @@ pub fn compute(
             gte: diff(a, z).iter().sum::<f64>() / a.len().max(1) as f64,
         }
     };
-    let viewer = matches!(scenario, Scenario::Ab | Scenario::Bilateral).then(|| {
+    let viewer = matches!(
+        scenario,
+        Scenario::Ab | Scenario::Bilateral | Scenario::Surrogate
+    )
+    .then(|| {
         side(
             &w.factual.viewer_watch,
             &w.all.viewer_watch,

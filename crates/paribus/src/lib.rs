@@ -11,6 +11,7 @@ pub mod linalg;
 pub mod panel;
 pub mod regress;
 pub mod stats;
+pub mod surrogate;
 pub mod synth;
 pub mod weighting;
 
