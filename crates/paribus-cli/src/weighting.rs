@@ -273,8 +273,9 @@ fn overlap(data: &Data, e: &[f64], warnings: &mut Vec<String>) -> Result<Value> 
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let extreme = e.iter().filter(|&&p| !(0.01..=0.99).contains(&p)).count();
-    let t_above = t.iter().filter(|&&p| p > max(&c)).count();
-    let c_below = c.iter().filter(|&&p| p < min(&t)).count();
+    let (c_max, t_min) = (max(&c), min(&t));
+    let t_above = t.iter().filter(|&&p| p > c_max).count();
+    let c_below = c.iter().filter(|&&p| p < t_min).count();
     if extreme == data.n {
         return Err(InputError(format!(
             "{}: no overlap: all {} propensity scores are below 0.01 or above 0.99; the covariates separate the arms",

@@ -352,6 +352,81 @@ fn nearest(space: &Space, i: usize, pool: &[usize], m: usize, max2: f64) -> Vec<
         .collect()
 }
 
+/// A pool of candidates: their rows (ascending) and, for one matching variable, the rows sorted
+/// by value, so that the nearest are found by bisection instead of a full scan.
+struct Pool {
+    rows: Vec<usize>,
+    sorted: Option<Vec<(f64, usize)>>,
+}
+
+impl Pool {
+    fn new(space: &Space, rows: &[usize]) -> Pool {
+        let sorted = (space.p == 1).then(|| {
+            let mut v: Vec<(f64, usize)> = rows.iter().map(|&r| (space.x[r], r)).collect();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            v
+        });
+        Pool {
+            rows: rows.to_vec(),
+            sorted,
+        }
+    }
+
+    /// The same set as [`nearest`] (every candidate tied at the `m`-th distance, within
+    /// `max2`), in ascending row order.
+    fn nearest(&self, space: &Space, i: usize, m: usize, max2: f64) -> Vec<usize> {
+        let Some(sorted) = &self.sorted else {
+            return nearest(space, i, &self.rows, m, max2);
+        };
+        if sorted.is_empty() {
+            return Vec::new();
+        }
+        let v = space.x[i];
+        let start = sorted.partition_point(|&(x, _)| x < v);
+        // expand outwards in order of distance; the distance is monotone in |x − v|
+        let (mut lo, mut hi) = (start, start);
+        let mut taken: Vec<(f64, usize)> = Vec::new();
+        let dist = |k: usize| space.dist2(i, sorted[k].1);
+        while taken.len() < m && (lo > 0 || hi < sorted.len()) {
+            let left = (lo > 0).then(|| dist(lo - 1));
+            let right = (hi < sorted.len()).then(|| dist(hi));
+            match (left, right) {
+                (Some(l), Some(r)) if l <= r => {
+                    lo -= 1;
+                    taken.push((l, sorted[lo].1));
+                }
+                (Some(l), None) => {
+                    lo -= 1;
+                    taken.push((l, sorted[lo].1));
+                }
+                (_, Some(r)) => {
+                    taken.push((r, sorted[hi].1));
+                    hi += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        let kth = taken.iter().map(|t| t.0).fold(f64::NEG_INFINITY, f64::max);
+        let cut = kth.min(max2);
+        // every further candidate tied at the m-th distance
+        while lo > 0 && dist(lo - 1) <= cut {
+            lo -= 1;
+            taken.push((dist(lo), sorted[lo].1));
+        }
+        while hi < sorted.len() && dist(hi) <= cut {
+            taken.push((dist(hi), sorted[hi].1));
+            hi += 1;
+        }
+        let mut rows: Vec<usize> = taken
+            .into_iter()
+            .filter(|&(d, _)| d <= cut)
+            .map(|(_, r)| r)
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
 /// Rows of each arm, split by exact-matching group: `groups[g]` = (controls, treated).
 fn arms_by_group(d: &[f64], exact: Option<&[u32]>) -> Vec<[Vec<usize>; 2]> {
     let n_groups = exact.map_or(1, |e| e.iter().copied().max().map_or(1, |m| m as usize + 1));
@@ -417,9 +492,10 @@ impl MatchParamsChecked {
             for g in &groups {
                 let (focal, pool) = (&g[arm], &g[1 - arm]);
                 if o.replacement {
+                    let pool = Pool::new(&space, pool);
                     let found: Vec<Vec<usize>> = focal
                         .par_iter()
-                        .map(|&i| nearest(&space, i, pool, m, max2))
+                        .map(|&i| pool.nearest(&space, i, m, max2))
                         .collect();
                     for (&i, f) in focal.iter().zip(found) {
                         matches[i] = f;
@@ -642,10 +718,11 @@ fn conditional_variances(
     let mut s2 = vec![0.0; y.len()];
     for g in groups {
         for arm in &g[..] {
+            let pool = Pool::new(space, arm);
             let found: Vec<(usize, f64)> = arm
                 .par_iter()
                 .map(|&i| {
-                    let nb = nearest(space, i, arm, j + 1, f64::INFINITY);
+                    let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
                     if nb.len() < 2 {
                         return (i, 0.0);
                     }
@@ -660,4 +737,37 @@ fn conditional_variances(
         }
     }
     s2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bisection_finds_the_same_tied_sets_as_the_full_scan() {
+        // integer values with many ties, a caliper and m larger than some pools
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as f64
+        };
+        let x: Vec<f64> = (0..300).map(|_| (next() % 40.0) - 20.0).collect();
+        let d: Vec<f64> = (0..300).map(|_| f64::from(next() % 3.0 == 0.0)).collect();
+        let space = Space::new(&[&x], &d, Metric::InverseVariance).unwrap();
+        let pool_rows: Vec<usize> = (0..300).filter(|&i| d[i] == 0.0).collect();
+        let pool = Pool::new(&space, &pool_rows);
+        for m in [1, 3, 7, 500] {
+            for max2 in [f64::INFINITY, 0.01, 0.0] {
+                for i in 0..300 {
+                    assert_eq!(
+                        pool.nearest(&space, i, m, max2),
+                        nearest(&space, i, &pool_rows, m, max2),
+                        "row {i}, m {m}, max2 {max2}"
+                    );
+                }
+            }
+        }
+    }
 }
