@@ -48,8 +48,18 @@ pub struct DmlArgs {
     #[arg(long, value_name = "COL[,COL...]")]
     treatment: String,
     /// Covariates (comma list; a trailing `*` is a prefix glob).
-    #[arg(long, value_name = "COLS")]
-    covariates: String,
+    #[arg(
+        long,
+        value_name = "COLS",
+        required_unless_present = "dag",
+        conflicts_with = "dag"
+    )]
+    covariates: Option<String>,
+    /// A causal graph (DOT subset or edge list): the covariates are its adjustment set for the
+    /// effect of the treatment on the outcome (the optimal one when it exists), instead of
+    /// --covariates (one treatment; not with dml iv).
+    #[arg(long, value_name = "FILE")]
+    dag: Option<std::path::PathBuf>,
     /// Instrument column (`dml iv`).
     #[arg(long, value_name = "COL")]
     instrument: Option<String>,
@@ -204,11 +214,36 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     }
     let src = c.open()?;
     let path = c.data.display().to_string();
-    let covs = src.resolve(&a.covariates, "--covariates")?;
+    let (covs, adjustment) = match (&a.dag, &a.covariates) {
+        (Some(dag), _) => {
+            if treatments.len() > 1 || model == "iv" {
+                return Err(InputError(
+                    "--dag chooses a back-door adjustment set for one treatment; it is not available with several treatments or with dml iv".into(),
+                )
+                .into());
+            }
+            let (set, note) = crate::graph::adjustment_from_dag(
+                dag,
+                &treatments[0],
+                &a.outcome,
+                &path,
+                &src.column_names(),
+            )?;
+            if set.is_empty() {
+                return Err(InputError(format!(
+                    "{path}: the graph's adjustment set is empty: no confounding to remove, so DML has no covariates to use"
+                ))
+                .into());
+            }
+            (set, Some(note))
+        }
+        (None, Some(list)) => (src.resolve(list, "--covariates")?, None),
+        (None, None) => return Err(InputError("give --covariates or --dag".into()).into()),
+    };
     if let Some(t) = treatments.iter().find(|t| covs.contains(t)) {
         return Err(InputError(format!(
             "{path}: the treatment \"{t}\" is also among the covariates (--covariates {})",
-            a.covariates
+            covs.join(",")
         ))
         .into());
     }
@@ -513,6 +548,9 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             Score::IivmLate => "LATE (interactive IV)",
         }),
     );
+    if let Some(adj) = adjustment {
+        out.diagnostics.insert("adjustment".into(), adj);
+    }
     out.diagnostics.insert("folds".into(), json!(folds.k()));
     out.diagnostics
         .insert("repeats".into(), json!(folds.repeats()));

@@ -11,6 +11,7 @@ mod bilateral;
 mod common;
 mod did;
 mod dml;
+mod graph;
 mod output;
 mod plot;
 mod simulate;
@@ -51,6 +52,9 @@ enum Cli {
     Weight(weighting::WeightCmd),
     /// Long-term effects of an experiment through a surrogate index fitted on historical data.
     Surrogate(Box<surrogate::SurrogateArgs>),
+    /// Causal graphs: adjustment sets, front-door sets and instruments from a DAG; d-separation.
+    #[command(subcommand)]
+    Graph(graph::GraphCmd),
 }
 
 /// An error that is the user's input (exit code 2).
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Cli::Match(a) => weighting::run_match(&a),
         Cli::Weight(cmd) => weighting::run_weight(&cmd),
         Cli::Surrogate(a) => surrogate::run(&a),
+        Cli::Graph(cmd) => graph::run(&cmd),
         Cli::Did(cmd) => did::run(&cmd),
         Cli::Dml(cmd) => dml::run(&cmd),
     };

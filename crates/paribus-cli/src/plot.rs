@@ -824,3 +824,143 @@ where
         .map_err(err)?;
     Ok(())
 }
+
+/// A causal graph in layers (each node one row below its deepest parent): the treatment in red,
+/// the outcome in blue, `highlight` (an adjustment set) in green; latent confounders as dashed
+/// lines between the nodes they confound.
+pub fn dag(
+    path: &Path,
+    g: &paribus::graph::Dag,
+    treatment: &str,
+    outcome: &str,
+    highlight: &[String],
+) -> Result<()> {
+    let observed: Vec<usize> = (0..g.len()).filter(|&i| !g.is_latent(i)).collect();
+    // longest-path layers over the observed nodes (the graph is acyclic)
+    let mut layer = vec![0usize; g.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &v in &observed {
+            for &p in g.parents(v) {
+                if !g.is_latent(p) && layer[v] < layer[p] + 1 {
+                    layer[v] = layer[p] + 1;
+                    changed = true;
+                }
+            }
+        }
+    }
+    let depth = observed.iter().map(|&v| layer[v]).max().unwrap_or(0) + 1;
+    let mut pos = vec![(0.0f64, 0.0f64); g.len()];
+    let mut width = 1;
+    for l in 0..depth {
+        let row: Vec<usize> = observed
+            .iter()
+            .copied()
+            .filter(|&v| layer[v] == l)
+            .collect();
+        width = width.max(row.len());
+        for (k, &v) in row.iter().enumerate() {
+            pos[v] = ((k as f64 + 1.0) / (row.len() as f64 + 1.0), l as f64);
+        }
+    }
+    let size = (
+        (180 * width).clamp(500, 1600) as u32,
+        (130 * depth).clamp(300, 1200) as u32 + 60,
+    );
+    render!(
+        path,
+        size,
+        draw_dag(g, &pos, depth, treatment, outcome, highlight)
+    )
+}
+
+fn draw_dag<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    g: &paribus::graph::Dag,
+    pos: &[(f64, f64)],
+    depth: usize,
+    treatment: &str,
+    outcome: &str,
+    highlight: &[String],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let top = depth as f64 - 0.5;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("Causal graph: effect of {treatment} on {outcome}"),
+            ("sans-serif", 18),
+        )
+        .margin(20)
+        .build_cartesian_2d(0.0..1.0, top..-0.5)
+        .map_err(err)?;
+    let (dx, dy) = (1.0, depth as f64);
+    let (directed, bidirected) = g.edges();
+    for (a, b) in directed {
+        let (p, q) = (pos[a], pos[b]);
+        // shorten the arrow so that it ends at the node's rim
+        let (vx, vy) = ((q.0 - p.0) / dx, (q.1 - p.1) / dy);
+        let len = (vx * vx + vy * vy).sqrt().max(1e-9);
+        let r = 0.06;
+        let end = (q.0 - vx / len * r * dx, q.1 - vy / len * r * dy);
+        let start = (p.0 + vx / len * r * dx, p.1 + vy / len * r * dy);
+        chart
+            .draw_series(LineSeries::new([start, end], BLACK.stroke_width(2)))
+            .map_err(err)?;
+        let (ux, uy) = (vx / len, vy / len);
+        let h = 0.03;
+        let left = (
+            end.0 - (ux * h - uy * h * 0.5) * dx,
+            end.1 - (uy * h + ux * h * 0.5) * dy,
+        );
+        let right = (
+            end.0 - (ux * h + uy * h * 0.5) * dx,
+            end.1 - (uy * h - ux * h * 0.5) * dy,
+        );
+        chart
+            .draw_series([Polygon::new(vec![end, left, right], BLACK.filled())])
+            .map_err(err)?;
+    }
+    for (a, b) in bidirected {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [pos[a], pos[b]],
+                6,
+                4,
+                RGBColor(120, 120, 120).stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    for v in (0..g.len()).filter(|&i| !g.is_latent(i)) {
+        let name = &g.names()[v];
+        let colour = if name == treatment {
+            RGBColor(214, 39, 40)
+        } else if name == outcome {
+            RGBColor(31, 119, 180)
+        } else if highlight.contains(name) {
+            RGBColor(44, 160, 44)
+        } else {
+            RGBColor(170, 170, 170)
+        };
+        chart
+            .draw_series([Circle::new(pos[v], 22, colour.filled())])
+            .map_err(err)?;
+        chart
+            .draw_series([Text::new(
+                name.clone(),
+                pos[v],
+                ("sans-serif", 14).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                ),
+            )])
+            .map_err(err)?;
+    }
+    Ok(())
+}

@@ -37,8 +37,18 @@ pub struct Roles {
     #[arg(long, value_name = "COL")]
     treatment: String,
     /// Covariates (comma list; a trailing `*` is a prefix glob).
-    #[arg(long, value_name = "COLS")]
-    covariates: String,
+    #[arg(
+        long,
+        value_name = "COLS",
+        required_unless_present = "dag",
+        conflicts_with = "dag"
+    )]
+    covariates: Option<String>,
+    /// A causal graph (DOT subset or edge list): the covariates are its adjustment set for the
+    /// effect of the treatment on the outcome (the optimal one when it exists), instead of
+    /// --covariates.
+    #[arg(long, value_name = "FILE")]
+    dag: Option<PathBuf>,
     /// Histogram of the propensity score by arm (`.svg` or `.png`).
     #[arg(long, value_name = "FILE")]
     overlap_plot: Option<PathBuf>,
@@ -124,21 +134,21 @@ pub struct WeightArgs {
     /// entropy: balance the first moments (1) or the first and second (2).
     #[arg(long, default_value_t = 1)]
     moments: usize,
-    /// aipw: nuisance learner for both nuisances (ols, lasso, ridge, gbm).
-    #[arg(long, default_value = "ols")]
-    learner: String,
+    /// aipw: nuisance learner for both nuisances (ols, lasso, ridge, gbm; default ols).
+    #[arg(long)]
+    learner: Option<String>,
     /// aipw: learner of the outcome regressions.
     #[arg(long, value_name = "NAME")]
     learner_y: Option<String>,
     /// aipw: learner of the propensity.
     #[arg(long, value_name = "NAME")]
     learner_t: Option<String>,
-    /// aipw: cross-fitting folds.
-    #[arg(long, default_value_t = 5)]
-    folds: usize,
-    /// aipw: propensity scores are clipped to [t, 1 − t] (reported).
-    #[arg(long, default_value_t = 0.01)]
-    trimming: f64,
+    /// aipw: cross-fitting folds (default 5).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// aipw: propensity scores are clipped to [t, 1 − t] (reported; default 0.01).
+    #[arg(long)]
+    trimming: Option<f64>,
 }
 
 /// The columns every command reads, with the propensity used for diagnostics.
@@ -151,6 +161,8 @@ struct Data {
     x: Vec<Vec<f64>>,
     exact: Option<Vec<u32>>,
     warnings: Vec<String>,
+    /// How the covariates were chosen from `--dag`, if they were.
+    adjustment: Option<Value>,
 }
 
 impl Data {
@@ -168,13 +180,43 @@ fn read(r: &Roles, exact: Option<&str>) -> Result<Data> {
     c.check_alpha()?;
     let src = c.open()?;
     let path = c.data.display().to_string();
-    let names = src.resolve(&r.covariates, "--covariates")?;
     let outcome = src.column(&r.outcome, "--outcome")?;
     let treatment = src.column(&r.treatment, "--treatment")?;
+    let (names, adjustment) = match (&r.dag, &r.covariates) {
+        (Some(dag), _) => {
+            let (set, note) = crate::graph::adjustment_from_dag(
+                dag,
+                &treatment,
+                &outcome,
+                &path,
+                &src.column_names(),
+            )?;
+            (set, Some(note))
+        }
+        (None, Some(list)) => (src.resolve(list, "--covariates")?, None),
+        (None, None) => return Err(InputError("give --covariates or --dag".into()).into()),
+    };
     if names.contains(&treatment) || names.contains(&outcome) {
         return Err(InputError(format!(
-            "{path}: the outcome and the treatment cannot be among the covariates (--covariates {})",
-            r.covariates
+            "{path}: the outcome and the treatment cannot be among the covariates ({})",
+            names.join(",")
+        ))
+        .into());
+    }
+    if names.iter().any(|n| n == "const") {
+        return Err(InputError(format!(
+            "{path}: a covariate is named \"const\", the name of the models' constant: rename the column"
+        ))
+        .into());
+    }
+    if names.is_empty() {
+        return Err(InputError(format!(
+            "{path}: no covariates{}: the comparison needs no adjustment, so use `paribus ab`",
+            if adjustment.is_some() {
+                " (the graph's adjustment set is empty)"
+            } else {
+                ""
+            }
         ))
         .into());
     }
@@ -210,6 +252,16 @@ fn read(r: &Roles, exact: Option<&str>) -> Result<Data> {
         ))
         .into());
     }
+    for (k, name) in names.iter().enumerate() {
+        let col = t.numeric(2 + k);
+        if col.iter().all(|&v| v == col[0]) {
+            return Err(InputError(format!(
+                "{path}: covariate \"{name}\" is constant ({}): it cannot be adjusted for",
+                col.first().copied().unwrap_or(f64::NAN)
+            ))
+            .into());
+        }
+    }
     let exact = (!exact_cols.is_empty()).then(|| {
         // one code per combination of the exact-matching columns
         let mut map = std::collections::HashMap::new();
@@ -234,6 +286,7 @@ fn read(r: &Roles, exact: Option<&str>) -> Result<Data> {
         names,
         exact,
         warnings: t.summary.drop_warning().into_iter().collect(),
+        adjustment,
     })
 }
 
@@ -528,10 +581,18 @@ pub fn run_match(a: &MatchArgs) -> Result<()> {
     );
     if m.n_unmatched > 0 {
         warnings.push(format!(
-            "{} of {} focal units have no match within the caliper{} and are left out: the {} is over the {} matched units",
+            "{} of {} focal units have no match ({}) and are left out: the {} is over the {} matched units",
             m.n_unmatched,
             m.n_unmatched + m.n_matched,
-            if data.exact.is_some() { " or their exact-matching group" } else { "" },
+            [
+                a.caliper.map(|_| "within the caliper"),
+                data.exact.as_ref().map(|_| "in their exact-matching group"),
+                a.no_replacement.then_some("among the units left without replacement"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
             m.estimand.label(),
             m.n_matched
         ));
@@ -576,11 +637,18 @@ pub fn run_match(a: &MatchArgs) -> Result<()> {
         "controls_used": (0..data.n).filter(|&i| fit.weights[i] > 0.0 && data.d[i] == 0.0).count(),
         "treated_used": (0..data.n).filter(|&i| fit.weights[i] > 0.0 && data.d[i] == 1.0).count(),
     }));
+    if a.on == "propensity" {
+        warnings.push("the standard error treats the estimated propensity score as known: Abadie & Imbens (2016) show that accounting for its estimation lowers the ATE's variance, and can move the ATT's or ATC's either way".into());
+    }
+    let dg = &mut out.diagnostics;
     dg.insert("std_error_method".into(), json!(match variance {
         MatchVariance::Matching => format!("Abadie & Imbens (2006) variance conditional on the covariates, conditional variances from {} same-arm neighbours", a.variance_neighbors.unwrap_or(a.neighbors)),
         MatchVariance::PooledArm => "one conditional variance per arm, the variance of its unit effects (causalinference's estimator)".to_string(),
     }));
     dg.insert("balance".into(), balance_json(&before, Some(&after)));
+    if let Some(adj) = &data.adjustment {
+        dg.insert("adjustment".into(), adj.clone());
+    }
     if let Some(p) = &ps {
         dg.insert("overlap".into(), overlap(&data, p.scores(), &mut warnings)?);
     }
@@ -683,6 +751,22 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
         ))
         .into());
     }
+    if method != "aipw"
+        && (a.learner.is_some()
+            || a.learner_y.is_some()
+            || a.learner_t.is_some()
+            || a.folds.is_some()
+            || a.trimming.is_some())
+    {
+        return Err(InputError(format!(
+            "--learner, --learner-y, --learner-t, --folds and --trimming apply to weight aipw, not weight {method}{}",
+            if method == "ipw" { " (to drop rows with extreme scores use --trim)" } else { "" }
+        ))
+        .into());
+    }
+    if a.trim.is_some() && r.out.is_some() {
+        return Err(InputError("--out writes one row per input row; it cannot be combined with --trim, which drops rows".into()).into());
+    }
     if a.trim.is_some() && method != "ipw" {
         return Err(InputError(format!("--trim applies to weight ipw (weight {method} does not divide by small propensities{})", if method == "aipw" { "; use --trimming to clip its scores" } else { "" })).into());
     }
@@ -707,12 +791,20 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
     };
     let mut data = read(r, None)?;
     let mut warnings = data.warnings.clone();
-    let mut ps = propensity(&data)?;
+    // entropy balancing needs no propensity: its diagnostics are skipped when the logit fails
+    let mut ps = match propensity(&data) {
+        Ok(p) => Some(p),
+        Err(e) if method == "entropy" => {
+            warnings.push(format!("propensity-score diagnostics unavailable: {e:#}"));
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let mut diag = serde_json::Map::new();
-    if let Some(choice) = trim_alpha {
-        let alpha = choice.unwrap_or_else(|| weighting::crump_threshold(ps.scores()));
+    if let (Some(choice), Some(p)) = (trim_alpha, &ps) {
+        let alpha = choice.unwrap_or_else(|| weighting::crump_threshold(p.scores()));
         let keep: Vec<usize> = (0..data.n)
-            .filter(|&i| (alpha..=1.0 - alpha).contains(&ps.scores()[i]))
+            .filter(|&i| (alpha..=1.0 - alpha).contains(&p.scores()[i]))
             .collect();
         let dropped = data.n - keep.len();
         warnings.push(format!(
@@ -735,13 +827,13 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
             names: data.names.clone(),
             exact: None,
             warnings: Vec::new(),
+            adjustment: data.adjustment.clone(),
         };
-        ps = propensity(&data)?;
+        ps = Some(propensity(&data)?);
     }
-    diag.insert(
-        "overlap".into(),
-        overlap(&data, ps.scores(), &mut warnings)?,
-    );
+    if let Some(p) = &ps {
+        diag.insert("overlap".into(), overlap(&data, p.scores(), &mut warnings)?);
+    }
     let cols = data.cols();
     let (main, weights, method_note): (Estimate, Vec<f64>, Value) = match method {
         "ipw" | "overlap" => {
@@ -751,7 +843,10 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
                 "atc" => WeightEstimand::Atc,
                 _ => WeightEstimand::Ato,
             };
-            let w = weighting::weighted_contrast(&data.y, &data.d, &ps, e)
+            let p = ps
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("the propensity score is missing"))?;
+            let w = weighting::weighted_contrast(&data.y, &data.d, p, e)
                 .map_err(|err| anyhow::Error::new(err).context(data.path.clone()))?;
             let label = e.label();
             (
@@ -810,6 +905,9 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
         );
     }
     diag.insert("method".into(), method_note);
+    if let Some(adj) = &data.adjustment {
+        diag.insert("adjustment".into(), adj.clone());
+    }
     diag.insert("balance".into(), balance_json(&before, Some(&after)));
     let mu0 = weighted_control_mean(&data, &weights);
     diag.insert("sensitivity".into(), sensitivity(&data, &main, mu0));
@@ -829,15 +927,28 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
         "overlap" => "Overlap weighting",
         _ => "Entropy balancing",
     };
-    plots(r, title, &before, &after, &data, ps.scores())?;
-    if let Some(path) = &r.out {
-        if trim_alpha.is_some() {
-            return Err(InputError("--out writes one row per input row; it cannot be combined with --trim, which drops rows".into()).into());
+    match &ps {
+        Some(p) => plots(r, title, &before, &after, &data, p.scores())?,
+        None => {
+            if let Some(p) = &c.plot {
+                crate::plot::love(p, title, &before, &after)?;
+            }
+            if r.overlap_plot.is_some() {
+                eprintln!(
+                    "warning: --overlap-plot skipped: the propensity score could not be fitted"
+                );
+            }
         }
+    }
+    if let Some(path) = &r.out {
         write_out(
             path,
             vec![
-                ("propensity", ps.scores().to_vec()),
+                (
+                    "propensity",
+                    ps.as_ref()
+                        .map_or(vec![f64::NAN; data.n], |p| p.scores().to_vec()),
+                ),
                 ("weight", weights.clone()),
             ],
         )?;
@@ -854,7 +965,9 @@ fn aipw(
     warnings: &mut Vec<String>,
     c: &Common,
 ) -> Result<(Estimate, Vec<f64>, Value)> {
-    for name in [Some(&a.learner), a.learner_y.as_ref(), a.learner_t.as_ref()]
+    let learner = a.learner.clone().unwrap_or_else(|| "ols".into());
+    let (n_folds, clip) = (a.folds.unwrap_or(5), a.trimming.unwrap_or(0.01));
+    for name in [Some(&learner), a.learner_y.as_ref(), a.learner_t.as_ref()]
         .into_iter()
         .flatten()
     {
@@ -873,8 +986,8 @@ fn aipw(
         RidgeCv::default(),
         Gbm::default(),
     );
-    let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
-    let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
+    let y_name = a.learner_y.as_deref().unwrap_or(&learner);
+    let t_name = a.learner_t.as_deref().unwrap_or(&learner);
     let reg = |name: &str| -> Learner<'_> {
         match name {
             "lasso" => Learner::Reg(&lasso),
@@ -900,12 +1013,12 @@ fn aipw(
         Score::IrmAtte
     };
     let params = DmlParams::new(score)
-        .trimming(a.trimming)
+        .trimming(clip)
         .check()
         .map_err(|e| InputError(e.to_string()))?;
     let dd = DmlData::new(&data.y, &data.d, None, Features::new(data.cols())?)
         .map_err(|e| anyhow::Error::new(e).context(data.path.clone()))?;
-    let folds = Folds::random(data.n, a.folds, 1, c.seed.unwrap_or(0))
+    let folds = Folds::random(data.n, n_folds, 1, c.seed.unwrap_or(0))
         .map_err(|e| InputError(format!("{}: {e}", data.path)))?;
     let fit = c
         .install(|| params.fit(&dd, &learners, &folds))?
@@ -928,9 +1041,9 @@ fn aipw(
         w.weights,
         json!({
             "estimator": "AIPW: DML's interactive regression model (DoubleML's IRM score) with cross-fitted nuisances",
-            "folds": a.folds,
+            "folds": n_folds,
             "learners": {"outcome": y_name, "propensity": t_name},
-            "propensity_clipping": a.trimming,
+            "propensity_clipping": clip,
             "nuisance_loss": fit.nuisance_loss.iter().map(|(n, m, v)| json!({"nuisance": n, "metric": m, "value": v})).collect::<Vec<_>>(),
             "std_error_method": "orthogonal score",
             "balance_note": "the balance columns are those of normalized IPW weights from a logit propensity on all rows, for orientation: AIPW does not weight by them alone",

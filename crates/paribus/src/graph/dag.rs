@@ -53,6 +53,12 @@ impl Dag {
         }
     }
 
+    /// Marks a node as latent (unobserved: never in an adjustment set, never conditioned on).
+    pub fn mark_latent(&mut self, name: &str) {
+        let i = self.node(name);
+        self.latent[i] = true;
+    }
+
     /// Adds `a <-> b`: a latent common cause.
     pub fn bidirected(&mut self, a: &str, b: &str) {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };

@@ -2,9 +2,9 @@
 //!
 //! Each focal unit is matched to its `M` nearest units of the other arm (all units tied at the
 //! `M`-th distance are kept, as Abadie & Imbens 2006 define the estimator). The distance is the
-//! quadratic form `dxᵀ W dx` on the matching variables: `W` the inverse sample variances
-//! (Abadie & Imbens's default) or the inverse covariance matrix (Mahalanobis), both computed on
-//! all rows. Propensity-score matching is the one-variable case on the estimated score.
+//! quadratic form `dxᵀ W dx` on the matching variables: `W` the inverse variances over all rows
+//! (Abadie & Imbens's default) or the inverse of the average of the two arms' covariance
+//! matrices (Mahalanobis). Propensity-score matching is the one-variable case on the estimated score.
 //!
 //! Unit effects are `τᵢ = Yᵢ − mean(Y of matches)` for a treated focal unit (the reverse for a
 //! control); the bias correction subtracts `(Xᵢ − mean(X of matches))ᵀβ`, with `β` from the least
@@ -216,8 +216,9 @@ pub struct MatchFit {
     /// The estimates, in the order ATE, ATT, ATC of those asked for.
     pub estimates: Vec<MatchEstimate>,
     /// Per row, the weight it carries in the estimate of the first estimand when the matched
-    /// sample is read as a weighted sample (1 for a matched focal unit, the match count `Kᵢ` for
-    /// a unit used as a match, 0 otherwise): the weights of the balance diagnostics.
+    /// sample is read as a weighted sample (1 for a matched focal unit; for a unit used as a
+    /// match, `Kᵢ`, the sum over its uses of one over the size of the match set; 0 otherwise):
+    /// the weights of the balance diagnostics.
     pub weights: Vec<f64>,
     /// Per row, its unit effect `τᵢ` (NaN for rows that are not focal units or are unmatched).
     pub unit_effects: Vec<f64>,
@@ -258,9 +259,9 @@ impl Space {
                 let mut w = Vec::with_capacity(p);
                 for (j, c) in cols.iter().enumerate() {
                     let v = c.iter().map(|v| (v - mean[j]).powi(2)).sum::<f64>() / n as f64;
-                    if v <= 0.0 {
+                    if !(v > 0.0 && v.is_finite()) {
                         return Err(Error::InvalidData(format!(
-                            "matching variable {} is constant: it cannot scale a distance",
+                            "matching variable {} is constant or not finite (variance {v}): it cannot scale a distance",
                             j + 1
                         )));
                     }
@@ -724,7 +725,8 @@ fn conditional_variances(
                 .map(|&i| {
                     let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
                     if nb.len() < 2 {
-                        return (i, 0.0);
+                        // alone in its arm within its exact group: filled from the whole arm below
+                        return (i, f64::NAN);
                     }
                     let mean = nb.iter().map(|&r| y[r]).sum::<f64>() / nb.len() as f64;
                     let ss = nb.iter().map(|&r| (y[r] - mean).powi(2)).sum::<f64>();
@@ -734,6 +736,27 @@ fn conditional_variances(
             for (i, v) in found {
                 s2[i] = v;
             }
+        }
+    }
+    if groups.len() > 1 {
+        for arm in 0..2 {
+            let all: Vec<usize> = groups.iter().flat_map(|g| g[arm].iter().copied()).collect();
+            let pool = Pool::new(space, &all);
+            let lone: Vec<usize> = all.iter().copied().filter(|&i| s2[i].is_nan()).collect();
+            for i in lone {
+                let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
+                if nb.len() >= 2 {
+                    let mean = nb.iter().map(|&r| y[r]).sum::<f64>() / nb.len() as f64;
+                    s2[i] = nb.iter().map(|&r| (y[r] - mean).powi(2)).sum::<f64>()
+                        / (nb.len() - 1) as f64;
+                }
+            }
+        }
+    }
+    // an arm of one row has no neighbour at all: no variance information (contributes 0)
+    for v in &mut s2 {
+        if v.is_nan() {
+            *v = 0.0;
         }
     }
     s2

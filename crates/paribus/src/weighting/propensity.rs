@@ -201,32 +201,32 @@ pub fn weighted_contrast(
 }
 
 /// The trimming threshold `α` of Crump, Hotz, Imbens & Mitnik (2009): keep rows with
-/// `α ≤ e ≤ 1 − α`, where `α = 0` when `max 1/(e(1−e)) ≤ 2·mean 1/(e(1−e))`, and otherwise
-/// `1/(α(1−α))` is the `γ` with `γ = 2·mean{1/(e(1−e)) : 1/(e(1−e)) ≤ γ}`.
+/// `α ≤ e ≤ 1 − α`. With `γ = 1/(e(1−e))` sorted, the kept set `{γ ≤ γ_(k)}` minimizes the
+/// variance bound `Σ_{i≤k} γ_(i) / k²`; `α = 0` when that is every row, and otherwise
+/// `1/(α(1−α)) = 2 · mean(γ_(1..k))`. Scores of exactly 0 or 1 (infinite `γ`) are never kept.
 pub fn crump_threshold(e: &[f64]) -> f64 {
     let mut gamma: Vec<f64> = e.iter().map(|&p| 1.0 / (p * (1.0 - p))).collect();
+    let n_all = gamma.len();
+    gamma.retain(|g| g.is_finite());
     gamma.sort_by(f64::total_cmp);
-    let n = gamma.len();
-    if n == 0 {
-        return 0.0;
+    if gamma.is_empty() {
+        return 0.5;
     }
-    let total: f64 = gamma.iter().sum();
-    if gamma[n - 1] <= 2.0 * total / n as f64 {
-        return 0.0;
-    }
-    // the largest k with γ_(k) ≤ 2 · mean(γ_(1..k)); the threshold γ solves the fixed point
-    // between γ_(k) and γ_(k+1)
     let mut cum = 0.0;
-    let mut threshold = gamma[0];
-    for (k, &gk) in gamma.iter().enumerate() {
-        cum += gk;
-        let m2 = 2.0 * cum / (k + 1) as f64;
-        if gk <= m2 {
-            threshold = m2;
-        } else {
-            break;
+    let (mut best, mut best_k) = (f64::INFINITY, 0usize);
+    for (k, &g) in gamma.iter().enumerate() {
+        cum += g;
+        let obj = cum / ((k + 1) as f64).powi(2);
+        if obj < best {
+            best = obj;
+            best_k = k;
         }
     }
+    if best_k + 1 == n_all {
+        return 0.0;
+    }
+    let threshold = 2.0 * gamma[..=best_k].iter().sum::<f64>() / (best_k + 1) as f64;
+    // the kept rows are those with γ ≤ threshold; α solves 1/(α(1−α)) = threshold
     0.5 - (0.25 - 1.0 / threshold).max(0.0).sqrt()
 }
 
@@ -250,5 +250,14 @@ mod tests {
             .collect();
         let m2 = 2.0 * kept.iter().sum::<f64>() / kept.len() as f64;
         assert!((1.0 / (a * (1.0 - a)) - m2).abs() / m2 < 0.01);
+        // clustered scores: the global optimum keeps the 500 rows at 0.1 (a first local
+        // stop would drop them); scores of 0 are always dropped
+        let mut clustered = vec![0.5; 500];
+        clustered.extend(vec![0.1; 500]);
+        clustered.extend(vec![0.02; 20]);
+        let a = crump_threshold(&clustered);
+        assert!(a < 0.1 && a > 0.02, "{a}");
+        clustered.push(0.0);
+        assert!(crump_threshold(&clustered) > 0.0);
     }
 }
