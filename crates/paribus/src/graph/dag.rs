@@ -21,6 +21,9 @@ pub struct Dag {
 /// A set of nodes by index.
 pub type NodeSet = BTreeSet<usize>;
 
+/// Edges as `(from, to)` index pairs.
+pub type EdgeList = Vec<(usize, usize)>;
+
 impl Dag {
     /// An empty graph.
     pub fn new() -> Dag {
@@ -108,7 +111,7 @@ impl Dag {
     }
 
     /// Directed edges `(from, to)` between observed nodes, and bidirected pairs.
-    pub fn edges(&self) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    pub fn edges(&self) -> (EdgeList, EdgeList) {
         let mut directed = Vec::new();
         let mut bi = Vec::new();
         for (i, ch) in self.children.iter().enumerate() {
