@@ -3,9 +3,11 @@
 
 pub mod dag;
 pub mod identify;
+pub mod pc;
 
 pub use dag::{Dag, NodeSet, parse, to_dot};
 pub use identify::{Identification, identify, is_backdoor_set};
+pub use pc::{CiTest, Cpdag, Knowledge, pc};
 
 #[cfg(test)]
 mod tests {
