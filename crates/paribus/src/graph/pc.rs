@@ -140,23 +140,14 @@ impl Tester {
                         j + 1
                     )));
                 }
+                // standardized columns, then one matrix product ZᵀZ
+                let z = faer::Mat::from_fn(n, p, |i, j| (cols[j][i] - mean[j]) / sd[j]);
+                let zz = crate::linalg::at_b(z.as_ref(), z.as_ref());
                 let mut corr = vec![0.0; p * p];
-                let rows: Vec<(usize, usize)> =
-                    (0..p).flat_map(|a| (a..p).map(move |b| (a, b))).collect();
-                let vals: Vec<f64> = rows
-                    .par_iter()
-                    .map(|&(a, b)| {
-                        let s: f64 = cols[a]
-                            .iter()
-                            .zip(cols[b])
-                            .map(|(u, v)| (u - mean[a]) * (v - mean[b]))
-                            .sum();
-                        s / (sd[a] * sd[b])
-                    })
-                    .collect();
-                for (&(a, b), v) in rows.iter().zip(vals) {
-                    corr[a * p + b] = v;
-                    corr[b * p + a] = v;
+                for a in 0..p {
+                    for b in 0..p {
+                        corr[a * p + b] = zz[(a, b)];
+                    }
                 }
                 t.corr = corr;
             }
@@ -396,14 +387,23 @@ pub fn pc(
         }
     }
     let directed = |g: &Vec<Vec<i8>>, a: usize, b: usize| g[a][b] == -1 && g[b][a] == 1;
+    let undirected = |g: &Vec<Vec<i8>>, a: usize, b: usize| g[a][b] == -1 && g[b][a] == -1;
     let orient = |g: &mut Vec<Vec<i8>>, a: usize, b: usize| {
         g[a][b] = -1;
         g[b][a] = 1;
     };
-    // required edges first
+    // background knowledge first: required edges, and edges forbidden in one direction
     for &(a, b) in &knowledge.required {
         if a < p && b < p && g[a][b] != 0 {
             orient(&mut g, a, b);
+        }
+    }
+    for a in 0..p {
+        for b in 0..p {
+            if undirected(&g, a, b) && knowledge.is_forbidden(a, b) && !knowledge.is_forbidden(b, a)
+            {
+                orient(&mut g, b, a);
+            }
         }
     }
     // unshielded colliders x − y − z with x < z, in causal-learn's enumeration order
