@@ -56,6 +56,10 @@ pub struct Roles {
     /// row's weight in the estimate and, for matching, its unit effect.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Refutation tests next to the estimate: placebo treatment, random common cause, data
+    /// subsets, dummy outcome (seeded by --seed).
+    #[arg(long)]
+    refute: bool,
 }
 
 /// Options of `paribus match`.
@@ -166,6 +170,25 @@ struct Data {
 }
 
 impl Data {
+    /// The same data with the columns of a refutation test.
+    fn altered(&self, alt: &paribus::graph::refute::Altered) -> Data {
+        let mut names = self.names.clone();
+        while names.len() < alt.x.len() {
+            names.push(format!("refutation_noise_{}", names.len()));
+        }
+        Data {
+            path: self.path.clone(),
+            n: alt.y.len(),
+            y: alt.y.clone(),
+            d: alt.d.clone(),
+            names,
+            x: alt.x.clone(),
+            exact: None,
+            warnings: Vec::new(),
+            adjustment: None,
+        }
+    }
+
     fn cols(&self) -> Vec<(String, &[f64])> {
         self.names
             .iter()
@@ -421,6 +444,36 @@ fn sensitivity(data: &Data, est: &Estimate, mu0: f64) -> Value {
     })
 }
 
+/// Runs the refutation tests with `estimate` and records them (a warning per failed test).
+fn run_refutations(
+    data: &Data,
+    main: &Estimate,
+    seed: u64,
+    estimate: &dyn Fn(&Data) -> Result<(f64, f64)>,
+    out: &mut Analysis,
+) -> Result<()> {
+    let se = main.std_error.unwrap_or(f64::NAN);
+    let r = paribus::graph::refute::refute(
+        &data.y,
+        &data.d,
+        &data.x,
+        (main.estimate, se),
+        seed,
+        &|alt| {
+            estimate(&data.altered(alt)).map_err(|e| paribus::Error::InvalidData(format!("{e:#}")))
+        },
+    )
+    .map_err(|e| anyhow::Error::new(e).context("a refutation test failed to run"))?;
+    for t in r.iter().filter(|t| !t.passed) {
+        out.warnings.push(format!(
+            "refutation `{}` failed: {} (estimate {:.4}, SE {:.4})",
+            t.test, t.expectation, t.new_estimate, t.new_std_error
+        ));
+    }
+    out.diagnostics.insert("refutation".into(), json!(r));
+    Ok(())
+}
+
 /// Balance warnings for covariates left with |SMD| > 0.1.
 fn imbalance_warnings(after: &[BalanceRow], how: &str, warnings: &mut Vec<String>) {
     for b in after.iter().filter(|b| b.smd.abs() > 0.1) {
@@ -621,6 +674,37 @@ pub fn run_match(a: &MatchArgs) -> Result<()> {
         warnings: Vec::new(),
     };
     out.estimates.extend(reference(&data, c.alpha)?);
+    if r.refute {
+        if data.exact.is_some() {
+            return Err(InputError("--refute is not available with --exact (the altered data keep no exact-matching groups)".into()).into());
+        }
+        out.seed = Some(c.seed.unwrap_or(0));
+        run_refutations(
+            &data,
+            &main,
+            c.seed.unwrap_or(0),
+            &|alt: &Data| {
+                let logit: Vec<f64>;
+                let matching: Vec<&[f64]> = if a.on == "propensity" {
+                    let p = propensity(alt)?;
+                    logit = p.scores().iter().map(|&e| (e / (1.0 - e)).ln()).collect();
+                    vec![&logit]
+                } else {
+                    alt.x.iter().map(Vec::as_slice).collect()
+                };
+                let md = MatchData {
+                    y: &alt.y,
+                    d: &alt.d,
+                    matching,
+                    adjust: alt.cols(),
+                    exact: None,
+                };
+                let f = params.fit(&md, &[estimand])?;
+                Ok((f.estimates[0].estimate, f.estimates[0].std_error))
+            },
+            &mut out,
+        )?;
+    }
     let dg = &mut out.diagnostics;
     dg.insert("matching".into(), json!({
         "on": a.on,
@@ -654,6 +738,7 @@ pub fn run_match(a: &MatchArgs) -> Result<()> {
     }
     let mu0 = weighted_control_mean(&data, &fit.weights);
     dg.insert("sensitivity".into(), sensitivity(&data, &main, mu0));
+    warnings.append(&mut out.warnings);
     out.warnings = warnings;
     if let Some(p) = &ps {
         plots(
@@ -835,9 +920,102 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
         diag.insert("overlap".into(), overlap(&data, p.scores(), &mut warnings)?);
     }
     let cols = data.cols();
-    let (main, weights, method_note): (Estimate, Vec<f64>, Value) = match method {
+    let (main, weights, method_note) =
+        estimate_weighted(method, &estimand, a, &data, ps.as_ref(), &mut warnings, c)?;
+    let before = weighting::balance(&cols, &data.d, None);
+    let after = weighting::balance(&cols, &data.d, Some(&weights));
+    if method != "aipw" {
+        imbalance_warnings(&after, "weighting", &mut warnings);
+        diag.insert(
+            "effective_sample_size".into(),
+            json!({
+                "treated": weighting::effective_sample_size(&data.d, &weights, 1.0),
+                "control": weighting::effective_sample_size(&data.d, &weights, 0.0),
+            }),
+        );
+    }
+    diag.insert("method".into(), method_note);
+    if let Some(adj) = &data.adjustment {
+        diag.insert("adjustment".into(), adj.clone());
+    }
+    diag.insert("balance".into(), balance_json(&before, Some(&after)));
+    let mu0 = weighted_control_mean(&data, &weights);
+    diag.insert("sensitivity".into(), sensitivity(&data, &main, mu0));
+    let mut out = Analysis {
+        family: "weight".into(),
+        method: method.into(),
+        n_obs: data.n as u64,
+        seed: (method == "aipw").then(|| c.seed.unwrap_or(0)),
+        estimates: vec![main],
+        diagnostics: diag,
+        warnings,
+    };
+    out.estimates.extend(reference(&data, c.alpha)?);
+    if r.refute {
+        out.seed = Some(c.seed.unwrap_or(0));
+        let main = out.estimates[0].clone();
+        run_refutations(
+            &data,
+            &main,
+            c.seed.unwrap_or(0),
+            &|alt: &Data| {
+                let ps = propensity(alt).ok();
+                let mut w = Vec::new();
+                let (e, _, _) =
+                    estimate_weighted(method, &estimand, a, alt, ps.as_ref(), &mut w, c)?;
+                Ok((e.estimate, e.std_error.unwrap_or(f64::NAN)))
+            },
+            &mut out,
+        )?;
+    }
+    let title = match method {
+        "ipw" => "Inverse-probability weighting",
+        "aipw" => "AIPW (balance of the IPW weights of its propensity)",
+        "overlap" => "Overlap weighting",
+        _ => "Entropy balancing",
+    };
+    match &ps {
+        Some(p) => plots(r, title, &before, &after, &data, p.scores())?,
+        None => {
+            if let Some(p) = &c.plot {
+                crate::plot::love(p, title, &before, &after)?;
+            }
+            if r.overlap_plot.is_some() {
+                eprintln!(
+                    "warning: --overlap-plot skipped: the propensity score could not be fitted"
+                );
+            }
+        }
+    }
+    if let Some(path) = &r.out {
+        write_out(
+            path,
+            vec![
+                (
+                    "propensity",
+                    ps.as_ref()
+                        .map_or(vec![f64::NAN; data.n], |p| p.scores().to_vec()),
+                ),
+                ("weight", weights.clone()),
+            ],
+        )?;
+    }
+    output::emit(c.json, &out, || print_balance(&before, &after))
+}
+
+/// The estimate of `weight <method>` on `data` (its weights and a note on the method).
+fn estimate_weighted(
+    method: &str,
+    estimand: &str,
+    a: &WeightArgs,
+    data: &Data,
+    ps: Option<&Propensity>,
+    warnings: &mut Vec<String>,
+    c: &Common,
+) -> Result<(Estimate, Vec<f64>, Value)> {
+    Ok(match method {
         "ipw" | "overlap" => {
-            let e = match estimand.as_str() {
+            let e = match estimand {
                 "ate" => WeightEstimand::Ate,
                 "att" => WeightEstimand::Att,
                 "atc" => WeightEstimand::Atc,
@@ -890,70 +1068,8 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
                 }),
             )
         }
-        _ => aipw(a, &data, &estimand, &mut warnings, c)?,
-    };
-    let before = weighting::balance(&cols, &data.d, None);
-    let after = weighting::balance(&cols, &data.d, Some(&weights));
-    if method != "aipw" {
-        imbalance_warnings(&after, "weighting", &mut warnings);
-        diag.insert(
-            "effective_sample_size".into(),
-            json!({
-                "treated": weighting::effective_sample_size(&data.d, &weights, 1.0),
-                "control": weighting::effective_sample_size(&data.d, &weights, 0.0),
-            }),
-        );
-    }
-    diag.insert("method".into(), method_note);
-    if let Some(adj) = &data.adjustment {
-        diag.insert("adjustment".into(), adj.clone());
-    }
-    diag.insert("balance".into(), balance_json(&before, Some(&after)));
-    let mu0 = weighted_control_mean(&data, &weights);
-    diag.insert("sensitivity".into(), sensitivity(&data, &main, mu0));
-    let mut out = Analysis {
-        family: "weight".into(),
-        method: method.into(),
-        n_obs: data.n as u64,
-        seed: (method == "aipw").then(|| c.seed.unwrap_or(0)),
-        estimates: vec![main],
-        diagnostics: diag,
-        warnings,
-    };
-    out.estimates.extend(reference(&data, c.alpha)?);
-    let title = match method {
-        "ipw" => "Inverse-probability weighting",
-        "aipw" => "AIPW (balance of the IPW weights of its propensity)",
-        "overlap" => "Overlap weighting",
-        _ => "Entropy balancing",
-    };
-    match &ps {
-        Some(p) => plots(r, title, &before, &after, &data, p.scores())?,
-        None => {
-            if let Some(p) = &c.plot {
-                crate::plot::love(p, title, &before, &after)?;
-            }
-            if r.overlap_plot.is_some() {
-                eprintln!(
-                    "warning: --overlap-plot skipped: the propensity score could not be fitted"
-                );
-            }
-        }
-    }
-    if let Some(path) = &r.out {
-        write_out(
-            path,
-            vec![
-                (
-                    "propensity",
-                    ps.as_ref()
-                        .map_or(vec![f64::NAN; data.n], |p| p.scores().to_vec()),
-                ),
-                ("weight", weights.clone()),
-            ],
-        )?;
-    }
-    output::emit(c.json, &out, || print_balance(&before, &after))
+        _ => aipw(a, data, estimand, warnings, c)?,
+    })
 }
 
 /// AIPW through the interactive regression model of `paribus::dml`; the balance columns show

@@ -4,6 +4,7 @@
 pub mod dag;
 pub mod identify;
 pub mod pc;
+pub mod refute;
 
 pub use dag::{Dag, NodeSet, parse, to_dot};
 pub use identify::{Identification, identify, is_backdoor_set};

@@ -80,7 +80,7 @@ pub struct Cpdag {
 
 impl Cpdag {
     /// Directed edges `(from, to)` and undirected pairs `(a, b)`, `a < b`.
-    pub fn edges(&self) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    pub fn edges(&self) -> (super::dag::EdgeList, super::dag::EdgeList) {
         let n = self.graph.len();
         let (mut d, mut u) = (Vec::new(), Vec::new());
         for i in 0..n {
