@@ -114,6 +114,10 @@ pub struct DmlArgs {
     /// Multiplier-bootstrap draws of the joint intervals (several treatments).
     #[arg(long, default_value_t = 1000)]
     n_boot: usize,
+    /// Refutation tests next to the estimate (one treatment; not dml iv, --cluster or
+    /// --fold-column): placebo treatment, random common cause, data subsets, dummy outcome.
+    #[arg(long)]
+    refute: bool,
     /// Print the wall-clock split (reading, nuisance fits, the rest) as one JSON line on stderr
     /// (timings are never part of the result, which stays byte-identical run to run).
     #[arg(long)]
@@ -208,6 +212,14 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         if treatments[..k].contains(t) {
             return Err(InputError(format!("--treatment names \"{t}\" twice")).into());
         }
+    }
+    if a.refute
+        && (treatments.len() > 1 || model == "iv" || a.cluster.is_some() || a.fold_column.is_some())
+    {
+        return Err(InputError(
+            "--refute re-fits one treatment's model on altered data with fresh random folds: it is not available with several treatments, dml iv, --cluster or --fold-column".into(),
+        )
+        .into());
     }
     if treatments.len() > 1 && a.n_boot < 100 {
         return Err(InputError(format!("--n-boot must be at least 100, got {}", a.n_boot)).into());
@@ -418,6 +430,42 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         };
         out.warnings
             .extend(fit.warnings.iter().map(|w| format!("{prefix}{w}")));
+    }
+    if a.refute {
+        let xs: Vec<Vec<f64>> = (0..covs.len())
+            .map(|k| t.numeric(base + k).to_vec())
+            .collect();
+        let seed = c.seed.unwrap_or(0);
+        let r = paribus::graph::refute::refute(
+            t.numeric(0),
+            t.numeric(1),
+            &xs,
+            (fits[0].theta, fits[0].std_error),
+            seed,
+            &|alt| {
+                let cols: Vec<(String, &[f64])> = alt
+                    .x
+                    .iter()
+                    .enumerate()
+                    .map(|(k, col)| {
+                        (
+                            covs.get(k)
+                                .cloned()
+                                .unwrap_or_else(|| format!("refutation_noise_{k}")),
+                            col.as_slice(),
+                        )
+                    })
+                    .collect();
+                let data = DmlData::new(&alt.y, &alt.d, None, Features::new(cols)?)?;
+                let folds = Folds::random(alt.y.len(), a.folds, a.repeats, seed)?;
+                let f = params.fit(&data, &learners, &folds)?;
+                Ok((f.theta, f.std_error))
+            },
+        )
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("{path}: a refutation test failed to run"))
+        })?;
+        crate::graph::record_refutations(r, &mut out);
     }
     // joint intervals over several treatments
     let mut joint_rows = Vec::new();

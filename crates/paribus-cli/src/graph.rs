@@ -496,3 +496,14 @@ pub fn adjustment_from_dag(
     });
     Ok((set, note))
 }
+
+/// Records refutation results under `diagnostics.refutation`, with a warning per failed test.
+pub fn record_refutations(r: Vec<paribus::graph::refute::Refutation>, out: &mut paribus::Analysis) {
+    for t in r.iter().filter(|t| !t.passed) {
+        out.warnings.push(format!(
+            "refutation `{}` failed: {} (estimate {:.4}, SE {:.4})",
+            t.test, t.expectation, t.new_estimate, t.new_std_error
+        ));
+    }
+    out.diagnostics.insert("refutation".into(), json!(r));
+}

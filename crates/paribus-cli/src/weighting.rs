@@ -464,13 +464,7 @@ fn run_refutations(
         },
     )
     .map_err(|e| anyhow::Error::new(e).context("a refutation test failed to run"))?;
-    for t in r.iter().filter(|t| !t.passed) {
-        out.warnings.push(format!(
-            "refutation `{}` failed: {} (estimate {:.4}, SE {:.4})",
-            t.test, t.expectation, t.new_estimate, t.new_std_error
-        ));
-    }
-    out.diagnostics.insert("refutation".into(), json!(r));
+    crate::graph::record_refutations(r, out);
     Ok(())
 }
 
