@@ -9,7 +9,8 @@ Data: a random linear-Gaussian DAG (numpy default_rng(77), 50 nodes, expected de
 weights uniform in +-[0.5, 1.5]), 100,000 rows. Both run PC-stable with Fisher-z at alpha 0.01
 (causal-learn's defaults otherwise). Two ratios: the algorithm alone (causal-learn's `pc` on the
 array in memory vs paribus's own PC time from `--timings`), and end to end from the same CSV
-file (pandas.read_csv + `pc` vs the whole `paribus graph discover` process). Each side runs three
+file (pandas.read_csv + `pc` vs the whole `paribus graph discover` process), and the same from
+a Parquet file. Each side runs three
 times, interleaved; the best time is kept. The script checks that the two CPDAGs are identical
 and writes bench/pc/results.json.
 """
@@ -53,7 +54,10 @@ def main():
     binary = "target/release/paribus"
     import pandas as pd
 
+    pq = os.path.join(tmp, "pc50.parquet")
+    pd.DataFrame(x, columns=[f"x{i}" for i in range(P)]).to_parquet(pq, index=False)
     t_cl, t_cl_e2e, t_pb, t_pb_e2e = [], [], [], []
+    t_cl_pq, t_pb_pq = [], []
     g_cl = g_pb = None
     for _ in range(3):
         t0 = time.perf_counter()
@@ -71,6 +75,13 @@ def main():
             check=True, capture_output=True, text=True)
         t_pb_e2e.append(time.perf_counter() - t0)
         t_pb.append(json.loads(out.stderr.strip().splitlines()[-1])["timings"]["pc_s"])
+        t0 = time.perf_counter()
+        pc(pd.read_parquet(pq).to_numpy(), ALPHA, "fisherz", stable=True, show_progress=False)
+        t_cl_pq.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([binary, "graph", "discover", "--data", pq, "--columns", "x*", "--alpha", str(ALPHA), "--json"],
+                       check=True, capture_output=True, text=True)
+        t_pb_pq.append(time.perf_counter() - t0)
         doc = json.loads(out.stdout)["discovery"]
         g = np.zeros((P, P), dtype=int)
         idx = {f"x{i}": i for i in range(P)}
@@ -90,6 +101,12 @@ def main():
             "paribus_s": min(t_pb_e2e),
             "speedup": min(t_cl_e2e) / min(t_pb_e2e),
             "note": "paribus's CSV reading dominates its time here",
+        },
+        "end_to_end_from_parquet": {
+            "causal_learn_s": min(t_cl_pq),
+            "paribus_s": min(t_pb_pq),
+            "speedup": min(t_cl_pq) / min(t_pb_pq),
+            "note": "pandas.read_parquet (pyarrow) + pc vs the whole paribus process",
         },
         "same_cpdag": same,
         "n_edges": int((np.array(g_pb) != 0).sum() // 2),
