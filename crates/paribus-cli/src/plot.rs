@@ -107,35 +107,8 @@ where
     }
     let pad = ((hi - lo) * 0.08).max(1e-9);
     let n = rows.len().max(1) as i32;
-    let label_width = rows
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(4) as u32
-        * 8
-        + 20;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(label_width.min(420))
-        .build_cartesian_2d((lo - pad)..(hi + pad), (-1..n).into_segmented())
-        .map_err(err)?;
     let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc(x_label)
-        .y_labels(rows.len() + 1)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) if *i >= 0 && (*i as usize) < labels.len() => {
-                labels[labels.len() - 1 - *i as usize].clone()
-            }
-            _ => String::new(),
-        })
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(err)?;
+    let mut chart = row_chart(root, title, (lo - pad)..(hi + pad), &labels, x_label, 420)?;
     // reference line at zero
     chart
         .draw_series(LineSeries::new(
@@ -171,6 +144,56 @@ where
         }
     }
     Ok(())
+}
+
+/// The coordinates of [`row_chart`].
+type RowChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32>,
+    >,
+>;
+
+/// A chart with one labelled row per entry (top to bottom) over a numeric x range: the frame
+/// of the forest and love plots.
+fn row_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    labels: &[String],
+    x_desc: &str,
+    max_label_width: u32,
+) -> Result<RowChart<'a, DB>>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    let n = labels.len().max(1) as i32;
+    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32 * 8 + 20;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(label_width.min(max_label_width))
+        .build_cartesian_2d(x, (-1..n).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_desc)
+        .y_labels(labels.len() + 1)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if *i >= 0 && (*i as usize) < labels.len() => {
+                labels[labels.len() - 1 - *i as usize].clone()
+            }
+            _ => String::new(),
+        })
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// The standard picture of a switchback experiment: the outcome over time on a background that
@@ -684,35 +707,15 @@ where
         .fold(0.15f64, f64::max)
         * 1.1;
     let n = before.len().max(1) as i32;
-    let label_width = before
-        .iter()
-        .map(|b| b.name.chars().count())
-        .max()
-        .unwrap_or(4) as u32
-        * 8
-        + 20;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(label_width.min(360))
-        .build_cartesian_2d(-span..span, (-1..n).into_segmented())
-        .map_err(err)?;
     let labels: Vec<String> = before.iter().map(|b| b.name.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc("standardized mean difference (hollow: before, filled: after)")
-        .y_labels(before.len() + 1)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) if *i >= 0 && (*i as usize) < labels.len() => {
-                labels[labels.len() - 1 - *i as usize].clone()
-            }
-            _ => String::new(),
-        })
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(err)?;
+    let mut chart = row_chart(
+        root,
+        title,
+        -span..span,
+        &labels,
+        "standardized mean difference (hollow: before, filled: after)",
+        360,
+    )?;
     for (x, style) in [
         (0.0, BLACK.mix(0.6).stroke_width(1)),
         (-0.1, BLACK.mix(0.3).stroke_width(1)),
