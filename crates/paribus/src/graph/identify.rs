@@ -57,21 +57,7 @@ fn minimal_sets(cand: &[usize], valid: &dyn Fn(&NodeSet) -> bool) -> (Vec<NodeSe
             if !found.iter().any(|m| m.is_subset(&z)) && valid(&z) {
                 found.push(z);
             }
-            // the next combination: the last position that can still move
-            let mut advanced = false;
-            let mut i = size;
-            while i > 0 {
-                i -= 1;
-                if idx[i] < i + k - size {
-                    idx[i] += 1;
-                    for j in i + 1..size {
-                        idx[j] = idx[j - 1] + 1;
-                    }
-                    advanced = true;
-                    break;
-                }
-            }
-            if !advanced {
+            if !super::next_combination(&mut idx, k) {
                 break;
             }
         }

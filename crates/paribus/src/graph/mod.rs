@@ -10,6 +10,24 @@ pub use dag::{Dag, NodeSet, parse, to_dot};
 pub use identify::{Identification, identify, is_backdoor_set};
 pub use pc::{CiTest, Cpdag, Knowledge, pc};
 
+/// Steps `idx` (a strictly increasing choice of `idx.len()` positions out of `0..n`) to the next
+/// combination in lexicographic order; false when it was the last.
+pub(crate) fn next_combination(idx: &mut [usize], n: usize) -> bool {
+    let k = idx.len();
+    let mut i = k;
+    while i > 0 {
+        i -= 1;
+        if idx[i] < i + n - k {
+            idx[i] += 1;
+            for j in i + 1..k {
+                idx[j] = idx[j - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,20 +263,7 @@ fn combinations(items: &[usize], k: usize) -> Vec<Vec<usize>> {
     let mut idx: Vec<usize> = (0..k).collect();
     loop {
         out.push(idx.iter().map(|&i| items[i]).collect());
-        let mut i = k;
-        let mut moved = false;
-        while i > 0 {
-            i -= 1;
-            if idx[i] < i + items.len() - k {
-                idx[i] += 1;
-                for j in i + 1..k {
-                    idx[j] = idx[j - 1] + 1;
-                }
-                moved = true;
-                break;
-            }
-        }
-        if !moved {
+        if !super::next_combination(&mut idx, items.len()) {
             return out;
         }
     }
