@@ -716,40 +716,33 @@ fn conditional_variances(
     groups: &[[Vec<usize>; 2]],
     j: usize,
 ) -> Vec<f64> {
-    let mut s2 = vec![0.0; y.len()];
+    // the variance of row i and its neighbours in `pool`; NaN when it has none
+    let variance = |pool: &Pool, i: usize| {
+        let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
+        if nb.len() < 2 {
+            return f64::NAN;
+        }
+        let mean = nb.iter().map(|&r| y[r]).sum::<f64>() / nb.len() as f64;
+        nb.iter().map(|&r| (y[r] - mean).powi(2)).sum::<f64>() / (nb.len() - 1) as f64
+    };
+    let mut s2 = vec![f64::NAN; y.len()];
     for g in groups {
         for arm in &g[..] {
             let pool = Pool::new(space, arm);
-            let found: Vec<(usize, f64)> = arm
-                .par_iter()
-                .map(|&i| {
-                    let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
-                    if nb.len() < 2 {
-                        // alone in its arm within its exact group: filled from the whole arm below
-                        return (i, f64::NAN);
-                    }
-                    let mean = nb.iter().map(|&r| y[r]).sum::<f64>() / nb.len() as f64;
-                    let ss = nb.iter().map(|&r| (y[r] - mean).powi(2)).sum::<f64>();
-                    (i, ss / (nb.len() - 1) as f64)
-                })
-                .collect();
-            for (i, v) in found {
+            let found: Vec<f64> = arm.par_iter().map(|&i| variance(&pool, i)).collect();
+            for (&i, v) in arm.iter().zip(found) {
                 s2[i] = v;
             }
         }
     }
+    // alone in its arm within its exact group: the neighbours of the whole arm
     if groups.len() > 1 {
         for arm in 0..2 {
             let all: Vec<usize> = groups.iter().flat_map(|g| g[arm].iter().copied()).collect();
             let pool = Pool::new(space, &all);
             let lone: Vec<usize> = all.iter().copied().filter(|&i| s2[i].is_nan()).collect();
             for i in lone {
-                let nb = pool.nearest(space, i, j + 1, f64::INFINITY);
-                if nb.len() >= 2 {
-                    let mean = nb.iter().map(|&r| y[r]).sum::<f64>() / nb.len() as f64;
-                    s2[i] = nb.iter().map(|&r| (y[r] - mean).powi(2)).sum::<f64>()
-                        / (nb.len() - 1) as f64;
-                }
+                s2[i] = variance(&pool, i);
             }
         }
     }
