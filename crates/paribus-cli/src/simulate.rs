@@ -7,6 +7,7 @@ use clap::Args;
 use paribus::design::ab::{AbParams, analyze};
 use paribus::design::moments::GroupedMoments;
 use paribus_io::{OutFormat, TableWriter, Values, write_table};
+use paribus_sim::longterm::REGRESSORS;
 use paribus_sim::population::DEVICES;
 use paribus_sim::{Config, Scenario, Session, Simulation, simulate};
 
@@ -333,11 +334,10 @@ fn write_long_term(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
         if with_w {
             c.push(("treated", Values::F64(s.treated.clone())));
         }
-        c.push(("watch_hours", Values::F64(s.watch_hours.clone())));
-        c.push(("sessions", Values::F64(s.sessions.clone())));
-        c.push(("log_activity", Values::F64(s.log_activity.clone())));
-        c.push(("ios", Values::F64(s.ios.clone())));
-        c.push(("new_viewer", Values::F64(s.new_viewer.clone())));
+        // Sample::regressors names its columns by REGRESSORS, in that order
+        for (&label, (_, col)) in REGRESSORS.iter().zip(s.regressors()) {
+            c.push((label, Values::F64(col.to_vec())));
+        }
         if with_y {
             c.push(("long_term_value", Values::F64(s.long_term.clone())));
         }
