@@ -165,13 +165,8 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         ("--learner-y", a.learner_y.as_ref()),
         ("--learner-t", a.learner_t.as_ref()),
     ] {
-        if let Some(name) = name
-            && !["ols", "lasso", "ridge", "gbm"].contains(&name.as_str())
-        {
-            return Err(InputError(format!(
-                "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest is not built yet)"
-            ))
-            .into());
+        if let Some(name) = name {
+            check_learner(flag, name)?;
         }
     }
     if model == "iv" && a.instrument.is_none() {
@@ -337,17 +332,16 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     );
     let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
-    let reg = |name: &str| match name {
-        "lasso" => Learner::Reg(&lasso),
-        "ridge" => Learner::Reg(&ridge),
-        "gbm" => Learner::Reg(&gbm),
-        _ => Learner::Reg(&ols),
+    let set = LearnerSet {
+        ols: &ols,
+        logit: &logit,
+        lasso: &lasso,
+        l1_logit: &l1_logit,
+        ridge: &ridge,
+        gbm_reg: &gbm,
+        gbm_clf: &gbm,
     };
-    let clf = |name: &str| match name {
-        "gbm" => Learner::Clf(&gbm),
-        "lasso" => Learner::Clf(&l1_logit),
-        _ => Learner::Clf(&logit),
-    };
+    let (reg, clf) = (|name: &str| set.reg(name), |name: &str| set.clf(name));
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
     // instrument) linearly, as DoubleML with a regressor does; the interactive IV model has
     // classifiers for the instrument and the treatment
@@ -699,6 +693,51 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             }
         }
     })
+}
+
+/// Refuses a learner name outside ols, lasso, ridge and gbm, naming the flag.
+pub(crate) fn check_learner(flag: &str, name: &str) -> Result<()> {
+    if ["ols", "lasso", "ridge", "gbm"].contains(&name) {
+        return Ok(());
+    }
+    Err(InputError(format!(
+        "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest is not built yet)"
+    ))
+    .into())
+}
+
+/// The nuisance learners behind the `--learner` names, shared by `dml` and `weight aipw`: ols
+/// (least squares; the unpenalised logit for a classifier), lasso (cross-validated elastic net;
+/// the L1 logistic regression for a classifier), ridge (a classifier stays the logit) and gbm.
+pub(crate) struct LearnerSet<'l> {
+    pub ols: &'l dyn Regressor,
+    pub logit: &'l dyn Classifier,
+    pub lasso: &'l dyn Regressor,
+    pub l1_logit: &'l dyn Classifier,
+    pub ridge: &'l dyn Regressor,
+    pub gbm_reg: &'l dyn Regressor,
+    pub gbm_clf: &'l dyn Classifier,
+}
+
+impl<'l> LearnerSet<'l> {
+    /// The regressor of a (checked) name.
+    pub fn reg(&self, name: &str) -> Learner<'l> {
+        Learner::Reg(match name {
+            "lasso" => self.lasso,
+            "ridge" => self.ridge,
+            "gbm" => self.gbm_reg,
+            _ => self.ols,
+        })
+    }
+
+    /// The classifier of a (checked) name.
+    pub fn clf(&self, name: &str) -> Learner<'l> {
+        Learner::Clf(match name {
+            "gbm" => self.gbm_clf,
+            "lasso" => self.l1_logit,
+            _ => self.logit,
+        })
+    }
 }
 
 /// One estimate `<prefix>(<name>)` per coefficient of a BLP or GATE projection.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::data::LinearData;
-use paribus::dml::{DmlData, DmlParams, Folds, Learner, Learners, Score};
+use paribus::dml::{DmlData, DmlParams, Folds, Learners, Score};
 use paribus::learn::{Features, Gbm, L1LogisticCv, LinearRegression, LogisticRegression, RidgeCv};
 use paribus::regress::{OlsParams, VcovSpec};
 use paribus::weighting::{
@@ -1077,15 +1077,13 @@ fn aipw(
 ) -> Result<(Estimate, Vec<f64>, Value)> {
     let learner = a.learner.clone().unwrap_or_else(|| "ols".into());
     let (n_folds, clip) = (a.folds.unwrap_or(5), a.trimming.unwrap_or(0.01));
-    for name in [Some(&learner), a.learner_y.as_ref(), a.learner_t.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        if !["ols", "lasso", "ridge", "gbm"].contains(&name.as_str()) {
-            return Err(InputError(format!(
-                "learner `{name}` is not available: ols, lasso, ridge or gbm"
-            ))
-            .into());
+    for (flag, name) in [
+        ("--learner", Some(&learner)),
+        ("--learner-y", a.learner_y.as_ref()),
+        ("--learner-t", a.learner_t.as_ref()),
+    ] {
+        if let Some(name) = name {
+            crate::dml::check_learner(flag, name)?;
         }
     }
     let (ols, logit, lasso, l1, ridge, gbm) = (
@@ -1096,25 +1094,21 @@ fn aipw(
         RidgeCv::default(),
         Gbm::default(),
     );
+    let set = crate::dml::LearnerSet {
+        ols: &ols,
+        logit: &logit,
+        lasso: &lasso,
+        l1_logit: &l1,
+        ridge: &ridge,
+        gbm_reg: &gbm,
+        gbm_clf: &gbm,
+    };
     let y_name = a.learner_y.as_deref().unwrap_or(&learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&learner);
-    let reg = |name: &str| -> Learner<'_> {
-        match name {
-            "lasso" => Learner::Reg(&lasso),
-            "ridge" => Learner::Reg(&ridge),
-            "gbm" => Learner::Reg(&gbm),
-            _ => Learner::Reg(&ols),
-        }
-    };
-    let clf = match t_name {
-        "gbm" => Learner::Clf(&gbm),
-        "lasso" => Learner::Clf(&l1),
-        _ => Learner::Clf(&logit),
-    };
     let learners = Learners {
-        ml_l: reg(y_name),
-        ml_m: clf,
-        ml_g: Some(reg(y_name)),
+        ml_l: set.reg(y_name),
+        ml_m: set.clf(t_name),
+        ml_g: Some(set.reg(y_name)),
         ml_r: None,
     };
     let score = if estimand == "ate" {
