@@ -82,6 +82,13 @@ pub fn welch_df(va: f64, na: f64, vb: f64, nb: f64) -> f64 {
     num / den
 }
 
+/// The log loss of one 0/1 outcome `y` under probability `p`, clipped to `[1e-15, 1 − 1e-15]`
+/// (as scikit-learn and DoubleML clip it).
+pub fn log_loss_term(y: f64, p: f64) -> f64 {
+    let q = p.clamp(1e-15, 1.0 - 1e-15);
+    -(y * q.ln() + (1.0 - y) * (1.0 - q).ln())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

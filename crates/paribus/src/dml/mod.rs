@@ -423,14 +423,12 @@ fn rmse(pred: &[f64], target: &[f64], rows: impl Iterator<Item = usize>) -> f64 
 
 /// Log loss over some rows (probabilities clipped to `[1e-15, 1 − 1e-15]`, as DoubleML).
 fn log_loss(p: &[f64], y: &[f64], rows: impl Iterator<Item = usize>) -> f64 {
-    let eps = 1e-15;
     let (mut s, mut n) = (0.0, 0usize);
     for i in rows {
-        let q = p[i].clamp(eps, 1.0 - eps);
-        s += y[i] * q.ln() + (1.0 - y[i]) * (1.0 - q).ln();
+        s += crate::stats::log_loss_term(y[i], p[i]);
         n += 1;
     }
-    -(s / n as f64)
+    s / n as f64
 }
 
 /// Area under the ROC curve of scores `p` for a 0/1 `y` over some rows: the Mann–Whitney

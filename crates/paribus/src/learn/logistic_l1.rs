@@ -349,10 +349,7 @@ impl L1LogisticCv {
                 *l += test
                     .iter()
                     .zip(&p)
-                    .map(|(&r, &q)| {
-                        let q = q.clamp(1e-15, 1.0 - 1e-15);
-                        -(y[r] * q.ln() + (1.0 - y[r]) * (1.0 - q).ln())
-                    })
+                    .map(|(&r, &q)| crate::stats::log_loss_term(y[r], q))
                     .sum::<f64>();
             }
             Ok(())
