@@ -5,6 +5,7 @@ pub mod design;
 pub mod dml;
 pub mod error;
 pub mod estimate;
+pub mod forest;
 pub mod graph;
 pub mod inference;
 pub mod learn;

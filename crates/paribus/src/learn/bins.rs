@@ -113,8 +113,9 @@ impl Binned {
     }
 }
 
-/// Upper bounds of the bins of one column (the last one `+∞`).
-fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
+/// Upper bounds of the bins of one column (the last one `+∞`): at most `max_bins` bins (any
+/// `max_bins ≥ 2`; the forests use up to 65,536).
+pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
     let n = c.len();
     if n == 0 {
         return vec![f64::INFINITY];

@@ -1,0 +1,381 @@
+//! One tree: grown on the split half of its subsample by histograms over the binned features,
+//! repopulated with the estimation half (honesty), pruned of empty leaves, and stored compactly
+//! with per-leaf sufficient statistics (`../shared/specs/grf.md` §3-§5).
+
+use rand::RngExt;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, Poisson};
+
+use super::binned::ForestX;
+use super::rules::{Acc, Rule};
+
+/// No leaf statistics (an empty leaf), or not a leaf.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A node: a split "code ≤ bin goes left", or a leaf (`feature == NONE`) whose statistics
+/// start at `left · D` in the tree's `stats` (`left == NONE` for an empty leaf).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node {
+    feature: u32,
+    bin: u16,
+    left: u32,
+    right: u32,
+}
+
+/// A fitted tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    /// `D` statistics per non-empty leaf.
+    pub stats: Vec<f64>,
+    /// Internal nodes at depths 1..=4 by feature (`depth · p + feature`), for the split
+    /// frequencies of variable importance.
+    pub splits: Vec<u32>,
+}
+
+/// Depths counted by the split frequencies.
+pub(crate) const IMPORTANCE_DEPTH: usize = 4;
+
+impl Tree {
+    /// The index of the leaf statistics that codes `row` reach (`NONE` for an empty leaf).
+    #[inline]
+    pub fn leaf(&self, row: &[u16]) -> u32 {
+        let mut k = 0usize;
+        loop {
+            let n = self.nodes[k];
+            if n.feature == NONE {
+                return n.left;
+            }
+            k = if row[n.feature as usize] <= n.bin {
+                n.left as usize
+            } else {
+                n.right as usize
+            };
+        }
+    }
+}
+
+/// Options of the growth of one tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Grow {
+    pub min_node_size: usize,
+    pub mtry: usize,
+    pub prune: bool,
+}
+
+/// Scratch buffers reused across nodes.
+struct Scratch<A> {
+    vals: Vec<A>,
+    hist: Vec<A>,
+    buckets: Vec<(u16, A)>,
+    sorted: Vec<(u16, u32)>,
+    tmp: Vec<u32>,
+}
+
+/// A node while growing: its samples are `idx[start..end]`.
+struct Building {
+    start: usize,
+    end: usize,
+    feature: u32,
+    bin: u16,
+    left: u32,
+    right: u32,
+}
+
+/// Grows a tree on `split_rows`, fills its leaves from `estimate_rows` (the same rows without
+/// honesty), prunes and compacts it.
+pub(crate) fn grow<R: Rule>(
+    rule: &R,
+    x: &ForestX,
+    split_rows: Vec<u32>,
+    estimate_rows: Option<&[u32]>,
+    opt: &Grow,
+    rng: &mut StdRng,
+) -> Tree {
+    let p = x.n_features();
+    let mut idx = split_rows;
+    let mut nodes = vec![Building {
+        start: 0,
+        end: idx.len(),
+        feature: NONE,
+        bin: 0,
+        left: NONE,
+        right: NONE,
+    }];
+    let mut s = Scratch {
+        vals: Vec::new(),
+        hist: Vec::new(),
+        buckets: Vec::new(),
+        sorted: Vec::new(),
+        tmp: Vec::new(),
+    };
+    let poisson = Poisson::new(opt.mtry as f64).ok();
+    let mut feats: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < nodes.len() {
+        // the feature draw comes first, as grf's, so every node consumes randomness
+        let m = poisson
+            .as_ref()
+            .map_or(opt.mtry, |d| d.sample(rng) as usize)
+            .clamp(1, p);
+        feats.clear();
+        feats.extend(rand::seq::index::sample(rng, p, m));
+        let (start, end) = (nodes[i].start, nodes[i].end);
+        if end - start > opt.min_node_size
+            && let Some((j, bin)) = split_node(rule, x, &idx[start..end], &feats, &mut s)
+        {
+            let mid = partition(x, &mut idx[start..end], j, bin, &mut s.tmp) + start;
+            let left = nodes.len() as u32;
+            nodes[i].feature = j as u32;
+            nodes[i].bin = bin;
+            nodes[i].left = left;
+            nodes[i].right = left + 1;
+            for (a, b) in [(start, mid), (mid, end)] {
+                nodes.push(Building {
+                    start: a,
+                    end: b,
+                    feature: NONE,
+                    bin: 0,
+                    left: NONE,
+                    right: NONE,
+                });
+            }
+        }
+        i += 1;
+    }
+    finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p)
+}
+
+/// The best split of a node over the drawn features, in draw order (the first wins ties).
+fn split_node<R: Rule>(
+    rule: &R,
+    x: &ForestX,
+    rows: &[u32],
+    feats: &[usize],
+    s: &mut Scratch<R::A>,
+) -> Option<(usize, u16)> {
+    if !rule.relabel(rows, &mut s.vals) {
+        return None;
+    }
+    let mut parent = R::A::default();
+    for v in &s.vals {
+        parent.add(v);
+    }
+    let n = rows.len();
+    // histograms for the features with few bins relative to the node, one pass over the rows
+    let mut offsets: Vec<Option<usize>> = Vec::with_capacity(feats.len());
+    let mut total = 0usize;
+    for &j in feats {
+        let nb = x.n_bins(j);
+        if 2 * n >= nb {
+            offsets.push(Some(total));
+            total += nb;
+        } else {
+            offsets.push(None);
+        }
+    }
+    s.hist.clear();
+    s.hist.resize(total, R::A::default());
+    if total > 0 {
+        let hist_feats: Vec<(usize, usize)> = feats
+            .iter()
+            .zip(&offsets)
+            .filter_map(|(&j, o)| o.map(|o| (j, o)))
+            .collect();
+        for (&r, v) in rows.iter().zip(&s.vals) {
+            let row = x.row(r as usize);
+            for &(j, o) in &hist_feats {
+                s.hist[o + usize::from(row[j])].add(v);
+            }
+        }
+    }
+    let mut best: Option<(usize, u16)> = None;
+    let mut incumbent = 0.0;
+    for (&j, o) in feats.iter().zip(&offsets) {
+        s.buckets.clear();
+        match o {
+            Some(o) => {
+                for (b, h) in s.hist[*o..*o + x.n_bins(j)].iter().enumerate() {
+                    if h.count() > 0 {
+                        s.buckets.push((b as u16, *h));
+                    }
+                }
+            }
+            None => {
+                s.sorted.clear();
+                s.sorted.extend(
+                    rows.iter()
+                        .enumerate()
+                        .map(|(k, &r)| (x.row(r as usize)[j], k as u32)),
+                );
+                s.sorted.sort_unstable();
+                for &(b, k) in &s.sorted {
+                    match s.buckets.last_mut() {
+                        Some((lb, acc)) if *lb == b => acc.add(&s.vals[k as usize]),
+                        _ => s.buckets.push((b, s.vals[k as usize])),
+                    }
+                }
+            }
+        }
+        if s.buckets.len() < 2 {
+            continue;
+        }
+        if let Some((m, d)) = rule.best(&s.buckets, &parent, incumbent) {
+            incumbent = d;
+            best = Some((j, s.buckets[m].0));
+        }
+    }
+    best
+}
+
+/// Stable partition of `rows` into codes ≤ `bin` in column `j` and the rest; returns the size
+/// of the left part.
+fn partition(x: &ForestX, rows: &mut [u32], j: usize, bin: u16, tmp: &mut Vec<u32>) -> usize {
+    tmp.clear();
+    let mut k = 0;
+    for q in 0..rows.len() {
+        let r = rows[q];
+        if x.row(r as usize)[j] <= bin {
+            rows[k] = r;
+            k += 1;
+        } else {
+            tmp.push(r);
+        }
+    }
+    rows[k..].copy_from_slice(tmp);
+    k
+}
+
+/// Leaf statistics from the estimation rows, pruning of empty leaves (grf's
+/// `honesty.prune.leaves`: a parent of an empty child is replaced by its other child, from the
+/// last node to the root), and a compact breadth-first copy.
+fn finish<R: Rule>(
+    rule: &R,
+    x: &ForestX,
+    nodes: &[Building],
+    idx: &[u32],
+    estimate_rows: Option<&[u32]>,
+    prune: bool,
+    p: usize,
+) -> Tree {
+    // leaf sums over the estimation rows
+    let mut sums: Vec<[f64; 5]> = vec![[0.0; 5]; nodes.len()];
+    let mut count: Vec<u32> = vec![0; nodes.len()];
+    let route = |codes: &[u16]| {
+        let mut k = 0usize;
+        while nodes[k].feature != NONE {
+            let n = &nodes[k];
+            k = if codes[n.feature as usize] <= n.bin {
+                n.left as usize
+            } else {
+                n.right as usize
+            };
+        }
+        k
+    };
+    match estimate_rows {
+        Some(rows) => {
+            for &r in rows {
+                let k = route(x.row(r as usize));
+                rule.leaf_add(r as usize, &mut sums[k]);
+                count[k] += 1;
+            }
+        }
+        None => {
+            for (k, n) in nodes.iter().enumerate() {
+                if n.feature == NONE {
+                    for &r in &idx[n.start..n.end] {
+                        rule.leaf_add(r as usize, &mut sums[k]);
+                    }
+                    count[k] = (n.end - n.start) as u32;
+                }
+            }
+        }
+    }
+    // replacement of every node after pruning: itself, another node, or NONE (empty)
+    let mut repl: Vec<u32> = vec![NONE; nodes.len()];
+    for k in (0..nodes.len()).rev() {
+        let n = &nodes[k];
+        repl[k] = if n.feature == NONE {
+            if count[k] == 0 && prune {
+                NONE
+            } else {
+                k as u32
+            }
+        } else if prune {
+            match (repl[n.left as usize], repl[n.right as usize]) {
+                (NONE, NONE) => NONE,
+                (NONE, r) => r,
+                (l, NONE) => l,
+                _ => k as u32,
+            }
+        } else {
+            k as u32
+        };
+    }
+    let mut out = Tree {
+        nodes: Vec::new(),
+        stats: Vec::new(),
+        splits: vec![0; IMPORTANCE_DEPTH * p],
+    };
+    let empty_leaf = Node {
+        feature: NONE,
+        bin: 0,
+        left: NONE,
+        right: NONE,
+    };
+    let root = repl[0];
+    if root == NONE {
+        out.nodes.push(empty_leaf);
+        return out;
+    }
+    // breadth-first copy: queue of (old index, depth)
+    let mut queue: Vec<(u32, usize)> = vec![(root, 1)];
+    let mut head = 0;
+    while head < queue.len() {
+        let (k, depth) = queue[head];
+        head += 1;
+        let n = &nodes[k as usize];
+        if n.feature == NONE {
+            let k = k as usize;
+            let c = f64::from(count[k]);
+            let w = sums[k][R::D - 1];
+            if count[k] == 0 || w.abs() <= 1e-16 {
+                out.nodes.push(empty_leaf);
+            } else {
+                let slot = (out.stats.len() / R::D) as u32;
+                out.stats.extend(sums[k][..R::D].iter().map(|v| v / c));
+                out.nodes.push(Node {
+                    left: slot,
+                    ..empty_leaf
+                });
+            }
+        } else {
+            if depth <= IMPORTANCE_DEPTH {
+                out.splits[(depth - 1) * p + n.feature as usize] += 1;
+            }
+            let l = queue.len() as u32;
+            queue.push((repl[n.left as usize], depth + 1));
+            queue.push((repl[n.right as usize], depth + 1));
+            out.nodes.push(Node {
+                feature: n.feature,
+                bin: n.bin,
+                left: l,
+                right: l + 1,
+            });
+        }
+    }
+    out
+}
+
+/// Draws a uniformly random subset of `k` of `units` (a shuffled prefix), in random order.
+pub(crate) fn draw(rng: &mut StdRng, units: &[u32], k: usize) -> Vec<u32> {
+    let mut v = units.to_vec();
+    // partial Fisher-Yates: the first k positions
+    for i in 0..k.min(v.len()) {
+        let j = rng.random_range(i..v.len());
+        v.swap(i, j);
+    }
+    v.truncate(k);
+    v
+}
