@@ -66,8 +66,9 @@ pub struct DmlArgs {
     /// Nuisance learner for every nuisance: ols (least squares; the unpenalised logit for a
     /// binary target), lasso (cross-validated on standardised features, minimum-error penalty;
     /// for a classifier nuisance the L1 logistic regression, cross-validated log loss), ridge (cross-validated penalty on
-    /// standardised features; a classifier stays the logit) or gbm (gradient-boosted trees,
-    /// LightGBM's defaults; log loss for a classifier nuisance).
+    /// standardised features; a classifier stays the logit), gbm (gradient-boosted trees,
+    /// LightGBM's defaults; log loss for a classifier nuisance) or forest (honest regression
+    /// forest, grf's defaults with 500 trees; for a classifier, the forest of the 0/1 target).
     #[arg(long, default_value = "ols")]
     learner: String,
     /// Learner of the outcome nuisances (overrides --learner for them).
@@ -330,6 +331,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         Timed::new(RidgeCv::default(), &spans),
         Timed::new(Gbm::default(), &spans),
     );
+    let forest = Timed::new(paribus::forest::ForestLearner::default(), &spans);
     let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
     let set = LearnerSet {
@@ -340,6 +342,8 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
         ridge: &ridge,
         gbm_reg: &gbm,
         gbm_clf: &gbm,
+        forest_reg: &forest,
+        forest_clf: &forest,
     };
     let (reg, clf) = (|name: &str| set.reg(name), |name: &str| set.clf(name));
     // the propensity of the IRM is a classifier; PLR and PLIV regress the treatment (and the
@@ -695,13 +699,13 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     })
 }
 
-/// Refuses a learner name outside ols, lasso, ridge and gbm, naming the flag.
+/// Refuses a learner name outside ols, lasso, ridge, gbm and forest, naming the flag.
 pub(crate) fn check_learner(flag: &str, name: &str) -> Result<()> {
-    if ["ols", "lasso", "ridge", "gbm"].contains(&name) {
+    if ["ols", "lasso", "ridge", "gbm", "forest"].contains(&name) {
         return Ok(());
     }
     Err(InputError(format!(
-        "{flag} `{name}` is not available: this release has ols, lasso, ridge and gbm (forest is not built yet)"
+        "{flag} `{name}` is not available: this release has ols, lasso, ridge, gbm and forest"
     ))
     .into())
 }
@@ -717,6 +721,8 @@ pub(crate) struct LearnerSet<'l> {
     pub ridge: &'l dyn Regressor,
     pub gbm_reg: &'l dyn Regressor,
     pub gbm_clf: &'l dyn Classifier,
+    pub forest_reg: &'l dyn Regressor,
+    pub forest_clf: &'l dyn Classifier,
 }
 
 impl<'l> LearnerSet<'l> {
@@ -726,6 +732,7 @@ impl<'l> LearnerSet<'l> {
             "lasso" => self.lasso,
             "ridge" => self.ridge,
             "gbm" => self.gbm_reg,
+            "forest" => self.forest_reg,
             _ => self.ols,
         })
     }
@@ -734,6 +741,7 @@ impl<'l> LearnerSet<'l> {
     pub fn clf(&self, name: &str) -> Learner<'l> {
         Learner::Clf(match name {
             "gbm" => self.gbm_clf,
+            "forest" => self.forest_clf,
             "lasso" => self.l1_logit,
             _ => self.logit,
         })
@@ -768,6 +776,9 @@ fn describe(name: &str, classifier: bool) -> &'static str {
             "L1 logistic (5-fold CV of the log loss over 30 penalties, minimum, standardised features)"
         }
         ("ridge", false) => "ridge (5-fold CV over 10^-5..10^2, standardised features)",
+        ("forest", _) => {
+            "forest (honest regression forest, grf's defaults: 500 trees, sample fraction 0.5, min node size 5, 256 bins)"
+        }
         (_, true) => "logit (unpenalised)",
         _ => "ols",
     }

@@ -11,6 +11,7 @@ mod bilateral;
 mod common;
 mod did;
 mod dml;
+mod forest;
 mod graph;
 mod output;
 mod plot;
@@ -41,6 +42,10 @@ enum Cli {
     /// Double machine learning with cross-fitting: PLR, IRM (ATE/ATTE), PLIV.
     #[command(subcommand)]
     Dml(dml::DmlCmd),
+    /// Generalized random forests: honest causal forests (CATE with standard errors, AIPW
+    /// average effects, BLP, calibration, RATE) and regression forests.
+    #[command(subcommand)]
+    Forest(forest::ForestCmd),
     /// Synthetic control and synthetic difference-in-differences on a balanced panel.
     #[command(subcommand)]
     Synth(synth::SynthCmd),
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Cli::Graph(cmd) => graph::run(&cmd),
         Cli::Did(cmd) => did::run(&cmd),
         Cli::Dml(cmd) => dml::run(&cmd),
+        Cli::Forest(cmd) => forest::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

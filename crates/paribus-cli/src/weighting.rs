@@ -138,7 +138,7 @@ pub struct WeightArgs {
     /// entropy: balance the first moments (1) or the first and second (2).
     #[arg(long, default_value_t = 1)]
     moments: usize,
-    /// aipw: nuisance learner for both nuisances (ols, lasso, ridge, gbm; default ols).
+    /// aipw: nuisance learner for both nuisances (ols, lasso, ridge, gbm, forest; default ols).
     #[arg(long)]
     learner: Option<String>,
     /// aipw: learner of the outcome regressions.
@@ -1094,6 +1094,7 @@ fn aipw(
         RidgeCv::default(),
         Gbm::default(),
     );
+    let forest = paribus::forest::ForestLearner::default();
     let set = crate::dml::LearnerSet {
         ols: &ols,
         logit: &logit,
@@ -1102,6 +1103,8 @@ fn aipw(
         ridge: &ridge,
         gbm_reg: &gbm,
         gbm_clf: &gbm,
+        forest_reg: &forest,
+        forest_clf: &forest,
     };
     let y_name = a.learner_y.as_deref().unwrap_or(&learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&learner);

@@ -148,8 +148,8 @@ fn dml_bad_input() {
     let path = data("dml_plr.csv");
     bad(&dml_args("irm", &path, "x*", &[]), "needs a 0/1 treatment");
     bad(
-        &dml_args("plr", &path, "x*", &["--learner-y", "forest"]),
-        "--learner-y `forest` is not available",
+        &dml_args("plr", &path, "x*", &["--learner-y", "boosting"]),
+        "--learner-y `boosting` is not available",
     );
     let pliv = data("dml_pliv.csv");
     bad(

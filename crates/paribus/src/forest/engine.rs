@@ -75,6 +75,8 @@ pub(crate) struct Run {
     pub sums: Vec<Vec<RowSums>>,
     /// Split counts at depths 1..=4 by feature, over all trees.
     pub splits: Vec<u64>,
+    /// The trees, by group, when asked to keep them.
+    pub kept: Vec<Vec<Grown>>,
 }
 
 /// A deterministic seed for stream `k` of a forest seeded `seed` (SplitMix64 finaliser).
@@ -87,8 +89,9 @@ pub(crate) fn stream_seed(seed: u64, k: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A tree with the training rows it drew (both honesty halves), as a bit set.
-struct Grown {
+/// A tree with the training rows it drew (both honesty halves), as a bit set (emptied once
+/// the out-of-bag predictions are done).
+pub(crate) struct Grown {
     tree: Tree,
     drawn: Vec<u64>,
 }
@@ -150,6 +153,7 @@ pub(crate) fn run<R: Rule>(
     x: &ForestX,
     units: &Units<'_>,
     targets: &[Target<'_>],
+    keep: bool,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Run {
     // `progress` receives the number of trees grown since its last call
@@ -162,6 +166,7 @@ pub(crate) fn run<R: Rule>(
         .map(|t| vec![RowSums::default(); t.x.n_rows()])
         .collect();
     let mut splits = vec![0u64; IMPORTANCE_DEPTH * p];
+    let mut kept = Vec::new();
     for first in (0..n_groups).step_by(batch) {
         let last = (first + batch).min(n_groups);
         let groups: Vec<Vec<Grown>> = (first..last)
@@ -174,23 +179,38 @@ pub(crate) fn run<R: Rule>(
             }
         }
         for (target, acc) in targets.iter().zip(&mut sums) {
-            acc.par_chunks_mut(1024).enumerate().for_each(|(c, chunk)| {
-                for (k, rs) in chunk.iter_mut().enumerate() {
-                    let r = c * 1024 + k;
-                    fold(
-                        rs,
-                        target.x.row(r),
-                        target.oob.then_some(r),
-                        &groups,
-                        R::D,
-                        l,
-                    );
-                }
-            });
+            fold_all(acc, target.x, target.oob, &groups, R::D, l);
         }
         progress((last - first) * l);
+        if keep {
+            kept.extend(groups.into_iter().map(|g| {
+                g.into_iter()
+                    .map(|t| Grown {
+                        tree: t.tree,
+                        drawn: Vec::new(),
+                    })
+                    .collect()
+            }));
+        }
     }
-    Run { sums, splits }
+    Run { sums, splits, kept }
+}
+
+/// Adds the trees of `groups` at every row of `x` (in parallel over rows).
+pub(crate) fn fold_all(
+    acc: &mut [RowSums],
+    x: &ForestX,
+    oob: bool,
+    groups: &[Vec<Grown>],
+    d: usize,
+    l: usize,
+) {
+    acc.par_chunks_mut(1024).enumerate().for_each(|(c, chunk)| {
+        for (k, rs) in chunk.iter_mut().enumerate() {
+            let r = c * 1024 + k;
+            fold(rs, x.row(r), oob.then_some(r), groups, d, l);
+        }
+    });
 }
 
 /// Adds the trees of `groups` at one row (out of bag: skipping trees that drew `oob_row`).

@@ -506,22 +506,134 @@ fn predict_run<R: Rule>(
         clusters,
         n_rows: input.x.n_rows(),
     };
-    let run = engine::run(rule, plan, input.x, &units, &targets, progress);
+    let run = engine::run(rule, plan, input.x, &units, &targets, false, progress);
     let l = plan.ci_group_size;
     let preds = run
         .sums
         .iter()
-        .map(|sums| {
-            use rayon::prelude::*;
-            let (estimate, variance): (Vec<f64>, Vec<f64>) =
-                sums.par_iter().map(|rs| finalize::<R>(rs, l)).unzip();
-            Prediction {
-                estimate,
-                variance: (l >= 2).then_some(variance),
-            }
-        })
+        .map(|sums| prediction::<R>(sums, l))
         .collect();
     (preds, importance(&run.splits, input.x.n_features(), 2.0))
+}
+
+/// Finalized predictions from per-row sums.
+fn prediction<R: Rule>(sums: &[engine::RowSums], l: usize) -> Prediction {
+    use rayon::prelude::*;
+    let (estimate, variance): (Vec<f64>, Vec<f64>) =
+        sums.par_iter().map(|rs| finalize::<R>(rs, l)).unzip();
+    Prediction {
+        estimate,
+        variance: (l >= 2).then_some(variance),
+    }
+}
+
+/// A regression forest as a nuisance learner of [`crate::learn`] (`forest`): honest, grf's
+/// defaults except 500 trees and no little bags; as a classifier, the forest of the 0/1
+/// outcome (its leaf averages are probabilities), as grf estimates W.hat.
+#[derive(Debug, Clone)]
+pub struct ForestLearner(pub ForestParams);
+
+impl Default for ForestLearner {
+    fn default() -> Self {
+        ForestLearner(ForestParams {
+            trees: 500,
+            ci_group_size: 1,
+            ..ForestParams::default()
+        })
+    }
+}
+
+/// A fitted [`ForestLearner`].
+struct FittedForest {
+    x: ForestX,
+    trees: Vec<Vec<engine::Grown>>,
+}
+
+fn columns(x: &crate::learn::Features<'_>, rows: &[usize]) -> Vec<Vec<f64>> {
+    (0..x.n_features())
+        .map(|j| {
+            let c = x.col(j);
+            rows.iter().map(|&r| c[r]).collect()
+        })
+        .collect()
+}
+
+impl ForestLearner {
+    fn fit_rows(
+        &self,
+        x: &crate::learn::Features<'_>,
+        y: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn crate::learn::Fitted>> {
+        let forest = self.0.check()?;
+        let cols = columns(x, rows);
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let fx = ForestX::new(&refs, self.0.max_bins)?;
+        let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
+        check_finite("the outcome", &ys, rows.len())?;
+        let input = ForestInput {
+            x: &fx,
+            weights: None,
+            clusters: None,
+        };
+        let (plan, _) = forest.plan(&input, false)?;
+        let rule = Regression {
+            y: &ys,
+            g: None,
+            alpha: self.0.alpha,
+            penalty: self.0.imbalance_penalty,
+        };
+        let units = Units {
+            clusters: None,
+            n_rows: rows.len(),
+        };
+        let run = engine::run(&rule, &plan, &fx, &units, &[], true, &|_| {});
+        Ok(Box::new(FittedForest {
+            x: fx,
+            trees: run.kept,
+        }))
+    }
+}
+
+impl crate::learn::Fitted for FittedForest {
+    fn predict(&self, x: &crate::learn::Features<'_>, rows: &[usize]) -> Vec<f64> {
+        let cols = columns(x, rows);
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let Ok(nx) = self.x.rebin(&refs) else {
+            return vec![f64::NAN; rows.len()];
+        };
+        let mut sums = vec![engine::RowSums::default(); rows.len()];
+        engine::fold_all(&mut sums, &nx, false, &self.trees, 2, 1);
+        prediction::<Regression<'_>>(&sums, 1).estimate
+    }
+}
+
+impl crate::learn::Regressor for ForestLearner {
+    fn name(&self) -> &'static str {
+        "forest"
+    }
+    fn fit(
+        &self,
+        x: &crate::learn::Features<'_>,
+        y: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn crate::learn::Fitted>> {
+        self.fit_rows(x, y, rows)
+    }
+}
+
+impl crate::learn::Classifier for ForestLearner {
+    fn name(&self) -> &'static str {
+        "forest"
+    }
+    fn fit(
+        &self,
+        x: &crate::learn::Features<'_>,
+        y: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn crate::learn::Fitted>> {
+        self.fit_rows(x, y, rows)
+    }
 }
 
 /// grf's variable importance from split counts by depth (`counts[(d − 1) · p + j]`, the forests
