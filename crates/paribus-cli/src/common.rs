@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use paribus_io::{Format, Missing, Source};
+use std::path::Path;
+
+use paribus_io::{Format, Missing, OutFormat, Source, Values};
 
 use crate::InputError;
 
@@ -113,4 +115,32 @@ impl PowerTarget {
         }
         Ok(())
     }
+}
+
+/// The format of a row-level output file named by `flag` (`--out`, ...), from its extension:
+/// `.csv` or `.parquet`, anything else refused.
+pub fn out_format(path: &Path, flag: &str) -> Result<OutFormat> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => Ok(OutFormat::Parquet),
+        Some("csv") => Ok(OutFormat::Csv),
+        _ => Err(InputError(format!(
+            "{flag} {}: the file name must end in .csv or .parquet",
+            path.display()
+        ))
+        .into()),
+    }
+}
+
+/// Writes numeric columns to the row-level output file named by `flag`.
+pub fn write_rows(path: &Path, flag: &str, columns: Vec<(&str, Vec<f64>)>) -> Result<()> {
+    let format = out_format(path, flag)?;
+    paribus_io::write_table(
+        path,
+        format,
+        columns
+            .into_iter()
+            .map(|(n, v)| (n, Values::F64(v)))
+            .collect(),
+    )?;
+    Ok(())
 }

@@ -10,11 +10,11 @@ use clap::{Args, Subcommand};
 use paribus::forest::analysis::{self, RateTarget, Scores, Target, WithSe};
 use paribus::forest::{Forest, ForestInput, ForestParams, ForestX, Prediction};
 use paribus::{Analysis, Estimate};
-use paribus_io::{ColumnSpec, OutFormat, Values};
+use paribus_io::ColumnSpec;
 use serde_json::{Value, json};
 
 use crate::InputError;
-use crate::common::Common;
+use crate::common::{Common, out_format, write_rows};
 use crate::output;
 
 /// `paribus forest ...`
@@ -273,28 +273,6 @@ fn read_new(path: &Path, names: &[String], missing: paribus_io::Missing) -> Resu
     Ok((0..names.len()).map(|k| t.numeric(k).to_vec()).collect())
 }
 
-fn out_format(path: &Path, flag: &str) -> Result<OutFormat> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => Ok(OutFormat::Parquet),
-        Some("csv") => Ok(OutFormat::Csv),
-        _ => Err(InputError(format!(
-            "{flag} {}: the file name must end in .csv or .parquet",
-            path.display()
-        ))
-        .into()),
-    }
-}
-
-fn write(path: &Path, flag: &str, cols: Vec<(&str, Vec<f64>)>) -> Result<()> {
-    let format = out_format(path, flag)?;
-    paribus_io::write_table(
-        path,
-        format,
-        cols.into_iter().map(|(n, v)| (n, Values::F64(v))).collect(),
-    )?;
-    Ok(())
-}
-
 fn se_of(p: &Prediction) -> Vec<f64> {
     match &p.variance {
         Some(v) => v.iter().map(|v| v.sqrt()).collect(),
@@ -443,7 +421,7 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
         out.diagnostics.insert("forest".into(), settings);
         causal_analysis(a, &data, w, &fit, rate, &mut out, &mut warnings)?;
         if let Some(p) = &a.out {
-            write(
+            write_rows(
                 p,
                 "--out",
                 vec![
@@ -455,7 +433,7 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
             )?;
         }
         if let (Some(p), Some(pred)) = (&a.predict_out, &fit.new) {
-            write(
+            write_rows(
                 p,
                 "--predict-out",
                 vec![("cate", pred.estimate.clone()), ("std_error", se_of(pred))],
@@ -493,14 +471,14 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
             importance_json(&data.names, &fit.importance),
         );
         if let Some(p) = &a.out {
-            write(
+            write_rows(
                 p,
                 "--out",
                 vec![("prediction", pred.clone()), ("std_error", se_of(&fit.oob))],
             )?;
         }
         if let (Some(p), Some(pr)) = (&a.predict_out, &fit.new) {
-            write(
+            write_rows(
                 p,
                 "--predict-out",
                 vec![

@@ -18,7 +18,7 @@ use paribus::weighting::{
     WeightEstimand,
 };
 use paribus::{Analysis, Estimate};
-use paribus_io::{ColumnSpec, OutFormat, Values};
+use paribus_io::ColumnSpec;
 use serde_json::{Value, json};
 
 use crate::InputError;
@@ -478,29 +478,6 @@ fn imbalance_warnings(after: &[BalanceRow], how: &str, warnings: &mut Vec<String
     }
 }
 
-fn write_out(path: &Path, columns: Vec<(&str, Vec<f64>)>) -> Result<()> {
-    let format = match path.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => OutFormat::Parquet,
-        Some("csv") => OutFormat::Csv,
-        _ => {
-            return Err(InputError(format!(
-                "--out {}: the file name must end in .csv or .parquet",
-                path.display()
-            ))
-            .into());
-        }
-    };
-    paribus_io::write_table(
-        path,
-        format,
-        columns
-            .into_iter()
-            .map(|(n, v)| (n, Values::F64(v)))
-            .collect(),
-    )?;
-    Ok(())
-}
-
 /// The propensity score for the diagnostics (and the weighting estimators).
 fn propensity(data: &Data) -> Result<Propensity> {
     Propensity::fit(&data.d, &data.cols()).map_err(|e| {
@@ -755,8 +732,9 @@ pub fn run_match(a: &MatchArgs) -> Result<()> {
         let e = ps
             .as_ref()
             .map_or(vec![f64::NAN; data.n], |p| p.scores().to_vec());
-        write_out(
+        crate::common::write_rows(
             path,
+            "--out",
             vec![
                 ("propensity", e),
                 ("weight", fit.weights.clone()),
@@ -982,8 +960,9 @@ pub fn run_weight(cmd: &WeightCmd) -> Result<()> {
         }
     }
     if let Some(path) = &r.out {
-        write_out(
+        crate::common::write_rows(
             path,
+            "--out",
             vec![
                 (
                     "propensity",
