@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::forest::analysis::{self, RateTarget, Scores, Target, WithSe};
 use paribus::forest::{Forest, ForestInput, ForestParams, ForestX, Prediction};
+use paribus::learn::Features;
 use paribus::{Analysis, Estimate};
 use paribus_io::ColumnSpec;
 use serde_json::{Value, json};
@@ -344,17 +345,11 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
     }
     let data = read(a, causal)?;
     let mut warnings = data.warnings.clone();
-    let cols: Vec<&[f64]> = data.x.iter().map(Vec::as_slice).collect();
-    let fx =
-        ForestX::new(&cols, a.max_bins).map_err(|e| name_covariate(e, &data.names, &data.path))?;
+    let fx = ForestX::new(&named(&data.names, &data.x, &data.path)?, a.max_bins)?;
     let new_x = match &a.predict {
         Some(p) => {
             let nx = read_new(p, &data.names, c.missing())?;
-            let ncols: Vec<&[f64]> = nx.iter().map(Vec::as_slice).collect();
-            Some(
-                fx.rebin(&ncols)
-                    .map_err(|e| name_covariate(e, &data.names, &p.display().to_string()))?,
-            )
+            Some(fx.rebin(&named(&data.names, &nx, &p.display().to_string())?)?)
         }
         None => None,
     };
@@ -495,16 +490,16 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
     output::emit(c.json, &out, || {})
 }
 
-fn name_covariate(e: paribus::Error, names: &[String], path: &str) -> anyhow::Error {
-    // the library numbers covariates from 1; name them
-    let mut msg = e.to_string();
-    for (k, n) in names.iter().enumerate().rev() {
-        msg = msg.replace(
-            &format!("covariate {} ", k + 1),
-            &format!("covariate \"{n}\" "),
-        );
-    }
-    anyhow::Error::new(InputError(format!("{path}: {msg}")))
+/// Covariate columns under their names (checked finite, errors naming the file).
+fn named<'a>(names: &[String], x: &'a [Vec<f64>], path: &str) -> Result<Features<'a>> {
+    Features::new(
+        names
+            .iter()
+            .cloned()
+            .zip(x.iter().map(Vec::as_slice))
+            .collect(),
+    )
+    .map_err(|e| anyhow::Error::new(e).context(path.to_string()))
 }
 
 fn importance_json(names: &[String], imp: &[f64]) -> Value {

@@ -2,6 +2,7 @@
 
 use paribus::forest::analysis::{Scores, Target};
 use paribus::forest::{ForestInput, ForestParams, ForestX};
+use paribus::learn::Features;
 
 #[path = "common/smooth.rs"]
 mod smooth;
@@ -9,7 +10,13 @@ use smooth::smooth;
 
 fn fit_tau(threads: usize, seed: u64) -> (Vec<f64>, Vec<f64>, f64) {
     let (x, w, y, tau) = smooth(2000, 6, 11);
-    let cols: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+    let cols = Features::new(
+        x.iter()
+            .enumerate()
+            .map(|(j, c)| (format!("x{j}"), c.as_slice()))
+            .collect(),
+    )
+    .unwrap();
     let fx = ForestX::new(&cols, 256).unwrap();
     let forest = ForestParams {
         trees: 400,

@@ -7,18 +7,28 @@ mod smooth;
 
 use paribus::forest::analysis::{Scores, Target};
 use paribus::forest::{ForestInput, ForestParams, ForestX};
+use paribus::learn::Features;
 use rayon::prelude::*;
 use smooth::smooth_with;
 
 /// One replication: the share of test points whose 95% CATE interval covers τ(x), and whether
 /// the ATE interval covers the sample ATE.
+/// The columns as features `x0`, `x1`, ...
+fn named(x: &[Vec<f64>]) -> Features<'_> {
+    Features::new(
+        x.iter()
+            .enumerate()
+            .map(|(j, c)| (format!("x{j}"), c.as_slice()))
+            .collect(),
+    )
+    .unwrap()
+}
+
 fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool, f64) {
     let (x, w, y, tau) = smooth_with(n, 6, seed, randomized);
     let (xt, _, _, tau_t) = smooth_with(500, 6, seed + 1_000_000, randomized);
-    let cols: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
-    let fx = ForestX::new(&cols, 256).unwrap();
-    let tcols: Vec<&[f64]> = xt.iter().map(Vec::as_slice).collect();
-    let new = fx.rebin(&tcols).unwrap();
+    let fx = ForestX::new(&named(&x), 256).unwrap();
+    let new = fx.rebin(&named(&xt)).unwrap();
     let forest = ForestParams {
         trees,
         seed,

@@ -7,8 +7,13 @@ mod common;
 use common::{f, fixture, fv, read_csv, rel_close};
 use paribus::forest::analysis::{Scores, Target};
 use paribus::forest::{ForestInput, ForestParams, ForestX};
+use paribus::learn::Features;
 
 const X: [&str; 6] = ["x1", "x2", "x3", "x4", "x5", "x6"];
+
+fn features(d: &common::Csv) -> Features<'_> {
+    Features::new(X.iter().map(|c| (c.to_string(), d.col(c))).collect()).unwrap()
+}
 
 /// grf's AIPW formulas (spec §7.2) on the peer's arrays give the peer's numbers.
 #[test]
@@ -68,9 +73,9 @@ fn causal_forest_is_as_accurate_as_econml_grf() {
             "tools/golden/fixtures/{}",
             case["test_csv"].as_str().unwrap()
         ));
-        let cols: Vec<&[f64]> = X.iter().map(|c| train.col(c)).collect();
+        let cols = features(&train);
         let fxm = ForestX::new(&cols, 256).unwrap();
-        let tcols: Vec<&[f64]> = X.iter().map(|c| test.col(c)).collect();
+        let tcols = features(&test);
         let new = fxm.rebin(&tcols).unwrap();
         let forest = ForestParams {
             seed: 7,
@@ -159,8 +164,8 @@ fn binning_does_not_change_accuracy() {
         "tools/golden/fixtures/{}",
         case["test_csv"].as_str().unwrap()
     ));
-    let cols: Vec<&[f64]> = X.iter().map(|c| train.col(c)).collect();
-    let tcols: Vec<&[f64]> = X.iter().map(|c| test.col(c)).collect();
+    let cols = features(&train);
+    let tcols = features(&test);
     let mut out = Vec::new();
     for bins in [256, 65_536] {
         let fxm = ForestX::new(&cols, bins).unwrap();

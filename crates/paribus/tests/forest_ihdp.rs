@@ -8,6 +8,7 @@ mod common;
 use common::read_csv;
 use paribus::forest::analysis::{Scores, Target};
 use paribus::forest::{ForestInput, ForestParams, ForestX};
+use paribus::learn::Features;
 
 #[test]
 fn ihdp_errors_are_within_the_published_range() {
@@ -15,7 +16,7 @@ fn ihdp_errors_are_within_the_published_range() {
     for rep in 1..=10 {
         let d = read_csv(&format!("../shared/data/ihdp/ihdp_npci_{rep}.csv"));
         let names: Vec<String> = (1..=25).map(|k| format!("x{k}")).collect();
-        let cols: Vec<&[f64]> = names.iter().map(|n| d.col(n)).collect();
+        let cols = Features::new(names.iter().map(|n| (n.clone(), d.col(n))).collect()).unwrap();
         let fx = ForestX::new(&cols, 256).unwrap();
         let forest = ForestParams {
             seed: 1,

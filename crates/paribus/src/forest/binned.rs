@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use crate::learn::Features;
 use crate::learn::bins::edges;
 use crate::{Error, Result};
 
@@ -26,39 +27,38 @@ pub struct ForestX {
 }
 
 impl ForestX {
-    /// Bins the columns `cols` (each of length `n`) into at most `max_bins` (2..=65,536) bins
-    /// per column.
+    /// Bins the features `x` (named, finite: checked by [`Features::new`]) into at most
+    /// `max_bins` (2..=65,536) bins per column.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `max_bins` out of range; [`Error::InvalidData`] for
-    /// columns of different lengths, no column, or a value that is not finite (named by column
-    /// index and row, counted from 1).
-    pub fn new(cols: &[&[f64]], max_bins: usize) -> Result<Self> {
+    /// [`Error::InvalidParameter`] for `max_bins` out of range; [`Error::InvalidData`] when
+    /// there is no feature.
+    pub fn new(x: &Features<'_>, max_bins: usize) -> Result<Self> {
         if !(2..=MAX_BINS).contains(&max_bins) {
             return Err(Error::InvalidParameter {
                 name: "max_bins",
                 reason: format!("must be in 2..={MAX_BINS}, got {max_bins}"),
             });
         }
-        check_cols(cols)?;
+        let cols = columns(x)?;
         let upper: Vec<Vec<f64>> = cols.par_iter().map(|c| edges(c, max_bins)).collect();
-        Ok(Self::with_edges(cols, upper))
+        Ok(Self::with_edges(&cols, upper))
     }
 
-    /// Bins new columns with the edges of `self` (for prediction on new data).
+    /// Bins new features with the edges of `self` (for prediction on new data).
     ///
     /// # Errors
-    /// As [`ForestX::new`], and when the number of columns differs from the training data.
-    pub fn rebin(&self, cols: &[&[f64]]) -> Result<Self> {
-        if cols.len() != self.p {
+    /// When the number of features differs from the training data's.
+    pub fn rebin(&self, x: &Features<'_>) -> Result<Self> {
+        if x.n_features() != self.p {
             return Err(Error::InvalidData(format!(
                 "the new data have {} covariates, the training data {}",
-                cols.len(),
+                x.n_features(),
                 self.p
             )));
         }
-        check_cols(cols)?;
-        Ok(Self::with_edges(cols, self.upper.clone()))
+        let cols = columns(x)?;
+        Ok(Self::with_edges(&cols, self.upper.clone()))
     }
 
     fn with_edges(cols: &[&[f64]], upper: Vec<Vec<f64>>) -> Self {
@@ -100,29 +100,12 @@ impl ForestX {
     }
 }
 
-fn check_cols(cols: &[&[f64]]) -> Result<()> {
-    let Some(first) = cols.first() else {
+/// The columns of `x`, of which there must be at least one.
+fn columns<'a>(x: &Features<'a>) -> Result<Vec<&'a [f64]>> {
+    if x.n_features() == 0 {
         return Err(Error::InvalidData(
             "a forest needs at least one covariate".into(),
         ));
-    };
-    let n = first.len();
-    for (j, c) in cols.iter().enumerate() {
-        if c.len() != n {
-            return Err(Error::InvalidData(format!(
-                "covariate {} has {} rows, the first {n}",
-                j + 1,
-                c.len()
-            )));
-        }
-        if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidData(format!(
-                "covariate {} is not finite at row {} ({}): the forests take no missing values",
-                j + 1,
-                i + 1,
-                c[i]
-            )));
-        }
     }
-    Ok(())
+    Ok((0..x.n_features()).map(|j| x.col(j)).collect())
 }

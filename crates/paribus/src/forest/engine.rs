@@ -406,7 +406,9 @@ mod tests {
     /// §8.11: subsample sizes of little bags and honesty.
     #[test]
     fn sampling_sizes() {
-        let x = ForestX::new(&[&vec![0.0; 1000]], 256).unwrap();
+        let zeros = vec![0.0; 1000];
+        let features = crate::learn::Features::new(vec![("x".into(), &zeros[..])]).unwrap();
+        let x = ForestX::new(&features, 256).unwrap();
         let y = vec![0.0; 1000];
         let rule = Regression {
             y: &y,

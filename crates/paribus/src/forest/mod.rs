@@ -549,13 +549,28 @@ struct FittedForest {
     trees: Vec<Vec<engine::Grown>>,
 }
 
-fn columns(x: &crate::learn::Features<'_>, rows: &[usize]) -> Vec<Vec<f64>> {
+/// The columns of `x` at `rows`.
+fn subset(x: &crate::learn::Features<'_>, rows: &[usize]) -> Vec<Vec<f64>> {
     (0..x.n_features())
         .map(|j| {
             let c = x.col(j);
             rows.iter().map(|&r| c[r]).collect()
         })
         .collect()
+}
+
+/// `cols` (a subset of the rows of `x`) under the names of `x`.
+fn named<'a>(
+    x: &crate::learn::Features<'_>,
+    cols: &'a [Vec<f64>],
+) -> Result<crate::learn::Features<'a>> {
+    crate::learn::Features::new(
+        x.names()
+            .iter()
+            .cloned()
+            .zip(cols.iter().map(Vec::as_slice))
+            .collect(),
+    )
 }
 
 impl ForestLearner {
@@ -566,9 +581,8 @@ impl ForestLearner {
         rows: &[usize],
     ) -> Result<Box<dyn crate::learn::Fitted>> {
         let forest = self.0.check()?;
-        let cols = columns(x, rows);
-        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
-        let fx = ForestX::new(&refs, self.0.max_bins)?;
+        let cols = subset(x, rows);
+        let fx = ForestX::new(&named(x, &cols)?, self.0.max_bins)?;
         let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
         check_finite("the outcome", &ys, rows.len())?;
         let input = ForestInput {
@@ -597,9 +611,8 @@ impl ForestLearner {
 
 impl crate::learn::Fitted for FittedForest {
     fn predict(&self, x: &crate::learn::Features<'_>, rows: &[usize]) -> Vec<f64> {
-        let cols = columns(x, rows);
-        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
-        let Ok(nx) = self.x.rebin(&refs) else {
+        let cols = subset(x, rows);
+        let Ok(nx) = named(x, &cols).and_then(|f| self.x.rebin(&f)) else {
             return vec![f64::NAN; rows.len()];
         };
         let mut sums = vec![engine::RowSums::default(); rows.len()];
