@@ -73,6 +73,18 @@ impl Scores<'_> {
     /// # Errors
     /// For a treatment that is not 0/1, or a propensity of 0 or 1.
     pub fn dr_scores(&self) -> Result<Vec<f64>> {
+        self.check_dr()?;
+        Ok((0..self.n())
+            .map(|i| {
+                let (e, t) = (self.w_hat[i], self.tau[i]);
+                let dw = self.w[i] - e;
+                t + dw / (e * (1.0 - e)) * (self.y[i] - self.y_hat[i] - t * dw)
+            })
+            .collect())
+    }
+
+    /// What the doubly robust scores need: a 0/1 treatment and propensities in (0, 1).
+    fn check_dr(&self) -> Result<()> {
         if !self.binary() {
             return Err(Error::InvalidData(
                 "doubly robust scores need a 0/1 treatment".into(),
@@ -85,13 +97,7 @@ impl Scores<'_> {
                 self.w_hat[i]
             )));
         }
-        Ok((0..self.n())
-            .map(|i| {
-                let (e, t) = (self.w_hat[i], self.tau[i]);
-                let dw = self.w[i] - e;
-                t + dw / (e * (1.0 - e)) * (self.y[i] - self.y_hat[i] - t * dw)
-            })
-            .collect())
+        Ok(())
     }
 
     /// Sum over clusters (or rows) of the squared within-cluster sums of `v`, with the number
@@ -159,7 +165,7 @@ impl Scores<'_> {
     /// ATT (`treated`) or ATC: the arm's mean CATE plus an AIPW correction.
     fn arm_effect(&self, treated: bool) -> Result<WithSe> {
         let n = self.n();
-        self.dr_scores()?;
+        self.check_dr()?;
         let arm = if treated { 1.0 } else { 0.0 };
         let in_arm: Vec<usize> = (0..n).filter(|&i| self.w[i] == arm).collect();
         if in_arm.is_empty() {
