@@ -362,7 +362,7 @@ fn run_forest(a: &ForestArgs, causal: bool) -> Result<()> {
         usize::from(data.y_hat.is_none()) + usize::from(data.w_hat.is_none())
     } else {
         0
-    } * (a.trees / 4).max(50);
+    } * forest.nuisance_trees();
     let bar = indicatif::ProgressBar::new((a.trees + nuisance_trees) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} trees ({eta})")

@@ -267,6 +267,11 @@ impl Forest {
         &self.0
     }
 
+    /// Trees of each nuisance forest of [`Forest::causal`]: `max(50, trees / 4)`, as grf.
+    pub fn nuisance_trees(&self) -> usize {
+        (self.0.trees / 4).max(50)
+    }
+
     /// `mtry` for `p` features.
     pub fn mtry(&self, p: usize) -> Result<usize> {
         match self.0.mtry {
@@ -424,14 +429,14 @@ impl Forest {
             )));
         }
         let (plan, clusters) = self.plan(input, true)?;
-        let nuisance = |v: &[f64], what: &str| -> Result<Vec<f64>> {
+        let nuisance = |v: &[f64], what: &str, stream: u64| -> Result<Vec<f64>> {
             let mut p = self.0.clone();
-            p.trees = (self.0.trees / 4).max(50);
+            p.trees = self.nuisance_trees();
             p.ci_group_size = 1;
             p.min_node_size = 5;
             p.honesty = true;
             p.honesty_fraction = 0.5;
-            p.seed = engine::stream_seed(self.0.seed, if what == "Y" { 1 << 40 } else { 2 << 40 });
+            p.seed = engine::stream_seed(self.0.seed, stream);
             let f = Forest(p);
             let fit = f.regression(input, v, None, progress)?;
             if let Some(i) = fit.oob.estimate.iter().position(|x| !x.is_finite()) {
@@ -448,14 +453,14 @@ impl Forest {
                 check_finite("Y.hat", v, n)?;
                 v.to_vec()
             }
-            None => nuisance(y, "Y")?,
+            None => nuisance(y, "Y", 1 << 40)?,
         };
         let w_hat = match w_hat {
             Some(v) => {
                 check_finite("W.hat", v, n)?;
                 v.to_vec()
             }
-            None => nuisance(w, "W")?,
+            None => nuisance(w, "W", 2 << 40)?,
         };
         let yc: Vec<f64> = y.iter().zip(&y_hat).map(|(a, b)| a - b).collect();
         let wc: Vec<f64> = w.iter().zip(&w_hat).map(|(a, b)| a - b).collect();
@@ -478,7 +483,7 @@ impl Forest {
             new,
             importance,
             nuisance_trees: if nuisance_fitted {
-                (self.0.trees / 4).max(50)
+                self.nuisance_trees()
             } else {
                 0
             },
