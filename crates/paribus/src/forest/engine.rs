@@ -222,7 +222,7 @@ fn fold(
     d: usize,
     l: usize,
 ) {
-    let mut vs = [[0.0f64; 5]; 8];
+    let mut vs = [[0.0f64; 5]; super::MAX_CI_GROUP_SIZE];
     for group in groups {
         let mut usable = 0;
         for (b, t) in group.iter().enumerate() {
