@@ -10,6 +10,7 @@ pub mod graph;
 pub mod inference;
 pub mod learn;
 pub mod linalg;
+pub mod meta;
 pub mod panel;
 pub mod regress;
 pub mod stats;

@@ -280,6 +280,11 @@ impl Folds {
     pub fn repeats(&self) -> usize {
         self.ids.len()
     }
+
+    /// The fold ids of repetition `r`.
+    pub fn ids(&self, r: usize) -> &[u32] {
+        &self.ids[r]
+    }
 }
 
 /// Unchecked options.

@@ -583,6 +583,7 @@ impl ForestLearner {
         &self,
         x: &crate::learn::Features<'_>,
         y: &[f64],
+        weights: Option<&[f64]>,
         rows: &[usize],
     ) -> Result<Box<dyn crate::learn::Fitted>> {
         let forest = self.0.check()?;
@@ -590,15 +591,17 @@ impl ForestLearner {
         let fx = ForestX::new(&named(x, &cols)?, self.0.max_bins)?;
         let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
         check_finite("the outcome", &ys, rows.len())?;
+        let ws: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&r| w[r]).collect());
+        check_weights(ws.as_deref(), rows.len())?;
         let input = ForestInput {
             x: &fx,
-            weights: None,
+            weights: ws.as_deref(),
             clusters: None,
         };
         let (plan, _) = forest.plan(&input, false)?;
         let rule = Regression {
             y: &ys,
-            g: None,
+            g: ws.as_deref(),
             alpha: self.0.alpha,
             penalty: self.0.imbalance_penalty,
         };
@@ -636,7 +639,16 @@ impl crate::learn::Regressor for ForestLearner {
         y: &[f64],
         rows: &[usize],
     ) -> Result<Box<dyn crate::learn::Fitted>> {
-        self.fit_rows(x, y, rows)
+        self.fit_rows(x, y, None, rows)
+    }
+    fn fit_weighted(
+        &self,
+        x: &crate::learn::Features<'_>,
+        y: &[f64],
+        weights: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn crate::learn::Fitted>> {
+        self.fit_rows(x, y, Some(weights), rows)
     }
 }
 
@@ -650,7 +662,7 @@ impl crate::learn::Classifier for ForestLearner {
         y: &[f64],
         rows: &[usize],
     ) -> Result<Box<dyn crate::learn::Fitted>> {
-        self.fit_rows(x, y, rows)
+        self.fit_rows(x, y, None, rows)
     }
 }
 

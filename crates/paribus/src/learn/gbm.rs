@@ -285,6 +285,21 @@ impl Regressor for Gbm {
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>> {
         Ok(Box::new(self.fit_model(x, y, rows, false)?))
     }
+    fn fit_weighted(
+        &self,
+        x: &Features<'_>,
+        y: &[f64],
+        weights: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn Fitted>> {
+        Ok(Box::new(self.fit_model_weighted(
+            x,
+            y,
+            Some(weights),
+            rows,
+            false,
+        )?))
+    }
 }
 
 impl Classifier for Gbm {
@@ -314,7 +329,33 @@ impl Gbm {
         rows: &[usize],
         classify: bool,
     ) -> Result<GbmModel> {
+        self.fit_model_weighted(x, y, None, rows, classify)
+    }
+
+    /// As [`Gbm::fit_model`], with sample weights when given: each row's gradient and hessian
+    /// are multiplied by its weight (LightGBM's `weight`), and the initial score is the weighted
+    /// mean (or its log-odds). The validation loss of early stopping stays unweighted.
+    ///
+    /// # Errors
+    /// As [`Gbm::fit_model`], and for a negative or non-finite weight or weights summing to 0.
+    pub fn fit_model_weighted(
+        &self,
+        x: &Features<'_>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        rows: &[usize],
+        classify: bool,
+    ) -> Result<GbmModel> {
         let p = &self.p;
+        if let Some(wt) = weights
+            && let Some(&r) = rows.iter().find(|&&r| !(wt[r] >= 0.0 && wt[r].is_finite()))
+        {
+            return Err(Error::InvalidData(format!(
+                "the sample weight at row {} is {}: weights must be finite and ≥ 0",
+                r + 1,
+                wt[r]
+            )));
+        }
         let loss = if classify {
             Loss::Logistic
         } else {
@@ -358,7 +399,14 @@ impl Gbm {
             ));
         }
         train.sort_unstable();
-        let mean = train.iter().map(|&r| y[r]).sum::<f64>() / train.len() as f64;
+        let wt = |r: usize| weights.map_or(1.0, |w| w[r]);
+        let total = train.iter().map(|&r| wt(r)).sum::<f64>();
+        if total <= 0.0 {
+            return Err(Error::InvalidData(
+                "the sample weights of the training rows sum to 0".into(),
+            ));
+        }
+        let mean = train.iter().map(|&r| wt(r) * y[r]).sum::<f64>() / total;
         let init = match loss {
             Loss::Squared => mean,
             Loss::Logistic => {
@@ -376,15 +424,20 @@ impl Gbm {
             offsets.push(offsets[j] + b.n_bins(j));
         }
         let squared = loss == Loss::Squared;
+        // the hessian of unweighted squared loss is 1: not stored
+        let unit_hess = squared && weights.is_none();
         // the training rows in "position" order: at the start of every tree, the leaf order of
         // the previous tree, so that each leaf's rows are contiguous in the copied bins
-        let mut work = Layout::new(&b, &train, !squared);
+        let mut work = Layout::new(&b, &train, !unit_hess);
         let m = train.len();
         let mut yp: Vec<f64> = train.iter().map(|&r| y[r]).collect();
+        // the weights in position order, moved with the rows (empty when unweighted)
+        let mut wp: Vec<f64> =
+            weights.map_or_else(Vec::new, |_| train.iter().map(|&r| wt(r)).collect());
+        let mut next_w = vec![0.0; wp.len()];
         let mut score = vec![init; m];
         let mut g = vec![0.0; m];
-        // the hessian of squared loss is 1: not stored
-        let mut h = if squared { Vec::new() } else { vec![0.0; m] };
+        let mut h = if unit_hess { Vec::new() } else { vec![0.0; m] };
         let (mut next_score, mut next_y, mut leaf_value) =
             (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
         let mut valid_score = vec![init; valid.len()];
@@ -393,12 +446,25 @@ impl Gbm {
         const CHUNK: usize = 4096;
         for round in 0..p.n_estimators {
             // gradients (and hessians) in position order, in parallel over blocks of rows
-            if squared {
+            if unit_hess {
                 g.par_chunks_mut(CHUNK)
                     .zip(score.par_chunks(CHUNK).zip(yp.par_chunks(CHUNK)))
                     .for_each(|(gc, (sc, yc))| {
                         for ((gi, s), yi) in gc.iter_mut().zip(sc).zip(yc) {
                             *gi = s - yi;
+                        }
+                    });
+            } else if squared {
+                g.par_chunks_mut(CHUNK)
+                    .zip(h.par_chunks_mut(CHUNK))
+                    .zip(score.par_chunks(CHUNK).zip(yp.par_chunks(CHUNK)))
+                    .zip(wp.par_chunks(CHUNK))
+                    .for_each(|(((gc, hc), (sc, yc)), wc)| {
+                        for ((((gi, hi), s), yi), wi) in
+                            gc.iter_mut().zip(hc).zip(sc).zip(yc).zip(wc)
+                        {
+                            *gi = wi * (s - yi);
+                            *hi = *wi;
                         }
                     });
             } else {
@@ -412,8 +478,18 @@ impl Gbm {
                             *hi = q * (1.0 - q);
                         }
                     });
+                if !wp.is_empty() {
+                    g.par_iter_mut()
+                        .zip(h.par_iter_mut())
+                        .zip(wp.par_iter())
+                        .with_min_len(CHUNK)
+                        .for_each(|((gi, hi), wi)| {
+                            *gi *= wi;
+                            *hi *= wi;
+                        });
+                }
             }
-            let (tree, ranges) = self.grow(&b, &mut work, &offsets, &g, &h, squared);
+            let (tree, ranges) = self.grow(&b, &mut work, &offsets, &g, &h, unit_hess);
             // the rows move to the tree's leaf order, their scores updated on the way
             for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
                 leaf_value[start..start + len].fill(v);
@@ -429,6 +505,14 @@ impl Gbm {
                 });
             std::mem::swap(&mut score, &mut next_score);
             std::mem::swap(&mut yp, &mut next_y);
+            if !wp.is_empty() {
+                next_w
+                    .par_iter_mut()
+                    .zip(work.perm[0].par_iter())
+                    .with_min_len(8192)
+                    .for_each(|(w, &k)| *w = wp[k as usize]);
+                std::mem::swap(&mut wp, &mut next_w);
+            }
             work.reset_perm();
             if let Some(patience) = p.early_stopping_rounds {
                 for (s, &r) in valid_score.iter_mut().zip(&valid) {
@@ -976,6 +1060,53 @@ mod tests {
                 .collect(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn unit_weights_change_nothing_and_zero_weights_ignore_rows() {
+        let (x, f, mut y) = data(3000, 4);
+        let fx = feats(&x);
+        let rows: Vec<usize> = (0..3000).collect();
+        let gbm = Gbm::default();
+        let plain = gbm
+            .fit_model(&fx, &y, &rows, false)
+            .unwrap()
+            .predict(&fx, &rows);
+        let ones = vec![1.0; 3000];
+        let unit = gbm
+            .fit_model_weighted(&fx, &y, Some(&ones), &rows, false)
+            .unwrap()
+            .predict(&fx, &rows);
+        assert_eq!(plain, unit);
+        // every tenth outcome corrupted and given weight 0
+        let w: Vec<f64> = (0..3000)
+            .map(|i| if i % 10 == 0 { 0.0 } else { 1.0 })
+            .collect();
+        for i in (0..3000).step_by(10) {
+            y[i] += 5.0;
+        }
+        let fit = gbm
+            .fit_model_weighted(&fx, &y, Some(&w), &rows, false)
+            .unwrap()
+            .predict(&fx, &rows);
+        let rmse = |p: &[f64]| {
+            (p.iter().zip(&f).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 3000.0).sqrt()
+        };
+        let naive = gbm
+            .fit_model(&fx, &y, &rows, false)
+            .unwrap()
+            .predict(&fx, &rows);
+        assert!(
+            rmse(&fit) < 0.2 && rmse(&naive) > 0.4,
+            "{} {}",
+            rmse(&fit),
+            rmse(&naive)
+        );
+        let bad = vec![-1.0; 3000];
+        assert!(
+            gbm.fit_model_weighted(&fx, &y, Some(&bad), &rows, false)
+                .is_err()
+        );
     }
 
     #[test]

@@ -71,6 +71,15 @@ fn linear(names: &[String], fitted: &[String], coef: &[f64], logistic: bool) -> 
 }
 
 fn data<'a>(names: &[String], ys: &'a [f64], cols: &'a [Vec<f64>]) -> LinearData<'a> {
+    weighted_data(names, ys, cols, None)
+}
+
+fn weighted_data<'a>(
+    names: &[String],
+    ys: &'a [f64],
+    cols: &'a [Vec<f64>],
+    weights: Option<&'a [f64]>,
+) -> LinearData<'a> {
     LinearData::new(
         ys,
         names
@@ -78,7 +87,7 @@ fn data<'a>(names: &[String], ys: &'a [f64], cols: &'a [Vec<f64>]) -> LinearData
             .cloned()
             .zip(cols.iter().map(Vec::as_slice))
             .collect(),
-        None,
+        weights,
     )
 }
 
@@ -92,6 +101,22 @@ impl Regressor for LinearRegression {
         let fit = OlsParams::new()
             .check()?
             .fit(&data(x.names(), &ys, &cols))?;
+        Ok(Box::new(linear(x.names(), fit.names(), fit.coef(), false)))
+    }
+
+    fn fit_weighted(
+        &self,
+        x: &Features<'_>,
+        y: &[f64],
+        weights: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn Fitted>> {
+        let (ys, cols) = subset(x, y, rows);
+        let ws: Vec<f64> = rows.iter().map(|&r| weights[r]).collect();
+        let fit =
+            OlsParams::new()
+                .check()?
+                .fit(&weighted_data(x.names(), &ys, &cols, Some(&ws)))?;
         Ok(Box::new(linear(x.names(), fit.names(), fit.coef(), false)))
     }
 }

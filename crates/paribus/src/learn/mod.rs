@@ -128,6 +128,28 @@ pub trait Regressor: Send + Sync {
     /// # Errors
     /// When the model cannot be fitted on these rows.
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> Result<Box<dyn Fitted>>;
+    /// Fits on `rows` minimising the loss weighted by the non-negative `weights` (indexed like
+    /// `y`), as the R-learner's final stage needs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a learner without a weighted fit (the default), or as
+    /// [`Regressor::fit`].
+    fn fit_weighted(
+        &self,
+        x: &Features<'_>,
+        y: &[f64],
+        weights: &[f64],
+        rows: &[usize],
+    ) -> Result<Box<dyn Fitted>> {
+        let _ = (x, y, weights, rows);
+        Err(Error::InvalidParameter {
+            name: "learner",
+            reason: format!(
+                "`{}` has no weighted fit; use ols, gbm or forest where sample weights are needed",
+                self.name()
+            ),
+        })
+    }
 }
 
 /// A classification learner for a 0/1 outcome: fits `P(y = 1 | x)` on the rows `rows`.

@@ -1,0 +1,766 @@
+//! Meta-learners of the conditional average treatment effect over any [`crate::learn`] model:
+//! the S-, T- and X-learners (Künzel et al. 2019), the R-learner (Nie & Wager 2021) and the
+//! DR-learner (Kennedy 2023), for a binary or multi-arm treatment, each arm against control.
+//!
+//! For arm `a` the learners see the rows of control and of `a` (the *pair*), with `D = 1{arm = a}`,
+//! and predict the CATE of `a` at every row:
+//!
+//! - **S**: one outcome model `μ(x, d)` on the pair with `D` as an extra feature;
+//!   `τ(x) = μ(x, 1) − μ(x, 0)`.
+//! - **T**: `μ₀` on the control rows, `μₐ` on the arm's; `τ(x) = μₐ(x) − μ₀(x)`.
+//! - **X**: the T-learner's `μ₀`, `μₐ`; imputed effects `D¹ = Y − μ₀(x)` on the arm's rows and
+//!   `D⁰ = μₐ(x) − Y` on control's, regressed on `x` by the effect model (`τ₁`, `τ₀`);
+//!   `τ(x) = e(x) τ₀(x) + (1 − e(x)) τ₁(x)` with `e` the propensity of `a` within the pair, fitted
+//!   on all the pair's rows (no cross-fitting, as Künzel et al. and CausalML) or known.
+//! - **R**: `m(x) = E[Y | x]` and `e(x)` cross-fitted on the pair; the effect model minimises
+//!   `Σ (D − e)² ((Y − m)/(D − e) − τ(x))²`, a weighted regression of `(Y − m)/(D − e)`.
+//! - **DR**: `μ₀`, `μₐ` and `e` cross-fitted; the pseudo-outcome
+//!   `φ = μₐ − μ₀ + D (Y − μₐ)/e − (1 − D)(Y − μ₀)/(1 − e)` regressed on `x` by the effect model;
+//!   the mean of `φ` is the AIPW estimate of the arm's average effect, with the standard error
+//!   `sd(φ)/√n`.
+//!
+//! Estimated propensities of the R- and DR-learners are clipped to `[clip, 1 − clip]` (the count
+//! is reported); known propensities must lie in `(0, 1)` and are used as given. Intervals for any
+//! learner come from [`bootstrap`]: the whole pipeline refitted on resamples.
+
+mod bootstrap;
+pub mod target;
+pub mod uplift;
+
+pub use bootstrap::{BootstrapSe, bootstrap};
+
+use crate::forest::analysis::WithSe;
+use crate::learn::{Classifier, Features, Fitted, Regressor};
+use crate::{Error, Result};
+
+/// The meta-learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// One model with the treatment as a feature.
+    S,
+    /// One model per arm.
+    T,
+    /// Künzel et al.'s X-learner.
+    X,
+    /// Nie & Wager's R-learner.
+    R,
+    /// Kennedy's doubly robust learner.
+    Dr,
+}
+
+impl Method {
+    /// All, in order.
+    pub const ALL: [Method; 5] = [Method::S, Method::T, Method::X, Method::R, Method::Dr];
+
+    /// Its name (`s`, `t`, `x`, `r`, `dr`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::S => "s",
+            Method::T => "t",
+            Method::X => "x",
+            Method::R => "r",
+            Method::Dr => "dr",
+        }
+    }
+
+    /// From its name.
+    pub fn from_name(s: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Whether the method cross-fits its nuisances.
+    pub fn cross_fits(self) -> bool {
+        matches!(self, Method::R | Method::Dr)
+    }
+}
+
+/// The models of a meta-learner.
+#[derive(Clone, Copy)]
+pub struct MetaLearners<'l> {
+    /// Outcome models (`μ`, `m`).
+    pub outcome: &'l dyn Regressor,
+    /// Propensity model (X, R, DR when the propensity is not known).
+    pub propensity: &'l dyn Classifier,
+    /// Effect model (the second stage of X, R, DR); the R-learner needs a weighted fit.
+    pub effect: &'l dyn Regressor,
+}
+
+/// The data: outcome, arm codes (0 = control, 1..k the arms, every code present), covariates.
+#[derive(Debug, Clone)]
+pub struct MetaData<'a> {
+    y: &'a [f64],
+    arm: &'a [u32],
+    n_arms: usize,
+    x: Features<'a>,
+    labels: Vec<String>,
+}
+
+impl<'a> MetaData<'a> {
+    /// Checks and wraps the data.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for mismatched lengths, a non-finite outcome, a missing control or
+    /// arm code, or fewer than two levels.
+    pub fn new(y: &'a [f64], arm: &'a [u32], x: Features<'a>) -> Result<Self> {
+        let n = y.len();
+        if arm.len() != n || x.n_rows() != n {
+            return Err(Error::InvalidData(format!(
+                "{n} outcomes, {} arms and {} covariate rows",
+                arm.len(),
+                x.n_rows()
+            )));
+        }
+        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidData(format!(
+                "the outcome is not finite at row {}",
+                i + 1
+            )));
+        }
+        let n_arms = arm.iter().max().map_or(0, |&m| m as usize + 1);
+        if n_arms < 2 {
+            return Err(Error::InvalidData(
+                "the treatment has one level: there is no arm to compare with control".into(),
+            ));
+        }
+        let mut count = vec![0usize; n_arms];
+        for &a in arm {
+            count[a as usize] += 1;
+        }
+        if let Some(a) = count.iter().position(|&c| c == 0) {
+            return Err(Error::InvalidData(format!("arm code {a} has no rows")));
+        }
+        let labels = (0..n_arms)
+            .map(|a| {
+                if a == 0 {
+                    "control".to_string()
+                } else {
+                    format!("arm {a}")
+                }
+            })
+            .collect();
+        Ok(MetaData {
+            y,
+            arm,
+            n_arms,
+            x,
+            labels,
+        })
+    }
+
+    /// Names the levels in messages (control first), e.g. by the treatment column's values.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a count other than the number of levels.
+    pub fn labels(mut self, labels: Vec<String>) -> Result<Self> {
+        if labels.len() != self.n_arms {
+            return Err(Error::InvalidData(format!(
+                "{} labels for {} levels",
+                labels.len(),
+                self.n_arms
+            )));
+        }
+        self.labels = labels;
+        Ok(self)
+    }
+
+    /// The level's name in messages.
+    fn level(&self, a: usize) -> &str {
+        &self.labels[a]
+    }
+
+    /// The covariates.
+    pub fn x(&self) -> &Features<'a> {
+        &self.x
+    }
+
+    /// Number of rows.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Number of levels, control included.
+    pub fn n_arms(&self) -> usize {
+        self.n_arms
+    }
+
+    /// Rows per level.
+    pub fn counts(&self) -> Vec<usize> {
+        let mut c = vec![0usize; self.n_arms];
+        for &a in self.arm {
+            c[a as usize] += 1;
+        }
+        c
+    }
+}
+
+/// Known propensities: for each level (control first) the probability of that level at each
+/// row; arm `a`'s propensity within its pair is `pₐ / (p₀ + pₐ)`.
+#[derive(Debug, Clone)]
+pub struct KnownPropensity(pub Vec<Vec<f64>>);
+
+impl KnownPropensity {
+    /// Arm `a`'s propensity within its pair at row `i`.
+    fn pair(&self, a: usize, i: usize) -> f64 {
+        let (p0, pa) = (self.0[0][i], self.0[a][i]);
+        pa / (p0 + pa)
+    }
+
+    /// Checks the shape (one vector of `n` per level) and the range `(0, 1)`.
+    fn check(&self, levels: usize, n: usize) -> Result<()> {
+        if self.0.len() != levels {
+            return Err(Error::InvalidData(format!(
+                "{} propensities given for {levels} treatment levels (control first)",
+                self.0.len()
+            )));
+        }
+        for (a, p) in self.0.iter().enumerate() {
+            if p.len() != n {
+                return Err(Error::InvalidData(format!(
+                    "the propensity of level {a} has {} rows, the data {n}",
+                    p.len()
+                )));
+            }
+            if let Some(i) = p.iter().position(|v| !(*v > 0.0 && *v < 1.0)) {
+                return Err(Error::InvalidData(format!(
+                    "the propensity of level {a} at row {} is {}: it must lie in (0, 1)",
+                    i + 1,
+                    p[i]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Unchecked options.
+///
+/// | Name | Default | Purpose |
+/// |---|---|---|
+/// | `method` | — | the meta-learner |
+/// | `folds` | `5` | cross-fitting folds (R, DR) |
+/// | `clip` | `0.01` | estimated propensities (R, DR) clipped to `[clip, 1 − clip]` |
+/// | `min_arm_rows` | `10` | fewest rows an arm (and control) may have |
+/// | `seed` | `0` | the random folds |
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaParams {
+    /// The learner.
+    pub method: Method,
+    /// Cross-fitting folds.
+    pub folds: usize,
+    /// Propensity clipping bound.
+    pub clip: f64,
+    /// Fewest rows per level.
+    pub min_arm_rows: usize,
+    /// Seed of the folds.
+    pub seed: u64,
+}
+
+impl MetaParams {
+    /// Defaults for `method`.
+    pub fn new(method: Method) -> Self {
+        MetaParams {
+            method,
+            folds: 5,
+            clip: 0.01,
+            min_arm_rows: 10,
+            seed: 0,
+        }
+    }
+
+    /// Checks the options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for fewer than 2 folds, a clip outside `[0, 0.5)` or
+    /// `min_arm_rows` below 2.
+    pub fn check(self) -> Result<Meta> {
+        if self.folds < 2 {
+            return Err(Error::InvalidParameter {
+                name: "folds",
+                reason: format!("need at least 2, got {}", self.folds),
+            });
+        }
+        if !(self.clip >= 0.0 && self.clip < 0.5) {
+            return Err(Error::InvalidParameter {
+                name: "clip",
+                reason: format!("must lie in [0, 0.5), got {}", self.clip),
+            });
+        }
+        if self.min_arm_rows < 2 {
+            return Err(Error::InvalidParameter {
+                name: "min_arm_rows",
+                reason: format!("must be at least 2, got {}", self.min_arm_rows),
+            });
+        }
+        Ok(Meta(self))
+    }
+}
+
+/// Checked options: fits a meta-learner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta(MetaParams);
+
+/// The propensity a fitted X-learner weighs its two effect models with at new rows.
+enum PropensityModel {
+    Fitted(Box<dyn Fitted>),
+    Known,
+}
+
+/// What a fitted arm predicts with.
+enum ArmModel {
+    S(Box<dyn Fitted>),
+    T {
+        mu0: Box<dyn Fitted>,
+        mu1: Box<dyn Fitted>,
+    },
+    X {
+        tau0: Box<dyn Fitted>,
+        tau1: Box<dyn Fitted>,
+        e: PropensityModel,
+    },
+    /// The effect model of R and DR.
+    Final(Box<dyn Fitted>),
+}
+
+/// Cross-fitted nuisance quality of an arm.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct NuisanceQuality {
+    /// Out-of-fold RMSE of the outcome model(s) on the pair's rows.
+    pub outcome_rmse: f64,
+    /// Out-of-fold log loss of the estimated propensity (`None`: known).
+    pub propensity_log_loss: Option<f64>,
+}
+
+/// One arm's fit against control.
+pub struct ArmFit {
+    /// The arm's code.
+    pub arm: u32,
+    /// CATE at every training row (in-sample for S, T, X; the final model's fit for R, DR).
+    pub cate: Vec<f64>,
+    /// Rows of the arm and of control.
+    pub n_treated: usize,
+    /// Rows of control.
+    pub n_control: usize,
+    /// Estimated propensities clipped (R, DR).
+    pub clipped: usize,
+    /// DR: the AIPW average effect over the pair's rows with its standard error.
+    pub aipw: Option<WithSe>,
+    /// R, DR: out-of-fold quality of the nuisances.
+    pub quality: Option<NuisanceQuality>,
+    model: ArmModel,
+}
+
+impl std::fmt::Debug for ArmFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmFit")
+            .field("arm", &self.arm)
+            .field("n_treated", &self.n_treated)
+            .field("n_control", &self.n_control)
+            .field("aipw", &self.aipw)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fitted meta-learner: one [`ArmFit`] per arm (codes 1..k).
+#[derive(Debug)]
+pub struct MetaFit {
+    /// The learner.
+    pub method: Method,
+    /// Per arm.
+    pub arms: Vec<ArmFit>,
+    names: Vec<String>,
+}
+
+/// The name of the S-learner's treatment feature.
+const ARM_FEATURE: &str = "__paribus_arm";
+
+/// `x`'s columns plus `extra` under [`ARM_FEATURE`].
+fn with_arm<'b>(x: &Features<'b>, extra: &'b [f64]) -> Result<Features<'b>> {
+    let mut cols: Vec<(String, &'b [f64])> = (0..x.n_features())
+        .map(|j| (x.names()[j].clone(), x.col(j)))
+        .collect();
+    cols.push((ARM_FEATURE.to_string(), extra));
+    Features::new(cols)
+}
+
+/// The rows of `x`.
+fn all_rows(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
+impl Meta {
+    /// The options.
+    pub fn params(&self) -> &MetaParams {
+        &self.0
+    }
+
+    /// Fits every arm against control. `folds` gives one fold id per row (e.g. from
+    /// [`crate::dml::Folds`]) for R and DR; `None` draws balanced random folds with the seed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for an arm (or control) with fewer than `min_arm_rows` rows, a fold
+    /// without rows of a level, bad known propensities, or a learner's own failure (named with
+    /// the arm and the model).
+    pub fn fit(
+        &self,
+        data: &MetaData<'_>,
+        learners: &MetaLearners<'_>,
+        known: Option<&KnownPropensity>,
+        folds: Option<&[u32]>,
+    ) -> Result<MetaFit> {
+        let p = &self.0;
+        let n = data.n();
+        let counts = data.counts();
+        for (a, &c) in counts.iter().enumerate() {
+            if c < p.min_arm_rows {
+                return Err(Error::InvalidData(format!(
+                    "{} has {c} rows, fewer than the {} a meta-learner needs",
+                    data.level(a),
+                    p.min_arm_rows
+                )));
+            }
+        }
+        if let Some(k) = known {
+            k.check(data.n_arms, n)?;
+        }
+        let fold_ids: Option<Vec<u32>> = if p.method.cross_fits() {
+            Some(match folds {
+                Some(f) => {
+                    if f.len() != n {
+                        return Err(Error::InvalidData(format!(
+                            "{} fold ids for {n} rows",
+                            f.len()
+                        )));
+                    }
+                    f.to_vec()
+                }
+                None => {
+                    let folds = crate::dml::Folds::random(n, p.folds, 1, p.seed)?;
+                    folds.ids(0).to_vec()
+                }
+            })
+        } else {
+            None
+        };
+        let arms = (1..data.n_arms)
+            .map(|a| {
+                self.fit_arm(data, learners, known, fold_ids.as_deref(), a)
+                    .map_err(|e| match e {
+                        Error::InvalidData(m) if data.n_arms > 2 => {
+                            Error::InvalidData(format!("{} against control: {m}", data.level(a)))
+                        }
+                        other => other,
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MetaFit {
+            method: p.method,
+            arms,
+            names: data.x.names().to_vec(),
+        })
+    }
+
+    fn fit_arm(
+        &self,
+        data: &MetaData<'_>,
+        l: &MetaLearners<'_>,
+        known: Option<&KnownPropensity>,
+        folds: Option<&[u32]>,
+        a: usize,
+    ) -> Result<ArmFit> {
+        let n = data.n();
+        let x = &data.x;
+        let y = data.y;
+        let pair: Vec<usize> = (0..n)
+            .filter(|&i| data.arm[i] == 0 || data.arm[i] as usize == a)
+            .collect();
+        let treated: Vec<usize> = pair
+            .iter()
+            .copied()
+            .filter(|&i| data.arm[i] as usize == a)
+            .collect();
+        let control: Vec<usize> = pair.iter().copied().filter(|&i| data.arm[i] == 0).collect();
+        let d: Vec<f64> = (0..n)
+            .map(|i| f64::from(u8::from(data.arm[i] as usize == a)))
+            .collect();
+        let rows = all_rows(n);
+        let mut fit = ArmFit {
+            arm: a as u32,
+            cate: Vec::new(),
+            n_treated: treated.len(),
+            n_control: control.len(),
+            clipped: 0,
+            aipw: None,
+            quality: None,
+            model: ArmModel::Final(Box::new(Zero)),
+        };
+        match self.0.method {
+            Method::S => {
+                let mu = l.outcome.fit(&with_arm(x, &d)?, y, &pair)?;
+                let model = ArmModel::S(mu);
+                fit.cate = predict_arm(&model, x, known.map(|k| (k, a)))?;
+                fit.model = model;
+            }
+            Method::T | Method::X => {
+                let mu0 = l.outcome.fit(x, y, &control)?;
+                let mu1 = l.outcome.fit(x, y, &treated)?;
+                if self.0.method == Method::T {
+                    let model = ArmModel::T { mu0, mu1 };
+                    fit.cate = predict_arm(&model, x, None)?;
+                    fit.model = model;
+                } else {
+                    let m0 = mu0.predict(x, &rows);
+                    let m1 = mu1.predict(x, &rows);
+                    let imputed: Vec<f64> = (0..n)
+                        .map(|i| {
+                            if d[i] == 1.0 {
+                                y[i] - m0[i]
+                            } else {
+                                m1[i] - y[i]
+                            }
+                        })
+                        .collect();
+                    let tau1 = l.effect.fit(x, &imputed, &treated)?;
+                    let tau0 = l.effect.fit(x, &imputed, &control)?;
+                    let e = match known {
+                        Some(_) => PropensityModel::Known,
+                        None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
+                    };
+                    let model = ArmModel::X { tau0, tau1, e };
+                    fit.cate = predict_arm(&model, x, known.map(|k| (k, a)))?;
+                    fit.model = model;
+                }
+            }
+            Method::R | Method::Dr => {
+                let folds = folds.expect("cross-fitting methods have folds");
+                let k = folds.iter().map(|&f| f as usize + 1).max().unwrap_or(0);
+                let (e, clipped, log_loss) = match known {
+                    Some(kp) => ((0..n).map(|i| kp.pair(a, i)).collect::<Vec<f64>>(), 0, None),
+                    None => {
+                        let mut e = cross_fit(x, &pair, folds, k, |tr| {
+                            check_both(data, tr, a)?;
+                            l.propensity.fit(x, &d, tr)
+                        })?;
+                        let ll = log_loss(&e, &d, &pair);
+                        let clip = self.0.clip;
+                        let mut clipped = 0;
+                        for &i in &pair {
+                            let c = e[i].clamp(clip, 1.0 - clip);
+                            if c != e[i] {
+                                clipped += 1;
+                                e[i] = c;
+                            }
+                        }
+                        (e, clipped, Some(ll))
+                    }
+                };
+                fit.clipped = clipped;
+                if self.0.method == Method::R {
+                    let m = cross_fit(x, &pair, folds, k, |tr| l.outcome.fit(x, y, tr))?;
+                    let mut pseudo = vec![0.0; n];
+                    let mut weight = vec![0.0; n];
+                    for &i in &pair {
+                        let r = d[i] - e[i];
+                        pseudo[i] = (y[i] - m[i]) / r;
+                        weight[i] = r * r;
+                    }
+                    let tau = l.effect.fit_weighted(x, &pseudo, &weight, &pair)?;
+                    fit.quality = Some(NuisanceQuality {
+                        outcome_rmse: rmse(&m, y, &pair),
+                        propensity_log_loss: log_loss,
+                    });
+                    fit.model = ArmModel::Final(tau);
+                } else {
+                    let mut mu0 = vec![0.0; n];
+                    let mut mu1 = vec![0.0; n];
+                    for f in 0..k as u32 {
+                        let test: Vec<usize> =
+                            pair.iter().copied().filter(|&i| folds[i] == f).collect();
+                        if test.is_empty() {
+                            continue;
+                        }
+                        let tr0: Vec<usize> =
+                            control.iter().copied().filter(|&i| folds[i] != f).collect();
+                        let tr1: Vec<usize> =
+                            treated.iter().copied().filter(|&i| folds[i] != f).collect();
+                        for (tr, who) in [(&tr0, 0), (&tr1, a)] {
+                            if tr.is_empty() {
+                                return Err(Error::InvalidData(format!(
+                                    "outside fold {f} there are no rows of {} to fit on",
+                                    data.level(who)
+                                )));
+                            }
+                        }
+                        let p0 = l.outcome.fit(x, y, &tr0)?.predict(x, &test);
+                        let p1 = l.outcome.fit(x, y, &tr1)?.predict(x, &test);
+                        for ((&i, v0), v1) in test.iter().zip(p0).zip(p1) {
+                            mu0[i] = v0;
+                            mu1[i] = v1;
+                        }
+                    }
+                    let mut phi = vec![0.0; n];
+                    for &i in &pair {
+                        phi[i] = mu1[i] - mu0[i] + d[i] * (y[i] - mu1[i]) / e[i]
+                            - (1.0 - d[i]) * (y[i] - mu0[i]) / (1.0 - e[i]);
+                    }
+                    let np = pair.len() as f64;
+                    let mean = pair.iter().map(|&i| phi[i]).sum::<f64>() / np;
+                    let var = pair.iter().map(|&i| (phi[i] - mean).powi(2)).sum::<f64>() / np;
+                    fit.aipw = Some(WithSe {
+                        estimate: mean,
+                        std_error: (var / np).sqrt(),
+                    });
+                    let fitted: Vec<f64> = (0..n)
+                        .map(|i| if d[i] == 1.0 { mu1[i] } else { mu0[i] })
+                        .collect();
+                    fit.quality = Some(NuisanceQuality {
+                        outcome_rmse: rmse(&fitted, y, &pair),
+                        propensity_log_loss: log_loss,
+                    });
+                    fit.model = ArmModel::Final(l.effect.fit(x, &phi, &pair)?);
+                }
+                fit.cate = predict_arm(&fit.model, x, None)?;
+            }
+        }
+        Ok(fit)
+    }
+}
+
+/// Refuses a propensity fit whose training rows lack the arm or control.
+fn check_both(data: &MetaData<'_>, rows: &[usize], a: usize) -> Result<()> {
+    let t = rows.iter().filter(|&&i| data.arm[i] as usize == a).count();
+    if t == 0 || t == rows.len() {
+        return Err(Error::InvalidData(format!(
+            "a cross-fitting fold leaves no rows of {} to fit the propensity on",
+            data.level(if t == 0 { a } else { 0 })
+        )));
+    }
+    Ok(())
+}
+
+/// Out-of-fold predictions on `rows` (fold `f` predicted by the model fitted on the rest); the
+/// other entries stay 0.
+fn cross_fit(
+    x: &Features<'_>,
+    rows: &[usize],
+    folds: &[u32],
+    k: usize,
+    fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>>,
+) -> Result<Vec<f64>> {
+    let mut out = vec![0.0; folds.len()];
+    for f in 0..k as u32 {
+        let test: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] == f).collect();
+        if test.is_empty() {
+            continue;
+        }
+        let train: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] != f).collect();
+        if train.is_empty() {
+            return Err(Error::InvalidData(format!(
+                "fold {f} holds every row: nothing is left to fit on"
+            )));
+        }
+        let pred = fit(&train)?.predict(x, &test);
+        for (&i, v) in test.iter().zip(pred) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
+}
+
+fn rmse(pred: &[f64], y: &[f64], rows: &[usize]) -> f64 {
+    (rows.iter().map(|&i| (y[i] - pred[i]).powi(2)).sum::<f64>() / rows.len() as f64).sqrt()
+}
+
+fn log_loss(e: &[f64], d: &[f64], rows: &[usize]) -> f64 {
+    rows.iter()
+        .map(|&i| {
+            let p = e[i].clamp(1e-15, 1.0 - 1e-15);
+            -(d[i] * p.ln() + (1.0 - d[i]) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / rows.len() as f64
+}
+
+/// A placeholder model (replaced before a fit is returned).
+struct Zero;
+
+impl Fitted for Zero {
+    fn predict(&self, _: &Features<'_>, rows: &[usize]) -> Vec<f64> {
+        vec![0.0; rows.len()]
+    }
+}
+
+/// The arm's CATE at every row of `x`; the X-learner with a known propensity reads arm `a`'s
+/// from `known` (rows of `x`).
+fn predict_arm(
+    model: &ArmModel,
+    x: &Features<'_>,
+    known: Option<(&KnownPropensity, usize)>,
+) -> Result<Vec<f64>> {
+    let n = x.n_rows();
+    let rows = all_rows(n);
+    Ok(match model {
+        ArmModel::S(mu) => {
+            let ones = vec![1.0; n];
+            let zeros = vec![0.0; n];
+            let p1 = mu.predict(&with_arm(x, &ones)?, &rows);
+            let p0 = mu.predict(&with_arm(x, &zeros)?, &rows);
+            p1.iter().zip(&p0).map(|(a, b)| a - b).collect()
+        }
+        ArmModel::T { mu0, mu1 } => {
+            let p1 = mu1.predict(x, &rows);
+            let p0 = mu0.predict(x, &rows);
+            p1.iter().zip(&p0).map(|(a, b)| a - b).collect()
+        }
+        ArmModel::X { tau0, tau1, e } => {
+            let t0 = tau0.predict(x, &rows);
+            let t1 = tau1.predict(x, &rows);
+            let g: Vec<f64> = match e {
+                PropensityModel::Fitted(m) => m.predict(x, &rows),
+                PropensityModel::Known => {
+                    let (k, a) = known.ok_or_else(|| {
+                        Error::InvalidData(
+                            "the X-learner was fitted with known propensities: give them for the \
+                             new rows too"
+                                .into(),
+                        )
+                    })?;
+                    k.check(k.0.len(), n)?;
+                    (0..n).map(|i| k.pair(a, i)).collect()
+                }
+            };
+            (0..n)
+                .map(|i| g[i] * t0[i] + (1.0 - g[i]) * t1[i])
+                .collect()
+        }
+        ArmModel::Final(tau) => tau.predict(x, &rows),
+    })
+}
+
+impl MetaFit {
+    /// The CATE of every arm at the rows of `x` (the training covariates, by name and order),
+    /// `known` the propensities at those rows when the X-learner was fitted with known ones.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for covariates that differ from the training ones, or an
+    /// X-learner with known propensities given none.
+    pub fn predict(
+        &self,
+        x: &Features<'_>,
+        known: Option<&KnownPropensity>,
+    ) -> Result<Vec<Vec<f64>>> {
+        if x.names() != self.names.as_slice() {
+            return Err(Error::InvalidData(format!(
+                "the new data's covariates ({}) differ from the training ones ({})",
+                x.names().join(", "),
+                self.names.join(", ")
+            )));
+        }
+        self.arms
+            .iter()
+            .map(|f| predict_arm(&f.model, x, known.map(|k| (k, f.arm as usize))))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
