@@ -869,6 +869,15 @@ impl<L: Regressor> Regressor for Timed<L> {
     fn fit(&self, x: &Features<'_>, y: &[f64], rows: &[usize]) -> paribus::Result<Box<dyn Fitted>> {
         self.timed(|| self.inner.fit(x, y, rows))
     }
+    fn fit_weighted(
+        &self,
+        x: &Features<'_>,
+        y: &[f64],
+        weights: &[f64],
+        rows: &[usize],
+    ) -> paribus::Result<Box<dyn Fitted>> {
+        self.timed(|| self.inner.fit_weighted(x, y, weights, rows))
+    }
 }
 
 impl<L: Classifier> Classifier for Timed<L> {

@@ -19,6 +19,7 @@ mod simulate;
 mod surrogate;
 mod switchback;
 mod synth;
+mod uplift;
 mod weighting;
 
 /// Causal inference and experiment analysis for two-sided platforms.
@@ -46,6 +47,10 @@ enum Cli {
     /// average effects, BLP, calibration, RATE) and regression forests.
     #[command(subcommand)]
     Forest(forest::ForestCmd),
+    /// Meta-learners of the CATE (S, T, X, R, DR), uplift evaluation (gain, Qini, AUUC, RATE)
+    /// and budgeted targeting.
+    #[command(subcommand)]
+    Uplift(uplift::UpliftCmd),
     /// Synthetic control and synthetic difference-in-differences on a balanced panel.
     #[command(subcommand)]
     Synth(synth::SynthCmd),
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
         Cli::Did(cmd) => did::run(&cmd),
         Cli::Dml(cmd) => dml::run(&cmd),
         Cli::Forest(cmd) => forest::run(&cmd),
+        Cli::Uplift(cmd) => uplift::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -967,3 +967,145 @@ where
     }
     Ok(())
 }
+
+/// Uplift evaluation: the gain and Qini curves (per person, with the random rankings' lines)
+/// beside the uplift by score bin with its confidence interval.
+pub fn uplift(path: &Path, title: &str, ev: &paribus::meta::uplift::Evaluation) -> Result<()> {
+    render!(path, (1200, 520), draw_uplift(title, ev))
+}
+
+fn draw_uplift<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    ev: &paribus::meta::uplift::Evaluation,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let (left, right) = root.split_horizontally(640);
+    let curves = [
+        (&ev.gain, RGBColor(214, 39, 40), "cumulative gain"),
+        (&ev.qini, RGBColor(31, 119, 180), "Qini"),
+    ];
+    let vals = curves
+        .iter()
+        .flat_map(|(c, _, _)| c.value.iter().copied())
+        .filter(|v| v.is_finite());
+    let (lo, hi) = vals.fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let mut chart = ChartBuilder::on(&left)
+        .caption(format!("{title}: gain and Qini curves"), ("sans-serif", 18))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..1.0, (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("fraction targeted (highest score first)")
+        .y_desc("uplift per person in the population")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    for (c, color, label) in curves {
+        chart
+            .draw_series(LineSeries::new(
+                c.fraction.iter().copied().zip(c.value.iter().copied()),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(a, b)| {
+                PathElement::new(vec![(a, b), (a + 20, b)], color.stroke_width(2))
+            });
+        let end = c.value.last().copied().unwrap_or(0.0);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(0.0, 0.0), (1.0, end)],
+                6,
+                4,
+                color.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK.mix(0.3))
+        .background_style(WHITE.mix(0.9))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    // bins
+    let z = 1.959_963_984_540_054;
+    let bars: Vec<(f64, f64, f64)> = ev
+        .bins
+        .iter()
+        .map(|b| {
+            b.uplift.map_or((f64::NAN, f64::NAN, f64::NAN), |u| {
+                (
+                    u.estimate,
+                    u.estimate - z * u.std_error,
+                    u.estimate + z * u.std_error,
+                )
+            })
+        })
+        .collect();
+    let (blo, bhi) = bars
+        .iter()
+        .flat_map(|&(e, l, h)| [e, l, h])
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+    let bpad = ((bhi - blo) * 0.08).max(1e-9);
+    let k = bars.len() as f64;
+    let mut chart = ChartBuilder::on(&right)
+        .caption("uplift by score bin (95% CI)", ("sans-serif", 18))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..k, (blo - bpad)..(bhi + bpad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("score bin (1 = highest scores)")
+        .y_desc("treated − control mean")
+        .x_labels(bars.len())
+        .x_label_formatter(&|v| format!("{}", v.floor() as usize + 1))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let green = RGBColor(44, 160, 44);
+    chart
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .filter(|(_, b)| b.0.is_finite())
+                .map(|(i, &(e, _, _))| {
+                    let x = i as f64;
+                    Rectangle::new([(x + 0.15, 0.0), (x + 0.85, e)], green.mix(0.7).filled())
+                }),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .filter(|(_, b)| b.1.is_finite())
+                .map(|(i, &(_, l, h))| {
+                    let x = i as f64 + 0.5;
+                    PathElement::new(vec![(x, l), (x, h)], BLACK.stroke_width(2))
+                }),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (k, 0.0)],
+            BLACK.mix(0.5).stroke_width(1),
+        )))
+        .map_err(err)?;
+    Ok(())
+}

@@ -163,7 +163,8 @@ fn replicate(
                 .collect(),
         )
     });
-    let d = MetaData::new(&y, &arm, xs)?.labels(data.labels.clone())?;
+    let mut d = MetaData::new(&y, &arm, xs)?.labels(data.labels.clone())?;
+    d.effect.clone_from(&data.effect);
     let mut params = meta.params().clone();
     params.seed = seed ^ (r as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     let fit = Meta(params).fit(&d, learners, ks.as_ref(), None)?;

@@ -17,7 +17,7 @@
 //! - **DR**: `μ₀`, `μₐ` and `e` cross-fitted; the pseudo-outcome
 //!   `φ = μₐ − μ₀ + D (Y − μₐ)/e − (1 − D)(Y − μ₀)/(1 − e)` regressed on `x` by the effect model;
 //!   the mean of `φ` is the AIPW estimate of the arm's average effect, with the standard error
-//!   `sd(φ)/√n`.
+//!   `sd(φ)/√n` (`sd` with divisor `n − 1`, as grf).
 //!
 //! Estimated propensities of the R- and DR-learners are clipped to `[clip, 1 − clip]` (the count
 //! is reported); known propensities must lie in `(0, 1)` and are used as given. Intervals for any
@@ -93,6 +93,7 @@ pub struct MetaData<'a> {
     n_arms: usize,
     x: Features<'a>,
     labels: Vec<String>,
+    effect: Option<Vec<String>>,
 }
 
 impl<'a> MetaData<'a> {
@@ -144,7 +145,27 @@ impl<'a> MetaData<'a> {
             n_arms,
             x,
             labels,
+            effect: None,
         })
+    }
+
+    /// Restricts the effect models (the second stage of X, R and DR) to the covariates `names`,
+    /// EconML's `X` (the effect modifiers), while the outcome and propensity models keep all
+    /// (`X` and `W`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a name that is not a covariate, or no name.
+    pub fn effect_covariates(mut self, names: Vec<String>) -> Result<Self> {
+        if names.is_empty() {
+            return Err(Error::InvalidData("no effect covariate named".into()));
+        }
+        if let Some(m) = names.iter().find(|m| !self.x.names().contains(m)) {
+            return Err(Error::InvalidData(format!(
+                "effect covariate `{m}` is not among the covariates"
+            )));
+        }
+        self.effect = Some(names);
+        Ok(self)
     }
 
     /// Names the levels in messages (control first), e.g. by the treatment column's values.
@@ -368,6 +389,7 @@ pub struct MetaFit {
     /// Per arm.
     pub arms: Vec<ArmFit>,
     names: Vec<String>,
+    effect: Option<Vec<String>>,
 }
 
 /// The name of the S-learner's treatment feature.
@@ -379,6 +401,24 @@ fn with_arm<'b>(x: &Features<'b>, extra: &'b [f64]) -> Result<Features<'b>> {
         .map(|j| (x.names()[j].clone(), x.col(j)))
         .collect();
     cols.push((ARM_FEATURE.to_string(), extra));
+    Features::new(cols)
+}
+
+/// The columns `names` of `x` (all of `x` when `None`).
+fn select<'b>(x: &Features<'b>, names: Option<&[String]>) -> Result<Features<'b>> {
+    let Some(names) = names else {
+        return Ok(x.clone());
+    };
+    let cols = names
+        .iter()
+        .map(|m| {
+            x.names()
+                .iter()
+                .position(|n| n == m)
+                .map(|j| (m.clone(), x.col(j)))
+                .ok_or_else(|| Error::InvalidData(format!("covariate `{m}` is missing")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Features::new(cols)
 }
 
@@ -456,6 +496,7 @@ impl Meta {
             method: p.method,
             arms,
             names: data.x.names().to_vec(),
+            effect: data.effect.clone(),
         })
     }
 
@@ -469,6 +510,8 @@ impl Meta {
     ) -> Result<ArmFit> {
         let n = data.n();
         let x = &data.x;
+        let ef = data.effect.as_deref();
+        let xe = select(x, ef)?;
         let y = data.y;
         let pair: Vec<usize> = (0..n)
             .filter(|&i| data.arm[i] == 0 || data.arm[i] as usize == a)
@@ -497,7 +540,7 @@ impl Meta {
             Method::S => {
                 let mu = l.outcome.fit(&with_arm(x, &d)?, y, &pair)?;
                 let model = ArmModel::S(mu);
-                fit.cate = predict_arm(&model, x, known.map(|k| (k, a)))?;
+                fit.cate = predict_arm(&model, x, None, known.map(|k| (k, a)))?;
                 fit.model = model;
             }
             Method::T | Method::X => {
@@ -505,7 +548,7 @@ impl Meta {
                 let mu1 = l.outcome.fit(x, y, &treated)?;
                 if self.0.method == Method::T {
                     let model = ArmModel::T { mu0, mu1 };
-                    fit.cate = predict_arm(&model, x, None)?;
+                    fit.cate = predict_arm(&model, x, None, None)?;
                     fit.model = model;
                 } else {
                     let m0 = mu0.predict(x, &rows);
@@ -519,14 +562,14 @@ impl Meta {
                             }
                         })
                         .collect();
-                    let tau1 = l.effect.fit(x, &imputed, &treated)?;
-                    let tau0 = l.effect.fit(x, &imputed, &control)?;
+                    let tau1 = l.effect.fit(&xe, &imputed, &treated)?;
+                    let tau0 = l.effect.fit(&xe, &imputed, &control)?;
                     let e = match known {
                         Some(_) => PropensityModel::Known,
                         None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
                     };
                     let model = ArmModel::X { tau0, tau1, e };
-                    fit.cate = predict_arm(&model, x, known.map(|k| (k, a)))?;
+                    fit.cate = predict_arm(&model, x, ef, known.map(|k| (k, a)))?;
                     fit.model = model;
                 }
             }
@@ -563,7 +606,7 @@ impl Meta {
                         pseudo[i] = (y[i] - m[i]) / r;
                         weight[i] = r * r;
                     }
-                    let tau = l.effect.fit_weighted(x, &pseudo, &weight, &pair)?;
+                    let tau = l.effect.fit_weighted(&xe, &pseudo, &weight, &pair)?;
                     fit.quality = Some(NuisanceQuality {
                         outcome_rmse: rmse(&m, y, &pair),
                         propensity_log_loss: log_loss,
@@ -604,7 +647,8 @@ impl Meta {
                     }
                     let np = pair.len() as f64;
                     let mean = pair.iter().map(|&i| phi[i]).sum::<f64>() / np;
-                    let var = pair.iter().map(|&i| (phi[i] - mean).powi(2)).sum::<f64>() / np;
+                    let var =
+                        pair.iter().map(|&i| (phi[i] - mean).powi(2)).sum::<f64>() / (np - 1.0);
                     fit.aipw = Some(WithSe {
                         estimate: mean,
                         std_error: (var / np).sqrt(),
@@ -616,9 +660,9 @@ impl Meta {
                         outcome_rmse: rmse(&fitted, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    fit.model = ArmModel::Final(l.effect.fit(x, &phi, &pair)?);
+                    fit.model = ArmModel::Final(l.effect.fit(&xe, &phi, &pair)?);
                 }
-                fit.cate = predict_arm(&fit.model, x, None)?;
+                fit.cate = predict_arm(&fit.model, x, ef, None)?;
             }
         }
         Ok(fit)
@@ -689,15 +733,17 @@ impl Fitted for Zero {
     }
 }
 
-/// The arm's CATE at every row of `x`; the X-learner with a known propensity reads arm `a`'s
-/// from `known` (rows of `x`).
+/// The arm's CATE at every row of `x` (all covariates; the effect models read the columns
+/// `effect`); the X-learner with a known propensity reads arm `a`'s from `known` (rows of `x`).
 fn predict_arm(
     model: &ArmModel,
     x: &Features<'_>,
+    effect: Option<&[String]>,
     known: Option<(&KnownPropensity, usize)>,
 ) -> Result<Vec<f64>> {
     let n = x.n_rows();
     let rows = all_rows(n);
+    let xe = select(x, effect)?;
     Ok(match model {
         ArmModel::S(mu) => {
             let ones = vec![1.0; n];
@@ -712,8 +758,8 @@ fn predict_arm(
             p1.iter().zip(&p0).map(|(a, b)| a - b).collect()
         }
         ArmModel::X { tau0, tau1, e } => {
-            let t0 = tau0.predict(x, &rows);
-            let t1 = tau1.predict(x, &rows);
+            let t0 = tau0.predict(&xe, &rows);
+            let t1 = tau1.predict(&xe, &rows);
             let g: Vec<f64> = match e {
                 PropensityModel::Fitted(m) => m.predict(x, &rows),
                 PropensityModel::Known => {
@@ -732,7 +778,7 @@ fn predict_arm(
                 .map(|i| g[i] * t0[i] + (1.0 - g[i]) * t1[i])
                 .collect()
         }
-        ArmModel::Final(tau) => tau.predict(x, &rows),
+        ArmModel::Final(tau) => tau.predict(&xe, &rows),
     })
 }
 
@@ -757,7 +803,14 @@ impl MetaFit {
         }
         self.arms
             .iter()
-            .map(|f| predict_arm(&f.model, x, known.map(|k| (k, f.arm as usize))))
+            .map(|f| {
+                predict_arm(
+                    &f.model,
+                    x,
+                    self.effect.as_deref(),
+                    known.map(|k| (k, f.arm as usize)),
+                )
+            })
             .collect()
     }
 }

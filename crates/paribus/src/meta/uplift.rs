@@ -8,8 +8,11 @@
 //! `Y_t`, `Y_c` their outcome sums:
 //!
 //! - **gain** (CausalML's cumulative gain, scikit-uplift's uplift curve):
-//!   `(Y_t/n_t − Y_c/n_c) · k`, 0 while either arm is empty;
-//! - **qini** (Radcliffe): `Y_t − Y_c · n_t/n_c`, 0 while control is empty.
+//!   `(Y_t/n_t − Y_c/n_c) · k`, an empty arm's mean counted as 0 (scikit-uplift);
+//! - **qini** (Radcliffe): `Y_t − Y_c · n_t/n_c`, the ratio 0 while control is empty.
+//!
+//! From the first `k` with both arms these are CausalML's and scikit-uplift's curves; CausalML
+//! interpolates the points before it, and breaks ties in an unspecified order.
 //!
 //! Both are in units of the outcome summed over the population. Areas use the trapezoid rule
 //! with the population fraction `k/N` on the x-axis and the curve divided by `N` (a per-person
@@ -19,7 +22,9 @@
 //! - `*_vs_random`: minus the area under the random ranking's straight line to the curve's end
 //!   (half its end value), the Qini coefficient for the Qini curve;
 //! - `*_normalized`: the `vs_random` area divided by that of the perfect ranking's curve
-//!   (scikit-uplift's `uplift_auc_score`, `qini_auc_score`); see [`perfect_order`].
+//!   (scikit-uplift's `uplift_auc_score`, `qini_auc_score`); see [`perfect_keys`];
+//! - CausalML's `auuc_score` and `qini_score` (normalised), from its row-indexed curves:
+//!   see [`causalml_scores`].
 //!
 //! The RATE uses AIPW scores with arm means as the outcome models,
 //! `Γ = ȳ₁ − ȳ₀ + W (Y − ȳ₁)/e − (1 − W)(Y − ȳ₀)/(1 − e)`, unbiased for the effect in an
@@ -92,6 +97,10 @@ pub struct Evaluation {
     pub autoc: Rate,
     /// RATE with Qini weights.
     pub qini_rate: Rate,
+    /// CausalML's normalised `auuc_score` ([`causalml_scores`]).
+    pub auuc_causalml: f64,
+    /// CausalML's normalised `qini_score`.
+    pub qini_causalml: f64,
 }
 
 impl Evaluation {
@@ -159,11 +168,9 @@ fn curves(y: &[f64], w: &[f64], order: &[usize], key: &[f64]) -> (Curve, Curve) 
             continue;
         }
         let kk = (k + 1) as f64;
-        let g = if nt > 0.0 && nc > 0.0 {
-            (st / nt - sc / nc) * kk
-        } else {
-            0.0
-        };
+        // an empty arm's mean counts as 0 (scikit-uplift's convention)
+        let mean = |s: f64, c: f64| if c > 0.0 { s / c } else { 0.0 };
+        let g = (mean(st, nt) - mean(sc, nc)) * kk;
         let q = if nc > 0.0 { st - sc * nt / nc } else { st };
         gain.fraction.push(kk / n);
         gain.value.push(g / n);
@@ -173,27 +180,90 @@ fn curves(y: &[f64], w: &[f64], order: &[usize], key: &[f64]) -> (Curve, Curve) 
     (gain, qini)
 }
 
-/// The perfect ranking (scikit-uplift's): treated rows by decreasing outcome, then control rows
-/// by increasing outcome, so that the curve climbs as steeply as the data allow; as a key with
-/// distinct values, highest first.
-pub fn perfect_order(y: &[f64], w: &[f64]) -> Vec<f64> {
-    let n = y.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|&a, &b| {
-        let (ta, tb) = (w[a] == 1.0, w[b] == 1.0);
-        tb.cmp(&ta).then_with(|| {
-            if ta {
-                y[b].total_cmp(&y[a])
-            } else {
-                y[a].total_cmp(&y[b])
-            }
-        })
-    });
-    let mut key = vec![0.0; n];
-    for (r, &i) in idx.iter().enumerate() {
-        key[i] = (n - r) as f64;
+/// The perfect rankings of scikit-uplift, as keys (highest first; ties form one point): for the
+/// Qini curve `Y` for treated rows and `−Y` for control rows (its `negative_effect = True`); for
+/// the gain curve with a 0/1 outcome, `2 · 1{Y = W} + s` with `s = Y` when the control responders
+/// outnumber the treated non-responders, else `s = W`, and the Qini key for any other outcome.
+pub fn perfect_keys(y: &[f64], w: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let qini: Vec<f64> = y
+        .iter()
+        .zip(w)
+        .map(|(&y, &w)| if w == 1.0 { y } else { -y })
+        .collect();
+    let binary = y.iter().all(|&v| v == 0.0 || v == 1.0);
+    if !binary {
+        return (qini.clone(), qini);
     }
-    key
+    let cr = y
+        .iter()
+        .zip(w)
+        .filter(|&(&y, &w)| y == 1.0 && w == 0.0)
+        .count();
+    let tn = y
+        .iter()
+        .zip(w)
+        .filter(|&(&y, &w)| y == 0.0 && w == 1.0)
+        .count();
+    let gain = y
+        .iter()
+        .zip(w)
+        .map(|(&y, &w)| 2.0 * f64::from(u8::from(y == w)) + if cr > tn { y } else { w })
+        .collect();
+    (gain, qini)
+}
+
+/// CausalML's normalised `auuc_score` and `qini_score` for the ranking `order` (one point per
+/// row, `k = 0..N`; before both arms appear, the lift (gain / k) and the Qini are interpolated
+/// linearly from `(0, 0)`; each
+/// curve divided by the absolute value of its end): the mean of the gain curve's `N + 1` points,
+/// and the mean of the Qini curve's minus half its end value. They equal CausalML's when the
+/// scores have no ties (CausalML orders tied rows arbitrarily).
+pub fn causalml_scores(y: &[f64], w: &[f64], order: &[usize]) -> (f64, f64) {
+    let n = order.len();
+    let (mut nt, mut nc, mut st, mut sc) = (0.0, 0.0, 0.0, 0.0);
+    let mut gain = vec![f64::NAN; n + 1];
+    let mut qini = vec![f64::NAN; n + 1];
+    gain[0] = 0.0;
+    qini[0] = 0.0;
+    for (k, &i) in order.iter().enumerate() {
+        if w[i] == 1.0 {
+            nt += 1.0;
+            st += y[i];
+        } else {
+            nc += 1.0;
+            sc += y[i];
+        }
+        if nt > 0.0 && nc > 0.0 {
+            // the lift; times k below, after the gap is filled
+            gain[k + 1] = st / nt - sc / nc;
+        }
+        if nc > 0.0 {
+            qini[k + 1] = st - sc * nt / nc;
+        }
+    }
+    let fill = |v: &mut [f64]| {
+        // the leading gap lies on the line from (0, 0) to the first defined point
+        let Some(k1) = (1..v.len()).find(|&k| !v[k].is_nan()) else {
+            return;
+        };
+        for k in 1..k1 {
+            v[k] = v[k1] * k as f64 / k1 as f64;
+        }
+    };
+    fill(&mut gain);
+    for (k, g) in gain.iter_mut().enumerate() {
+        *g *= k as f64;
+    }
+    fill(&mut qini);
+    let norm = |v: &[f64]| {
+        let end = v[v.len() - 1].abs();
+        v.iter().map(|x| x / end).collect::<Vec<f64>>()
+    };
+    let (g, q) = (norm(&gain), norm(&qini));
+    let m = (n + 1) as f64;
+    let auuc = g.iter().sum::<f64>() / m;
+    let qs = q.iter().sum::<f64>() / m - q[n] / 2.0;
+    (auuc, qs)
 }
 
 /// Rows ordered by `key`, highest first (ties by row, for a stable order).
@@ -270,8 +340,10 @@ pub fn evaluate(
     }
     let order = ranked(score);
     let (gain, qini) = curves(y, w, &order, score);
-    let perfect = perfect_order(y, w);
-    let (gain_perfect, qini_perfect) = curves(y, w, &ranked(&perfect), &perfect);
+    let (pg, pq) = perfect_keys(y, w);
+    let (gain_perfect, _) = curves(y, w, &ranked(&pg), &pg);
+    let (_, qini_perfect) = curves(y, w, &ranked(&pq), &pq);
+    let (auuc_causalml, qini_causalml) = causalml_scores(y, w, &order);
     let bins = score_bins(y, w, score, &order, p.bins);
     let share = nt as f64 / n as f64;
     let prop: Vec<f64> = (0..n).map(|i| e.map_or(share, |e| e[i])).collect();
@@ -303,6 +375,8 @@ pub fn evaluate(
         bins,
         autoc,
         qini_rate,
+        auuc_causalml,
+        qini_causalml,
     })
 }
 
@@ -324,12 +398,14 @@ pub fn aipw_scores(y: &[f64], w: &[f64], e: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Equal-count bins of the ranked rows (bin 1 the top).
+/// Bins of the ranked rows (bin 1 the top), as numpy's `array_split` (scikit-uplift's
+/// `uplift_by_percentile`): the first `N mod k` bins one row longer.
 fn score_bins(y: &[f64], w: &[f64], score: &[f64], order: &[usize], k: usize) -> Vec<Bin> {
     let n = order.len();
+    let start = |b: usize| b * (n / k) + b.min(n % k);
     (0..k)
         .map(|b| {
-            let rows = &order[b * n / k..(b + 1) * n / k];
+            let rows = &order[start(b)..start(b + 1)];
             let stats = |t: f64| {
                 let v: Vec<f64> = rows.iter().filter(|&&i| w[i] == t).map(|&i| y[i]).collect();
                 let m = v.iter().sum::<f64>() / v.len().max(1) as f64;
@@ -374,11 +450,11 @@ mod tests {
         let w = [1.0, 0.0, 1.0, 0.0];
         let s = [4.0, 3.0, 2.0, 1.0];
         let (g, q) = curves(&y, &w, &ranked(&s), &s);
-        // k = 1: only treated → 0 gain, qini = 3; k = 2: (3 − 1)·2 = 4, qini 3 − 1 = 2;
+        // k = 1: only treated → gain (3 − 0)·1 = 3 (the empty control's mean counts as 0), qini 3; k = 2: (3 − 1)·2 = 4, qini 3 − 1 = 2;
         // k = 3: (2.5 − 1)·3 = 4.5, qini 5 − 1·2 = 3; k = 4: (2.5 − 0.5)·4 = 8, qini 5 − 1 = 4
         let gv: Vec<f64> = g.value.iter().map(|v| v * 4.0).collect();
         let qv: Vec<f64> = q.value.iter().map(|v| v * 4.0).collect();
-        assert_eq!(gv, vec![0.0, 0.0, 4.0, 4.5, 8.0]);
+        assert_eq!(gv, vec![0.0, 3.0, 4.0, 4.5, 8.0]);
         assert_eq!(qv, vec![0.0, 3.0, 2.0, 3.0, 4.0]);
         // trapezoids of width 1/4 on the per-person values
         let area = (0.0 + 0.75 + 0.75 + 0.5 + 0.5 + 0.75 + 0.75 + 1.0) / 2.0 / 4.0;
