@@ -45,6 +45,10 @@ pub struct SimulateArgs {
     /// Master seed.
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
+    /// Extra pairs of everyone/no-one worlds with fresh luck, averaged into each viewer's
+    /// `expected_cate` (the conditional effect; the oracle of targeting).
+    #[arg(long, allow_negative_numbers = true)]
+    cate_rounds: Option<usize>,
     /// Worker threads (default: all cores); the output does not depend on it.
     #[arg(long, allow_negative_numbers = true)]
     threads: Option<usize>,
@@ -97,6 +101,9 @@ fn config(args: &SimulateArgs) -> Result<Config> {
     }
     if let Some(v) = args.capacity {
         cfg.capacity = v;
+    }
+    if let Some(v) = args.cate_rounds {
+        cfg.cate_rounds = v;
     }
     if let Some(v) = args.seed {
         cfg.seed = v;
@@ -285,11 +292,20 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .collect();
     let extra = ends.len().saturating_sub(3);
     if extra > 0 {
-        let what = if cfg.scenario == Scenario::Surrogate {
-            "the historical cohort".to_string()
-        } else {
-            format!("{extra} re-randomized worlds (truth.pairs)")
-        };
+        let rounds = 2 * cfg.cate_rounds;
+        let pairs = extra.saturating_sub(rounds);
+        let mut parts = Vec::new();
+        if rounds > 0 {
+            parts.push(format!("{rounds} worlds with fresh luck (expected_cate)"));
+        }
+        if pairs > 0 {
+            parts.push(if cfg.scenario == Scenario::Surrogate {
+                "the historical cohort".to_string()
+            } else {
+                format!("{pairs} re-randomized worlds (truth.pairs)")
+            });
+        }
+        let what = parts.join(" and ");
         secs.push(format!("{:.1}s for {what}", ends[ends.len() - 1] - ends[2]));
     }
     eprintln!(
@@ -404,6 +420,9 @@ fn write_tables(sim: &Simulation, dir: &Path, f: OutFormat) -> Result<()> {
         ("gift_coins", Values::F64(t.viewer_coins.clone())),
         ("cate", Values::F64(sim.cate.clone())),
     ]);
+    if let Some(e) = &sim.expected_cate {
+        outcomes.push(("expected_cate", Values::F64(e.clone())));
+    }
     write_table(&path("viewer_outcomes"), f, outcomes)?;
 
     let ns = cfg.streamers;

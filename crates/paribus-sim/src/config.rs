@@ -226,6 +226,11 @@ pub struct Config {
     pub bilateral: Bilateral,
     /// The long-term outcome of the surrogate scenario.
     pub long_term: LongTerm,
+    /// Extra pairs of everyone-treated and no-one-treated worlds with fresh luck (who is online
+    /// and active, sessions), the same population and assignment: each viewer's effect averaged
+    /// over them and the first pair is `expected_cate`, the viewer's conditional effect given
+    /// everything the simulator drew about them (0: not computed).
+    pub cate_rounds: usize,
 }
 
 impl Default for ViewerTreatment {
@@ -298,6 +303,7 @@ impl Default for Config {
             observational: Observational::default(),
             bilateral: Bilateral::default(),
             long_term: LongTerm::default(),
+            cate_rounds: 0,
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct Simulation {
     pub factual: Totals,
     /// Each viewer's own effect on experiment watch minutes (everyone treated vs no one).
     pub cate: Vec<f64>,
+    /// With `cate_rounds > 0`: each viewer's effect averaged over `cate_rounds + 1` pairs of
+    /// worlds with independent luck, an estimate of the viewer's conditional effect.
+    pub expected_cate: Option<Vec<f64>>,
     /// The ground truth.
     pub truth: Truth,
     /// The surrogate scenario's experiment, historical cohort and long-term truth.
@@ -134,6 +137,21 @@ pub fn simulate(
         none: &none,
     };
     let cate = truth::cate(&worlds);
+    let expected_cate = (cfg.cate_rounds > 0).then(|| {
+        let mut sum = cate.clone();
+        for r in 0..cfg.cate_rounds as u64 {
+            // fresh luck: the engine's streams are keyed by the seed; population and plan stay
+            let mut luck = cfg.clone();
+            luck.seed = rng::key(cfg.seed, rng::Tag::CateRound, r, 0);
+            let run = |w| engine::run(&luck, &viewers, &streamers, &plan, w, |_| {}, progress);
+            let (a, b) = (run(World::AllTreated), run(World::NoneTreated));
+            for ((s, x), y) in sum.iter_mut().zip(&a.viewer_watch).zip(&b.viewer_watch) {
+                *s += x - y;
+            }
+        }
+        let k = (cfg.cate_rounds + 1) as f64;
+        sum.iter().map(|s| s / k).collect()
+    });
     let mut truth = truth::compute(
         cfg.scenario,
         cfg.switchback.carryover,
@@ -183,6 +201,7 @@ pub fn simulate(
         plan,
         factual,
         cate,
+        expected_cate,
         truth,
     })
 }

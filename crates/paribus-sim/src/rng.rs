@@ -20,6 +20,7 @@ pub(crate) enum Tag {
     Session = 7,
     Switch = 8,
     LongTerm = 9,
+    CateRound = 10,
 }
 
 /// The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer.

@@ -128,7 +128,10 @@ fn policy_value_interval_covers_the_policy_truth() {
             let mut sorted = htau.clone();
             sorted.sort_by(|a, b| b.total_cmp(a));
             let oracle: f64 = sorted[..600].iter().sum();
-            ((v.estimate - truth).abs() <= 1.959964 * v.std_error, truth / oracle)
+            (
+                (v.estimate - truth).abs() <= 1.959964 * v.std_error,
+                truth / oracle,
+            )
         })
         .collect();
     let c = share(&hits.iter().map(|h| h.0).collect::<Vec<_>>());
