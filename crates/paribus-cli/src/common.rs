@@ -144,3 +144,41 @@ pub fn write_rows(path: &Path, flag: &str, columns: Vec<(&str, Vec<f64>)>) -> Re
     )?;
     Ok(())
 }
+
+/// The distribution of the finite values of `v` (mean, sd, min, deciles, quartiles, max), or
+/// null when there are none.
+pub fn summary(v: &[f64]) -> serde_json::Value {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let m = s.iter().sum::<f64>() / s.len() as f64;
+    let sd = (s.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64).sqrt();
+    let q = |p: f64| paribus::stats::quantile_sorted(&s, p);
+    serde_json::json!({"mean": m, "sd": sd, "min": s[0], "q10": q(0.1), "q25": q(0.25), "median": q(0.5),
+           "q75": q(0.75), "q90": q(0.9), "max": s[s.len() - 1]})
+}
+
+/// Labels ordered numerically when both parse as numbers, else as text: the positions of
+/// `labels` in that order.
+pub fn numeric_aware_order(labels: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(
+        |&x, &y| match (labels[x].parse::<f64>(), labels[y].parse::<f64>()) {
+            (Ok(p), Ok(q)) => p.total_cmp(&q),
+            _ => labels[x].cmp(&labels[y]),
+        },
+    );
+    order
+}
+
+/// Fold ids `0..k` from a categorical column's codes, the labels taken in
+/// [`numeric_aware_order`] (so that 0-based ids keep their numbers).
+pub fn fold_ids(codes: &[u32], labels: &[String]) -> Vec<u32> {
+    let mut rank = vec![0u32; labels.len()];
+    for (r, &code) in numeric_aware_order(labels).iter().enumerate() {
+        rank[code] = r as u32;
+    }
+    codes.iter().map(|&c| rank[c as usize]).collect()
+}

@@ -299,20 +299,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
     let clusters = a.cluster.as_ref().map(|_| t.codes(cluster_at));
     let folds = match &a.fold_column {
         Some(name) => {
-            // labels in sorted order become folds 0..k (so 0-based ids keep their numbers)
-            let labels = &t.summary.labels[fold_at];
-            let mut order: Vec<usize> = (0..labels.len()).collect();
-            order.sort_by(
-                |&x, &y| match (labels[x].parse::<f64>(), labels[y].parse::<f64>()) {
-                    (Ok(p), Ok(q)) => p.total_cmp(&q),
-                    _ => labels[x].cmp(&labels[y]),
-                },
-            );
-            let mut rank = vec![0u32; labels.len()];
-            for (r, &code) in order.iter().enumerate() {
-                rank[code] = r as u32;
-            }
-            let ids = t.codes(fold_at).iter().map(|&c| rank[c as usize]).collect();
+            let ids = crate::common::fold_ids(t.codes(fold_at), &t.summary.labels[fold_at]);
             Folds::given(vec![ids])
                 .map_err(|e| InputError(format!("{path}: column \"{name}\": {e}")))?
         }

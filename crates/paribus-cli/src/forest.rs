@@ -15,7 +15,7 @@ use paribus_io::ColumnSpec;
 use serde_json::{Value, json};
 
 use crate::InputError;
-use crate::common::{Common, out_format, write_rows};
+use crate::common::{Common, out_format, summary, write_rows};
 use crate::output;
 
 /// `paribus forest ...`
@@ -310,19 +310,6 @@ fn params(a: &ForestArgs) -> Result<Forest> {
         };
         anyhow::Error::new(InputError(format!("{flag}: {e}")))
     })
-}
-
-fn summary(v: &[f64]) -> Value {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return Value::Null;
-    }
-    let m = s.iter().sum::<f64>() / s.len() as f64;
-    let sd = (s.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64).sqrt();
-    let q = |p: f64| paribus::stats::quantile_sorted(&s, p);
-    json!({"mean": m, "sd": sd, "min": s[0], "q10": q(0.1), "q25": q(0.25), "median": q(0.5),
-           "q75": q(0.75), "q90": q(0.9), "max": s[s.len() - 1]})
 }
 
 fn rmse(a: &[f64], b: &[f64]) -> f64 {

@@ -17,10 +17,10 @@ use paribus::meta::{
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, Source};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::InputError;
-use crate::common::{Common, out_format, write_rows};
+use crate::common::{Common, fold_ids, numeric_aware_order, out_format, summary, write_rows};
 use crate::output;
 
 /// `paribus uplift ...`
@@ -205,13 +205,10 @@ fn arms_of(
         ))
         .into());
     };
-    let mut rest: Vec<usize> = (0..labels.len()).filter(|&k| k != c).collect();
-    rest.sort_by(
-        |&x, &y| match (labels[x].parse::<f64>(), labels[y].parse::<f64>()) {
-            (Ok(p), Ok(q)) => p.total_cmp(&q),
-            _ => labels[x].cmp(&labels[y]),
-        },
-    );
+    let rest: Vec<usize> = numeric_aware_order(labels)
+        .into_iter()
+        .filter(|&k| k != c)
+        .collect();
     if rest.is_empty() {
         return Err(InputError(format!(
             "{path}: column \"{col}\" has one value ({control}) in every row: there is no arm to compare"
@@ -327,16 +324,6 @@ impl Zoo {
             _ => &self.logit,
         }
     }
-}
-
-fn summary(v: &[f64]) -> Value {
-    let mut s: Vec<f64> = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let m = s.iter().sum::<f64>() / s.len() as f64;
-    let sd = (s.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64).sqrt();
-    let q = |p: f64| paribus::stats::quantile_sorted(&s, p);
-    json!({"mean": m, "sd": sd, "min": s[0], "q10": q(0.1), "median": q(0.5), "q90": q(0.9),
-           "max": s[s.len() - 1]})
 }
 
 fn run_fit(a: &FitArgs) -> Result<()> {
@@ -477,25 +464,7 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         Some(items) => Some(known(items, &t, n, labels.len())?),
         None => None,
     };
-    let folds = fold_at.map(|k| {
-        // labels in numeric-aware order become folds 0..k
-        let lab = &t.summary.labels[k];
-        let mut order: Vec<usize> = (0..lab.len()).collect();
-        order.sort_by(
-            |&p, &q| match (lab[p].parse::<f64>(), lab[q].parse::<f64>()) {
-                (Ok(u), Ok(v)) => u.total_cmp(&v),
-                _ => lab[p].cmp(&lab[q]),
-            },
-        );
-        let mut rank = vec![0u32; lab.len()];
-        for (r, &code) in order.iter().enumerate() {
-            rank[code] = r as u32;
-        }
-        t.codes(k)
-            .iter()
-            .map(|&v| rank[v as usize])
-            .collect::<Vec<u32>>()
-    });
+    let folds = fold_at.map(|k| fold_ids(t.codes(k), &t.summary.labels[k]));
     let zoo = Zoo::new();
     let learners = MetaLearners {
         outcome: zoo.reg(y_name),
