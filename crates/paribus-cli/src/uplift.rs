@@ -63,13 +63,14 @@ pub struct FitArgs {
     /// Meta-learner: s, t, x, r or dr.
     #[arg(long, default_value = "dr")]
     method: String,
-    /// Learner of every model: ols (the logit for a propensity), lasso, ridge, gbm or forest.
+    /// Learner of the outcome and effect models: ols, lasso, ridge, gbm or forest.
     #[arg(long, default_value = "gbm")]
     learner: String,
     /// Learner of the outcome models (overrides --learner).
     #[arg(long, value_name = "NAME")]
     learner_y: Option<String>,
-    /// Learner of the propensity (overrides --learner).
+    /// Learner of the propensity (default: the logit with --learner ols, else the
+    /// cross-validated L1 logit `lasso`, whatever --learner says; gbm or forest when asked).
     #[arg(long, value_name = "NAME")]
     learner_t: Option<String>,
     /// Learner of the effect models of X, R and DR (overrides --learner; R needs ols, gbm or
@@ -336,7 +337,10 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         ))
     })?;
     let y_name = a.learner_y.as_deref().unwrap_or(&a.learner);
-    let t_name = a.learner_t.as_deref().unwrap_or(&a.learner);
+    // a regularized logit unless asked otherwise: boosted propensities overfit small samples
+    // (IHDP, docs/UPLIFT.md), and CausalML and EconML default to regularized logits too
+    let t_default = if a.learner == "ols" { "ols" } else { "lasso" };
+    let t_name = a.learner_t.as_deref().unwrap_or(t_default);
     let e_name = a.learner_effect.as_deref().unwrap_or(&a.learner);
     for (flag, name) in [
         ("--learner", a.learner.as_str()),
