@@ -259,6 +259,16 @@ fn uplift_metrics_equal_causalml_and_scikit_uplift() {
         let u = bin["uplift"]["estimate"].as_f64().unwrap();
         assert!((u - by["uplift"][b].as_f64().unwrap()).abs() < 1e-12);
     }
+    // the picture, SVG and PNG
+    for ext in ["svg", "png"] {
+        let pic = out_path(&format!("qini.{ext}"));
+        evaluate("y", &["--plot", &pic]);
+        let bytes = std::fs::read(&pic).unwrap();
+        assert!(bytes.len() > 1000, "{pic}");
+        if ext == "svg" {
+            assert!(String::from_utf8_lossy(&bytes).contains("Qini"));
+        }
+    }
     // the ranking is informative: RATE well above 0
     let rate = v["estimates"]
         .as_array()
