@@ -1066,7 +1066,7 @@ where
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..k, (blo - bpad)..(bhi + bpad))
+        .build_cartesian_2d(0.5..k + 0.5, (blo - bpad)..(bhi + bpad))
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -1074,7 +1074,13 @@ where
         .x_desc("score bin (1 = highest scores)")
         .y_desc("treated − control mean")
         .x_labels(bars.len())
-        .x_label_formatter(&|v| format!("{}", v.floor() as usize + 1))
+        .x_label_formatter(&|v| {
+            if (v - v.round()).abs() < 1e-9 {
+                format!("{}", v.round() as i64)
+            } else {
+                String::new()
+            }
+        })
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
@@ -1085,8 +1091,8 @@ where
                 .enumerate()
                 .filter(|(_, b)| b.0.is_finite())
                 .map(|(i, &(e, _, _))| {
-                    let x = i as f64;
-                    Rectangle::new([(x + 0.15, 0.0), (x + 0.85, e)], green.mix(0.7).filled())
+                    let x = i as f64 + 1.0;
+                    Rectangle::new([(x - 0.35, 0.0), (x + 0.35, e)], green.mix(0.7).filled())
                 }),
         )
         .map_err(err)?;
@@ -1096,14 +1102,14 @@ where
                 .enumerate()
                 .filter(|(_, b)| b.1.is_finite())
                 .map(|(i, &(_, l, h))| {
-                    let x = i as f64 + 0.5;
+                    let x = i as f64 + 1.0;
                     PathElement::new(vec![(x, l), (x, h)], BLACK.stroke_width(2))
                 }),
         )
         .map_err(err)?;
     chart
         .draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, 0.0), (k, 0.0)],
+            vec![(0.5, 0.0), (k + 0.5, 0.0)],
             BLACK.mix(0.5).stroke_width(1),
         )))
         .map_err(err)?;
