@@ -24,7 +24,7 @@ fn named(x: &[Vec<f64>]) -> Features<'_> {
     .unwrap()
 }
 
-fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool, f64) {
+fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool, f64, [f64; 3]) {
     let (x, w, y, tau) = smooth_with(n, 6, seed, randomized);
     let (xt, _, _, tau_t) = smooth_with(500, 6, seed + 1_000_000, randomized);
     let fx = ForestX::new(&named(&x), 256).unwrap();
@@ -32,6 +32,9 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
     let forest = ForestParams {
         trees,
         seed,
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2),
         ..ForestParams::default()
     }
     .check()
@@ -54,6 +57,24 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
         .filter(|((e, v), t)| (*e - *t).abs() <= 1.959964 * v.sqrt())
         .count() as f64
         / tau_t.len() as f64;
+    // mean standard error, bias and RMSE over the test points
+    let m = tau_t.len() as f64;
+    let diag = [
+        v.iter().map(|v| v.sqrt()).sum::<f64>() / m,
+        p.estimate
+            .iter()
+            .zip(&tau_t)
+            .map(|(e, t)| e - t)
+            .sum::<f64>()
+            / m,
+        (p.estimate
+            .iter()
+            .zip(&tau_t)
+            .map(|(e, t)| (e - t).powi(2))
+            .sum::<f64>()
+            / m)
+            .sqrt(),
+    ];
     let s = Scores {
         y: &y,
         w: &w,
@@ -66,7 +87,7 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
     let ate = s.average_effect(Target::All).unwrap();
     let sate = tau.iter().sum::<f64>() / tau.len() as f64;
     let z = (ate.estimate - sate) / ate.std_error;
-    (covered, z.abs() <= 1.959964, z)
+    (covered, z.abs() <= 1.959964, z, diag)
 }
 
 /// Pointwise: Wager & Athey's (2018) smooth-effect setting (randomized, d = 6, n = 5000), 40
@@ -74,12 +95,18 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
 #[test]
 #[ignore = "slow: 40 causal forests on 5,000 rows"]
 fn pointwise_cate_intervals_cover() {
-    let reps: Vec<(f64, bool, f64)> = (0..40u64)
+    let reps: Vec<(f64, bool, f64, [f64; 3])> = (0..40u64)
         .into_par_iter()
         .map(|r| replicate(r + 1, 5000, 2000, true))
         .collect();
     let pointwise = reps.iter().map(|r| r.0).sum::<f64>() / reps.len() as f64;
-    eprintln!("pointwise CATE coverage {pointwise:.3} (randomized, n = 5000)");
+    let mean = |k: usize| reps.iter().map(|r| r.3[k]).sum::<f64>() / reps.len() as f64;
+    eprintln!(
+        "pointwise CATE coverage {pointwise:.3} (randomized, n = 5000); mean SE {:.3}, bias {:.3}, RMSE {:.3}",
+        mean(0),
+        mean(1),
+        mean(2)
+    );
     assert!(
         (0.90..=0.97).contains(&pointwise),
         "pointwise coverage {pointwise}"
@@ -90,7 +117,7 @@ fn pointwise_cate_intervals_cover() {
 #[test]
 #[ignore = "slow: 200 causal forests"]
 fn ate_intervals_cover() {
-    let reps: Vec<(f64, bool, f64)> = (0..200u64)
+    let reps: Vec<(f64, bool, f64, [f64; 3])> = (0..200u64)
         .into_par_iter()
         .map(|r| replicate(r + 1, 2000, 1000, false))
         .collect();
