@@ -32,9 +32,6 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
     let forest = ForestParams {
         trees,
         seed,
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2),
         ..ForestParams::default()
     }
     .check()
