@@ -697,7 +697,7 @@ pub(crate) fn check_learner(flag: &str, name: &str) -> Result<()> {
     .into())
 }
 
-/// The nuisance learners behind the `--learner` names, shared by `dml` and `weight aipw`: ols
+/// The nuisance learners behind the `--learner` names, shared by `dml`, `weight aipw` and `uplift`: ols
 /// (least squares; the unpenalised logit for a classifier), lasso (cross-validated elastic net;
 /// the L1 logistic regression for a classifier), ridge (a classifier stays the logit) and gbm.
 pub(crate) struct LearnerSet<'l> {
@@ -712,26 +712,78 @@ pub(crate) struct LearnerSet<'l> {
     pub forest_clf: &'l dyn Classifier,
 }
 
+/// The learners of every `--learner` name with their defaults, owned ([`DefaultLearners::set`]
+/// lends them by name).
+pub(crate) struct DefaultLearners {
+    ols: LinearRegression,
+    logit: LogisticRegression,
+    lasso: paribus::learn::ElasticNetCv,
+    l1_logit: L1LogisticCv,
+    ridge: RidgeCv,
+    gbm: Gbm,
+    forest: paribus::forest::ForestLearner,
+}
+
+impl DefaultLearners {
+    /// Every learner with its default options.
+    pub fn new() -> Self {
+        DefaultLearners {
+            ols: LinearRegression,
+            logit: LogisticRegression,
+            lasso: paribus::learn::ElasticNetCv::default(),
+            l1_logit: L1LogisticCv::default(),
+            ridge: RidgeCv::default(),
+            gbm: Gbm::default(),
+            forest: paribus::forest::ForestLearner::default(),
+        }
+    }
+
+    /// The learners by name.
+    pub fn set(&self) -> LearnerSet<'_> {
+        LearnerSet {
+            ols: &self.ols,
+            logit: &self.logit,
+            lasso: &self.lasso,
+            l1_logit: &self.l1_logit,
+            ridge: &self.ridge,
+            gbm_reg: &self.gbm,
+            gbm_clf: &self.gbm,
+            forest_reg: &self.forest,
+            forest_clf: &self.forest,
+        }
+    }
+}
+
 impl<'l> LearnerSet<'l> {
     /// The regressor of a (checked) name.
-    pub fn reg(&self, name: &str) -> Learner<'l> {
-        Learner::Reg(match name {
+    pub fn regressor(&self, name: &str) -> &'l dyn Regressor {
+        match name {
             "lasso" => self.lasso,
             "ridge" => self.ridge,
             "gbm" => self.gbm_reg,
             "forest" => self.forest_reg,
             _ => self.ols,
-        })
+        }
     }
 
     /// The classifier of a (checked) name.
-    pub fn clf(&self, name: &str) -> Learner<'l> {
-        Learner::Clf(match name {
+    pub fn classifier(&self, name: &str) -> &'l dyn Classifier {
+        match name {
             "gbm" => self.gbm_clf,
             "forest" => self.forest_clf,
             "lasso" => self.l1_logit,
             _ => self.logit,
-        })
+        }
+    }
+
+    /// [`LearnerSet::regressor`] as a DML nuisance learner.
+    pub fn reg(&self, name: &str) -> Learner<'l> {
+        Learner::Reg(self.regressor(name))
+    }
+
+    /// [`LearnerSet::classifier`] as a DML nuisance learner.
+    pub fn clf(&self, name: &str) -> Learner<'l> {
+        Learner::Clf(self.classifier(name))
     }
 }
 

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::forest::analysis::WithSe;
-use paribus::learn::{
-    Classifier, ElasticNetCv, Features, Gbm, L1LogisticCv, LinearRegression, LogisticRegression,
-    Regressor, RidgeCv,
-};
+use paribus::learn::Features;
 use paribus::meta::uplift::{EvalParams, Evaluation, evaluate};
 use paribus::meta::{
     KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap, target,
@@ -196,9 +193,10 @@ fn arms_of(
     path: &str,
 ) -> Result<(Vec<u32>, Vec<String>)> {
     let control = control.unwrap_or("0");
+    // the label itself, or the same number (`0.0` for `0`)
     let Some(c) = labels.iter().position(|l| {
         l == control
-            || (l.parse::<f64>().ok() == control.parse::<f64>().ok() && l.parse::<f64>().is_ok())
+            || matches!((l.parse::<f64>(), control.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
     }) else {
         return Err(InputError(format!(
             "{path}: column \"{col}\" has no control level `{control}` (levels: {}); name it with --control",
@@ -281,50 +279,6 @@ fn known(
     Ok(KnownPropensity(
         items.iter().map(|it| values(it, t, n)).collect(),
     ))
-}
-
-/// The learners behind the names.
-struct Zoo {
-    ols: LinearRegression,
-    logit: LogisticRegression,
-    lasso: ElasticNetCv,
-    l1: L1LogisticCv,
-    ridge: RidgeCv,
-    gbm: Gbm,
-    forest: paribus::forest::ForestLearner,
-}
-
-impl Zoo {
-    fn new() -> Self {
-        Zoo {
-            ols: LinearRegression,
-            logit: LogisticRegression,
-            lasso: ElasticNetCv::default(),
-            l1: L1LogisticCv::default(),
-            ridge: RidgeCv::default(),
-            gbm: Gbm::default(),
-            forest: paribus::forest::ForestLearner::default(),
-        }
-    }
-
-    fn reg(&self, name: &str) -> &dyn Regressor {
-        match name {
-            "lasso" => &self.lasso,
-            "ridge" => &self.ridge,
-            "gbm" => &self.gbm,
-            "forest" => &self.forest,
-            _ => &self.ols,
-        }
-    }
-
-    fn clf(&self, name: &str) -> &dyn Classifier {
-        match name {
-            "lasso" => &self.l1,
-            "gbm" => &self.gbm,
-            "forest" => &self.forest,
-            _ => &self.logit,
-        }
-    }
 }
 
 fn run_fit(a: &FitArgs) -> Result<()> {
@@ -469,11 +423,12 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         None => None,
     };
     let folds = fold_at.map(|k| fold_ids(t.codes(k), &t.summary.labels[k]));
-    let zoo = Zoo::new();
+    let owned = crate::dml::DefaultLearners::new();
+    let set = owned.set();
     let learners = MetaLearners {
-        outcome: zoo.reg(y_name),
-        propensity: zoo.clf(t_name),
-        effect: zoo.reg(e_name),
+        outcome: set.regressor(y_name),
+        propensity: set.classifier(t_name),
+        effect: set.regressor(e_name),
     };
     // new data for --predict
     let new = match &a.predict {

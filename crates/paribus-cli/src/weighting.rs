@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::data::LinearData;
 use paribus::dml::{DmlData, DmlParams, Folds, Learners, Score};
-use paribus::learn::{Features, Gbm, L1LogisticCv, LinearRegression, LogisticRegression, RidgeCv};
+use paribus::learn::Features;
 use paribus::regress::{OlsParams, VcovSpec};
 use paribus::weighting::{
     self, BalanceRow, MatchData, MatchEstimand, MatchParams, MatchVariance, Metric, Propensity,
@@ -1065,26 +1065,8 @@ fn aipw(
             crate::dml::check_learner(flag, name)?;
         }
     }
-    let (ols, logit, lasso, l1, ridge, gbm) = (
-        LinearRegression,
-        LogisticRegression,
-        paribus::learn::ElasticNetCv::default(),
-        L1LogisticCv::default(),
-        RidgeCv::default(),
-        Gbm::default(),
-    );
-    let forest = paribus::forest::ForestLearner::default();
-    let set = crate::dml::LearnerSet {
-        ols: &ols,
-        logit: &logit,
-        lasso: &lasso,
-        l1_logit: &l1,
-        ridge: &ridge,
-        gbm_reg: &gbm,
-        gbm_clf: &gbm,
-        forest_reg: &forest,
-        forest_clf: &forest,
-    };
+    let owned = crate::dml::DefaultLearners::new();
+    let set = owned.set();
     let y_name = a.learner_y.as_deref().unwrap_or(&learner);
     let t_name = a.learner_t.as_deref().unwrap_or(&learner);
     let learners = Learners {
