@@ -526,30 +526,14 @@ impl Meta {
             .map(|i| f64::from(u8::from(data.arm[i] as usize == a)))
             .collect();
         let rows = all_rows(n);
-        let mut fit = ArmFit {
-            arm: a as u32,
-            cate: Vec::new(),
-            n_treated: treated.len(),
-            n_control: control.len(),
-            clipped: 0,
-            aipw: None,
-            quality: None,
-            model: ArmModel::Final(Box::new(Zero)),
-        };
-        match self.0.method {
-            Method::S => {
-                let mu = l.outcome.fit(&with_arm(x, &d)?, y, &pair)?;
-                let model = ArmModel::S(mu);
-                fit.cate = predict_arm(&model, x, None, known.map(|k| (k, a)))?;
-                fit.model = model;
-            }
+        let (mut clipped, mut aipw, mut quality) = (0, None, None);
+        let model = match self.0.method {
+            Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
             Method::T | Method::X => {
                 let mu0 = l.outcome.fit(x, y, &control)?;
                 let mu1 = l.outcome.fit(x, y, &treated)?;
                 if self.0.method == Method::T {
-                    let model = ArmModel::T { mu0, mu1 };
-                    fit.cate = predict_arm(&model, x, None, None)?;
-                    fit.model = model;
+                    ArmModel::T { mu0, mu1 }
                 } else {
                     let m0 = mu0.predict(x, &rows);
                     let m1 = mu1.predict(x, &rows);
@@ -568,15 +552,13 @@ impl Meta {
                         Some(_) => PropensityModel::Known,
                         None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
                     };
-                    let model = ArmModel::X { tau0, tau1, e };
-                    fit.cate = predict_arm(&model, x, ef, known.map(|k| (k, a)))?;
-                    fit.model = model;
+                    ArmModel::X { tau0, tau1, e }
                 }
             }
             Method::R | Method::Dr => {
                 let folds = folds.expect("cross-fitting methods have folds");
                 let k = folds.iter().map(|&f| f as usize + 1).max().unwrap_or(0);
-                let (e, clipped, log_loss) = match known {
+                let (e, clips, log_loss) = match known {
                     Some(kp) => ((0..n).map(|i| kp.pair(a, i)).collect::<Vec<f64>>(), 0, None),
                     None => {
                         let mut e = cross_fit(x, &pair, folds, k, |tr| {
@@ -596,7 +578,7 @@ impl Meta {
                         (e, clipped, Some(ll))
                     }
                 };
-                fit.clipped = clipped;
+                clipped = clips;
                 if self.0.method == Method::R {
                     let m = cross_fit(x, &pair, folds, k, |tr| l.outcome.fit(x, y, tr))?;
                     let mut pseudo = vec![0.0; n];
@@ -607,11 +589,11 @@ impl Meta {
                         weight[i] = r * r;
                     }
                     let tau = l.effect.fit_weighted(&xe, &pseudo, &weight, &pair)?;
-                    fit.quality = Some(NuisanceQuality {
+                    quality = Some(NuisanceQuality {
                         outcome_rmse: rmse(&m, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    fit.model = ArmModel::Final(tau);
+                    ArmModel::Final(tau)
                 } else {
                     let mut mu0 = vec![0.0; n];
                     let mut mu1 = vec![0.0; n];
@@ -649,23 +631,31 @@ impl Meta {
                     let mean = pair.iter().map(|&i| phi[i]).sum::<f64>() / np;
                     let var =
                         pair.iter().map(|&i| (phi[i] - mean).powi(2)).sum::<f64>() / (np - 1.0);
-                    fit.aipw = Some(WithSe {
+                    aipw = Some(WithSe {
                         estimate: mean,
                         std_error: (var / np).sqrt(),
                     });
                     let fitted: Vec<f64> = (0..n)
                         .map(|i| if d[i] == 1.0 { mu1[i] } else { mu0[i] })
                         .collect();
-                    fit.quality = Some(NuisanceQuality {
+                    quality = Some(NuisanceQuality {
                         outcome_rmse: rmse(&fitted, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    fit.model = ArmModel::Final(l.effect.fit(&xe, &phi, &pair)?);
+                    ArmModel::Final(l.effect.fit(&xe, &phi, &pair)?)
                 }
-                fit.cate = predict_arm(&fit.model, x, ef, None)?;
             }
-        }
-        Ok(fit)
+        };
+        Ok(ArmFit {
+            arm: a as u32,
+            cate: predict_arm(&model, x, ef, known.map(|k| (k, a)))?,
+            n_treated: treated.len(),
+            n_control: control.len(),
+            clipped,
+            aipw,
+            quality,
+            model,
+        })
     }
 }
 
@@ -722,15 +712,6 @@ fn log_loss(e: &[f64], d: &[f64], rows: &[usize]) -> f64 {
         })
         .sum::<f64>()
         / rows.len() as f64
-}
-
-/// A placeholder model (replaced before a fit is returned).
-struct Zero;
-
-impl Fitted for Zero {
-    fn predict(&self, _: &Features<'_>, rows: &[usize]) -> Vec<f64> {
-        vec![0.0; rows.len()]
-    }
 }
 
 /// The arm's CATE at every row of `x` (all covariates; the effect models read the columns
