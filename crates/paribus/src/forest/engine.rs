@@ -205,25 +205,29 @@ pub(crate) fn fold_all(
     d: usize,
     l: usize,
 ) {
+    // group by group over a chunk of rows, so that a group's trees stay in cache; each row
+    // still sees the groups in order
     acc.par_chunks_mut(1024).enumerate().for_each(|(c, chunk)| {
-        for (k, rs) in chunk.iter_mut().enumerate() {
-            let r = c * 1024 + k;
-            fold(rs, x.row(r), oob.then_some(r), groups, d, l);
+        for group in groups {
+            for (k, rs) in chunk.iter_mut().enumerate() {
+                let r = c * 1024 + k;
+                fold(rs, x.row(r), oob.then_some(r), group, d, l);
+            }
         }
     });
 }
 
-/// Adds the trees of `groups` at one row (out of bag: skipping trees that drew `oob_row`).
+/// Adds the trees of one group at one row (out of bag: skipping trees that drew `oob_row`).
 fn fold(
     rs: &mut RowSums,
     codes: &[u16],
     oob_row: Option<usize>,
-    groups: &[Vec<Grown>],
+    group: &[Grown],
     d: usize,
     l: usize,
 ) {
     let mut vs = [[0.0f64; 5]; super::MAX_CI_GROUP_SIZE];
-    for group in groups {
+    {
         let mut usable = 0;
         for (b, t) in group.iter().enumerate() {
             if let Some(r) = oob_row

@@ -22,14 +22,10 @@ pub(crate) trait Rule: Sync {
     /// a leaf (grf's relabeling stop rules).
     fn relabel(&self, rows: &[u32], vals: &mut Vec<Self::A>) -> bool;
     /// The best admissible threshold of one variable: `buckets` are the node's samples grouped
-    /// by bin in increasing order, `parent` their total; returns the index of the last bucket
-    /// sent left and the criterion, when some admissible split has a criterion above `floor`.
-    fn best(
-        &self,
-        buckets: &[(u16, Self::A)],
-        parent: &Self::A,
-        floor: f64,
-    ) -> Option<(usize, f64)>;
+    /// by bin in increasing order (buckets with no samples are skipped), `parent` their total;
+    /// returns the index of the last bucket sent left and the criterion, when some admissible
+    /// split has a criterion above `floor`.
+    fn best(&self, buckets: &[Self::A], parent: &Self::A, floor: f64) -> Option<(usize, f64)>;
     /// Adds row `r`'s contribution to a leaf's sums (later divided by the leaf's count).
     fn leaf_add(&self, r: usize, sums: &mut [f64; 5]);
     /// The prediction from averaged leaf statistics `a`, with the vector `c` such that a tree's
@@ -89,16 +85,18 @@ impl Rule for Regression<'_> {
         true
     }
 
-    fn best(&self, buckets: &[(u16, RegAcc)], parent: &RegAcc, floor: f64) -> Option<(usize, f64)> {
+    fn best(&self, buckets: &[RegAcc], parent: &RegAcc, floor: f64) -> Option<(usize, f64)> {
         let n_p = parent.n;
         let min_child = ((self.alpha * f64::from(n_p)).ceil() as u32).max(1);
         let mut left = RegAcc::default();
         let mut best: Option<(usize, f64)> = None;
         let mut incumbent = floor;
-        for (m, (_, b)) in buckets[..buckets.len().saturating_sub(1)]
-            .iter()
-            .enumerate()
-        {
+        // every non-empty bucket but the last can end the left child
+        let last = buckets.iter().rposition(|b| b.count() > 0).unwrap_or(0);
+        for (m, b) in buckets[..last].iter().enumerate() {
+            if b.count() == 0 {
+                continue;
+            }
             left.add(b);
             let n_r = n_p - left.n;
             if left.n < min_child {
@@ -236,21 +234,18 @@ impl Rule for Causal<'_> {
         true
     }
 
-    fn best(
-        &self,
-        buckets: &[(u16, CausalAcc)],
-        parent: &CausalAcc,
-        floor: f64,
-    ) -> Option<(usize, f64)> {
+    fn best(&self, buckets: &[CausalAcc], parent: &CausalAcc, floor: f64) -> Option<(usize, f64)> {
         let mns = self.min_node_size;
         let min_child = self.alpha * parent.size();
         let mut left = CausalAcc::default();
         let mut best: Option<(usize, f64)> = None;
         let mut incumbent = floor;
-        for (m, (_, b)) in buckets[..buckets.len().saturating_sub(1)]
-            .iter()
-            .enumerate()
-        {
+        // every non-empty bucket but the last can end the left child
+        let last = buckets.iter().rposition(|b| b.count() > 0).unwrap_or(0);
+        for (m, b) in buckets[..last].iter().enumerate() {
+            if b.count() == 0 {
+                continue;
+            }
             left.add(b);
             let n_r = parent.n - left.n;
             let small_r = parent.small - left.small;
@@ -344,16 +339,16 @@ mod tests {
     }
 
     /// The node's samples as buckets ordered by `x` (distinct values), as the scan sees them.
-    fn buckets(x: &[f64], vals: &[CausalAcc]) -> Vec<(u16, CausalAcc)> {
+    fn buckets(x: &[f64], vals: &[CausalAcc]) -> Vec<CausalAcc> {
         let mut order: Vec<usize> = (0..x.len()).collect();
         order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-        let mut out: Vec<(u16, CausalAcc)> = Vec::new();
+        let mut out: Vec<CausalAcc> = Vec::new();
         let mut last = f64::NAN;
         for i in order {
             if x[i] == last {
-                out.last_mut().unwrap().1.add(&vals[i]);
+                out.last_mut().unwrap().add(&vals[i]);
             } else {
-                out.push((out.len() as u16, vals[i]));
+                out.push(vals[i]);
                 last = x[i];
             }
         }
@@ -446,14 +441,10 @@ mod tests {
             let mut vals = Vec::new();
             assert!(rule.relabel(&ALL, &mut vals));
             let mut t = RegAcc::default();
-            let b: Vec<(u16, RegAcc)> = vals
-                .iter()
-                .enumerate()
-                .map(|(k, v)| {
-                    t.add(v);
-                    (k as u16, *v)
-                })
-                .collect();
+            for v in &vals {
+                t.add(v);
+            }
+            let b = vals.clone();
             let (m, d) = rule.best(&b, &t, 0.0).unwrap();
             assert_eq!(m, 2, "threshold 3");
             assert!(close(d, 375.0));
@@ -463,12 +454,7 @@ mod tests {
             let rule = Regression { y: &y, ..rule };
             let mut vals = Vec::new();
             assert!(rule.relabel(&ALL, &mut vals));
-            let b: Vec<(u16, RegAcc)> = vals
-                .iter()
-                .enumerate()
-                .map(|(k, v)| (k as u16, *v))
-                .collect();
-            let (m, _) = rule.best(&b, &t_of(&vals), 0.0).unwrap();
+            let (m, _) = rule.best(&vals, &t_of(&vals), 0.0).unwrap();
             assert_eq!(m, first, "alpha {alpha}");
         }
     }

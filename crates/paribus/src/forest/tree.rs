@@ -67,9 +67,12 @@ pub(crate) struct Grow {
 struct Scratch<A> {
     vals: Vec<A>,
     hist: Vec<A>,
-    buckets: Vec<(u16, A)>,
-    sorted: Vec<(u16, u32)>,
+    buckets: Vec<A>,
+    bucket_bins: Vec<u16>,
+    /// `code << 16 | position` of a small node's samples (fewer than 2^15 of them).
+    sorted: Vec<u32>,
     tmp: Vec<u32>,
+    tmp_codes: Vec<u16>,
 }
 
 /// A node while growing: its samples are `idx[start..end]`.
@@ -94,6 +97,12 @@ pub(crate) fn grow<R: Rule>(
 ) -> Tree {
     let p = x.n_features();
     let mut idx = split_rows;
+    // the codes of the split rows, copied once and kept in the order of `idx`, so that a node's
+    // histogram reads its rows' codes from one contiguous run rather than across the data
+    let mut codes: Vec<u16> = Vec::with_capacity(idx.len() * p);
+    for &r in &idx {
+        codes.extend_from_slice(x.row(r as usize));
+    }
     let mut nodes = vec![Building {
         start: 0,
         end: idx.len(),
@@ -106,8 +115,10 @@ pub(crate) fn grow<R: Rule>(
         vals: Vec::new(),
         hist: Vec::new(),
         buckets: Vec::new(),
+        bucket_bins: Vec::new(),
         sorted: Vec::new(),
         tmp: Vec::new(),
+        tmp_codes: Vec::new(),
     };
     let poisson = Poisson::new(opt.mtry as f64).ok();
     let mut feats: Vec<usize> = Vec::new();
@@ -122,9 +133,23 @@ pub(crate) fn grow<R: Rule>(
         feats.extend(rand::seq::index::sample(rng, p, m));
         let (start, end) = (nodes[i].start, nodes[i].end);
         if end - start > opt.min_node_size
-            && let Some((j, bin)) = split_node(rule, x, &idx[start..end], &feats, &mut s)
+            && let Some((j, bin)) = split_node(
+                rule,
+                x,
+                &idx[start..end],
+                &codes[start * p..end * p],
+                &feats,
+                &mut s,
+            )
         {
-            let mid = partition(x, &mut idx[start..end], j, bin, &mut s.tmp) + start;
+            let mid = partition(
+                p,
+                &mut idx[start..end],
+                &mut codes[start * p..end * p],
+                j,
+                bin,
+                &mut s,
+            ) + start;
             let left = nodes.len() as u32;
             nodes[i].feature = j as u32;
             nodes[i].bin = bin;
@@ -146,11 +171,13 @@ pub(crate) fn grow<R: Rule>(
     finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p)
 }
 
-/// The best split of a node over the drawn features, in draw order (the first wins ties).
+/// The best split of a node over the drawn features, in draw order (the first wins ties);
+/// `codes` are the codes of `rows`, row by row.
 fn split_node<R: Rule>(
     rule: &R,
     x: &ForestX,
     rows: &[u32],
+    codes: &[u16],
     feats: &[usize],
     s: &mut Scratch<R::A>,
 ) -> Option<(usize, u16)> {
@@ -162,6 +189,7 @@ fn split_node<R: Rule>(
         parent.add(v);
     }
     let n = rows.len();
+    let p = x.n_features();
     // histograms for the features with few bins relative to the node, one pass over the rows
     let mut offsets: Vec<Option<usize>> = Vec::with_capacity(feats.len());
     let mut total = 0usize;
@@ -182,8 +210,7 @@ fn split_node<R: Rule>(
             .zip(&offsets)
             .filter_map(|(&j, o)| o.map(|o| (j, o)))
             .collect();
-        for (&r, v) in rows.iter().zip(&s.vals) {
-            let row = x.row(r as usize);
+        for (row, v) in codes.chunks_exact(p).zip(&s.vals) {
             for &(j, o) in &hist_feats {
                 s.hist[o + usize::from(row[j])].add(v);
             }
@@ -192,57 +219,68 @@ fn split_node<R: Rule>(
     let mut best: Option<(usize, u16)> = None;
     let mut incumbent = 0.0;
     for (&j, o) in feats.iter().zip(&offsets) {
-        s.buckets.clear();
-        match o {
-            Some(o) => {
-                for (b, h) in s.hist[*o..*o + x.n_bins(j)].iter().enumerate() {
-                    if h.count() > 0 {
-                        s.buckets.push((b as u16, *h));
-                    }
-                }
-            }
+        // the histogram's bins (empty ones skipped by the rule), or the node's distinct codes
+        let (buckets, bins): (&[R::A], Option<&[u16]>) = match o {
+            Some(o) => (&s.hist[*o..*o + x.n_bins(j)], None),
             None => {
+                s.buckets.clear();
+                s.bucket_bins.clear();
                 s.sorted.clear();
+                // a node this small has fewer than 2^15 samples (n < nb / 2 ≤ 2^15)
                 s.sorted.extend(
-                    rows.iter()
+                    codes
+                        .chunks_exact(p)
                         .enumerate()
-                        .map(|(k, &r)| (x.row(r as usize)[j], k as u32)),
+                        .map(|(k, row)| u32::from(row[j]) << 16 | k as u32),
                 );
                 s.sorted.sort_unstable();
-                for &(b, k) in &s.sorted {
-                    match s.buckets.last_mut() {
-                        Some((lb, acc)) if *lb == b => acc.add(&s.vals[k as usize]),
-                        _ => s.buckets.push((b, s.vals[k as usize])),
+                for &key in &s.sorted {
+                    let (b, k) = ((key >> 16) as u16, key & 0xffff);
+                    match (s.bucket_bins.last(), s.buckets.last_mut()) {
+                        (Some(lb), Some(acc)) if *lb == b => acc.add(&s.vals[k as usize]),
+                        _ => {
+                            s.bucket_bins.push(b);
+                            s.buckets.push(s.vals[k as usize]);
+                        }
                     }
                 }
+                (&s.buckets, Some(&s.bucket_bins))
             }
-        }
-        if s.buckets.len() < 2 {
-            continue;
-        }
-        if let Some((m, d)) = rule.best(&s.buckets, &parent, incumbent) {
+        };
+        if let Some((m, d)) = rule.best(buckets, &parent, incumbent) {
             incumbent = d;
-            best = Some((j, s.buckets[m].0));
+            best = Some((j, bins.map_or(m as u16, |b| b[m])));
         }
     }
     best
 }
 
-/// Stable partition of `rows` into codes ≤ `bin` in column `j` and the rest; returns the size
-/// of the left part.
-fn partition(x: &ForestX, rows: &mut [u32], j: usize, bin: u16, tmp: &mut Vec<u32>) -> usize {
-    tmp.clear();
+/// Stable partition of `rows` (and their `codes`, `p` per row) into codes ≤ `bin` in column
+/// `j` and the rest; returns the size of the left part.
+fn partition<A>(
+    p: usize,
+    rows: &mut [u32],
+    codes: &mut [u16],
+    j: usize,
+    bin: u16,
+    s: &mut Scratch<A>,
+) -> usize {
+    s.tmp.clear();
+    s.tmp_codes.clear();
     let mut k = 0;
     for q in 0..rows.len() {
         let r = rows[q];
-        if x.row(r as usize)[j] <= bin {
+        if codes[q * p + j] <= bin {
             rows[k] = r;
+            codes.copy_within(q * p..(q + 1) * p, k * p);
             k += 1;
         } else {
-            tmp.push(r);
+            s.tmp.push(r);
+            s.tmp_codes.extend_from_slice(&codes[q * p..(q + 1) * p]);
         }
     }
-    rows[k..].copy_from_slice(tmp);
+    rows[k..].copy_from_slice(&s.tmp);
+    codes[k * p..].copy_from_slice(&s.tmp_codes);
     k
 }
 
