@@ -208,34 +208,42 @@ pub(crate) fn fold_all(
     // group by group over a chunk of rows, so that a group's trees stay in cache; each row
     // still sees the groups in order
     acc.par_chunks_mut(1024).enumerate().for_each(|(c, chunk)| {
+        let first = c * 1024;
+        let mut rows: Vec<usize> = Vec::with_capacity(chunk.len());
+        let mut found: Vec<u32> = vec![0; chunk.len()];
+        // the leaf of every row of the chunk in each tree of the group (NONE: not usable)
+        let mut leaf: Vec<[u32; super::MAX_CI_GROUP_SIZE]> =
+            vec![[NONE; super::MAX_CI_GROUP_SIZE]; chunk.len()];
         for group in groups {
-            for (k, rs) in chunk.iter_mut().enumerate() {
-                let r = c * 1024 + k;
-                fold(rs, x.row(r), oob.then_some(r), group, d, l);
+            for (b, t) in group.iter().enumerate() {
+                rows.clear();
+                rows.extend(
+                    (first..first + chunk.len())
+                        .filter(|&r| !(oob && t.drawn[r / 64] >> (r % 64) & 1 == 1)),
+                );
+                t.tree.leaves(x, &rows, &mut found[..rows.len()]);
+                for slot in &mut leaf {
+                    slot[b] = NONE;
+                }
+                for (&r, &f) in rows.iter().zip(&found) {
+                    leaf[r - first][b] = f;
+                }
+            }
+            for (rs, lv) in chunk.iter_mut().zip(&leaf) {
+                fold(rs, lv, group, d, l);
             }
         }
     });
 }
 
-/// Adds the trees of one group at one row (out of bag: skipping trees that drew `oob_row`).
-fn fold(
-    rs: &mut RowSums,
-    codes: &[u16],
-    oob_row: Option<usize>,
-    group: &[Grown],
-    d: usize,
-    l: usize,
-) {
+/// Adds the trees of one group at one row, given the row's leaf in each (`NONE`: the tree
+/// drew the row, out of bag, or its leaf is empty).
+fn fold(rs: &mut RowSums, leaves: &[u32], group: &[Grown], d: usize, l: usize) {
     let mut vs = [[0.0f64; 5]; super::MAX_CI_GROUP_SIZE];
     {
         let mut usable = 0;
         for (b, t) in group.iter().enumerate() {
-            if let Some(r) = oob_row
-                && t.drawn[r / 64] >> (r % 64) & 1 == 1
-            {
-                continue;
-            }
-            let leaf = t.tree.leaf(codes);
+            let leaf = leaves[b];
             if leaf == NONE {
                 continue;
             }

@@ -18,9 +18,14 @@ pub(crate) trait Rule: Sync {
     type A: Acc;
     /// Number of leaf statistics (at most 5).
     const D: usize;
-    /// Fills `vals` with the node's per-sample sums for the rows `rows`; `false` makes the node
-    /// a leaf (grf's relabeling stop rules).
-    fn relabel(&self, rows: &[u32], vals: &mut Vec<Self::A>) -> bool;
+    /// What relabeling reads of one sample, copied next to the sample's codes while a tree
+    /// grows.
+    type Row: Copy + Send + Sync;
+    /// Sample `r`'s row.
+    fn row(&self, r: usize) -> Self::Row;
+    /// Fills `vals` with the node's per-sample sums for its samples' rows `rows`; `false`
+    /// makes the node a leaf (grf's relabeling stop rules).
+    fn relabel(&self, rows: &[Self::Row], vals: &mut Vec<Self::A>) -> bool;
     /// The best admissible threshold of one variable: `buckets` are the node's samples grouped
     /// by bin in increasing order (buckets with no samples are skipped), `parent` their total;
     /// returns the index of the last bucket sent left and the criterion, when some admissible
@@ -67,21 +72,32 @@ fn weight(g: Option<&[f64]>, r: usize) -> f64 {
     g.map_or(1.0, |g| g[r])
 }
 
+/// A sample's weight and outcome.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RegRow {
+    g: f64,
+    y: f64,
+}
+
 impl Rule for Regression<'_> {
     type A = RegAcc;
     const D: usize = 2;
+    type Row = RegRow;
 
-    fn relabel(&self, rows: &[u32], vals: &mut Vec<RegAcc>) -> bool {
+    #[inline]
+    fn row(&self, r: usize) -> RegRow {
+        RegRow {
+            g: weight(self.g, r),
+            y: self.y[r],
+        }
+    }
+
+    fn relabel(&self, rows: &[RegRow], vals: &mut Vec<RegAcc>) -> bool {
         vals.clear();
-        vals.extend(rows.iter().map(|&r| {
-            let r = r as usize;
-            let g = weight(self.g, r);
-            RegAcc {
-                n: 1,
-                g,
-                s: g * self.y[r],
-            }
-        }));
+        vals.extend(
+            rows.iter()
+                .map(|&RegRow { g, y }| RegAcc { n: 1, g, s: g * y }),
+        );
         true
     }
 
@@ -187,41 +203,53 @@ pub(crate) struct Causal<'a> {
     pub min_node_size: u32,
 }
 
+/// A sample's weight, centred outcome and centred treatment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CausalRow {
+    g: f64,
+    y: f64,
+    z: f64,
+}
+
 impl Rule for Causal<'_> {
     type A = CausalAcc;
     const D: usize = 5;
+    type Row = CausalRow;
 
-    fn relabel(&self, rows: &[u32], vals: &mut Vec<CausalAcc>) -> bool {
+    #[inline]
+    fn row(&self, r: usize) -> CausalRow {
+        CausalRow {
+            g: weight(self.g, r),
+            y: self.y[r],
+            z: self.z[r],
+        }
+    }
+
+    fn relabel(&self, rows: &[CausalRow], vals: &mut Vec<CausalAcc>) -> bool {
         vals.clear();
         let (mut sg, mut sy, mut sz) = (0.0, 0.0, 0.0);
-        for &r in rows {
-            let r = r as usize;
-            let g = weight(self.g, r);
+        for &CausalRow { g, y, z } in rows {
             sg += g;
-            sy += g * self.y[r];
-            sz += g * self.z[r];
+            sy += g * y;
+            sz += g * z;
         }
         if sg.abs() <= 1e-16 {
             return false;
         }
         let (ybar, zbar) = (sy / sg, sz / sg);
         let (mut num, mut den) = (0.0, 0.0);
-        for &r in rows {
-            let r = r as usize;
-            let g = weight(self.g, r);
-            let dz = self.z[r] - zbar;
-            num += g * dz * (self.y[r] - ybar);
+        for &CausalRow { g, y, z } in rows {
+            let dz = z - zbar;
+            num += g * dz * (y - ybar);
             den += g * dz * dz;
         }
         if den.abs() < 1e-10 {
             return false;
         }
         let tau = num / den;
-        vals.extend(rows.iter().map(|&r| {
-            let r = r as usize;
-            let g = weight(self.g, r);
-            let (z, dz) = (self.z[r], self.z[r] - zbar);
-            let rho = dz * (self.y[r] - ybar - tau * dz);
+        vals.extend(rows.iter().map(|&CausalRow { g, y, z }| {
+            let dz = z - zbar;
+            let rho = dz * (y - ybar - tau * dz);
             CausalAcc {
                 n: 1,
                 small: u32::from(z < zbar),
@@ -338,6 +366,12 @@ mod tests {
         }
     }
 
+    /// Relabels the node of all samples `ALL`.
+    fn relabel_all<R: Rule>(rule: &R, vals: &mut Vec<R::A>) -> bool {
+        let rows: Vec<R::Row> = ALL.iter().map(|&r| rule.row(r as usize)).collect();
+        rule.relabel(&rows, vals)
+    }
+
     /// The node's samples as buckets ordered by `x` (distinct values), as the scan sees them.
     fn buckets(x: &[f64], vals: &[CausalAcc]) -> Vec<CausalAcc> {
         let mut order: Vec<usize> = (0..x.len()).collect();
@@ -367,13 +401,13 @@ mod tests {
     #[test]
     fn relabeling_vectors() {
         let mut vals = Vec::new();
-        assert!(causal(None, 1, 0.05, 0.0).relabel(&ALL, &mut vals));
+        assert!(relabel_all(&causal(None, 1, 0.05, 0.0), &mut vals));
         let rho: Vec<f64> = vals.iter().map(|v| v.s).collect();
         for (a, b) in rho.iter().zip([0.0, 0.5, 1.0, 0.0, -1.0, -0.5]) {
             assert!(close(*a, b), "{rho:?}");
         }
         let g = [1.0, 2.0, 1.0, 1.0, 2.0, 1.0];
-        assert!(causal(Some(&g), 1, 0.05, 0.0).relabel(&ALL, &mut vals));
+        assert!(relabel_all(&causal(Some(&g), 1, 0.05, 0.0), &mut vals));
         let expect = [0.25, 0.375, 1.25, -0.125, -0.75, -0.625];
         let mut sum = 0.0;
         for (k, v) in vals.iter().enumerate() {
@@ -388,16 +422,16 @@ mod tests {
             ..causal(None, 1, 0.05, 0.0)
         };
         assert!(
-            !c.relabel(&ALL, &mut vals),
+            !relabel_all(&c, &mut vals),
             "no treatment variation: a leaf"
         );
         let zero = [0.0; 6];
-        assert!(!causal(Some(&zero), 1, 0.05, 0.0).relabel(&ALL, &mut vals));
+        assert!(!relabel_all(&causal(Some(&zero), 1, 0.05, 0.0), &mut vals));
     }
 
     fn best_threshold(rule: &Causal<'_>, x: &[f64]) -> Option<(f64, f64)> {
         let mut vals = Vec::new();
-        assert!(rule.relabel(&ALL, &mut vals));
+        assert!(relabel_all(rule, &mut vals));
         let b = buckets(x, &vals);
         let mut sorted = x.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -439,7 +473,7 @@ mod tests {
                 penalty: 0.0,
             };
             let mut vals = Vec::new();
-            assert!(rule.relabel(&ALL, &mut vals));
+            assert!(relabel_all(&rule, &mut vals));
             let mut t = RegAcc::default();
             for v in &vals {
                 t.add(v);
@@ -453,7 +487,7 @@ mod tests {
             let y = [100.0, 0.0, 0.0, 0.0, 0.0, 0.0];
             let rule = Regression { y: &y, ..rule };
             let mut vals = Vec::new();
-            assert!(rule.relabel(&ALL, &mut vals));
+            assert!(relabel_all(&rule, &mut vals));
             let (m, _) = rule.best(&vals, &t_of(&vals), 0.0).unwrap();
             assert_eq!(m, first, "alpha {alpha}");
         }

@@ -36,21 +36,37 @@ pub(crate) struct Tree {
 /// Depths counted by the split frequencies.
 pub(crate) const IMPORTANCE_DEPTH: usize = 4;
 
+/// Rows traversed together by [`Tree::leaves`].
+const LANES: usize = 16;
+
 impl Tree {
-    /// The index of the leaf statistics that codes `row` reach (`NONE` for an empty leaf).
-    #[inline]
-    pub fn leaf(&self, row: &[u16]) -> u32 {
-        let mut k = 0usize;
-        loop {
-            let n = self.nodes[k];
-            if n.feature == NONE {
-                return n.left;
+    /// The index of the leaf statistics that each of `rows` in `x` reaches (`NONE` for an
+    /// empty leaf) into `out`: up to 16 rows go down the tree in lockstep, so that their node
+    /// loads overlap rather than wait on each other.
+    pub fn leaves(&self, x: &ForestX, rows: &[usize], out: &mut [u32]) {
+        for (rows, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            let mut at = [0usize; LANES];
+            let mut open = rows.len();
+            let mut done = [false; LANES];
+            while open > 0 {
+                for (i, &r) in rows.iter().enumerate() {
+                    if done[i] {
+                        continue;
+                    }
+                    let n = self.nodes[at[i]];
+                    if n.feature == NONE {
+                        out[i] = n.left;
+                        done[i] = true;
+                        open -= 1;
+                    } else {
+                        at[i] = if x.row(r)[n.feature as usize] <= n.bin {
+                            n.left as usize
+                        } else {
+                            n.right as usize
+                        };
+                    }
+                }
             }
-            k = if row[n.feature as usize] <= n.bin {
-                n.left as usize
-            } else {
-                n.right as usize
-            };
         }
     }
 }
@@ -64,7 +80,7 @@ pub(crate) struct Grow {
 }
 
 /// Scratch buffers reused across nodes.
-struct Scratch<A> {
+struct Scratch<A, W> {
     vals: Vec<A>,
     hist: Vec<A>,
     buckets: Vec<A>,
@@ -73,6 +89,7 @@ struct Scratch<A> {
     sorted: Vec<u32>,
     tmp: Vec<u32>,
     tmp_codes: Vec<u16>,
+    tmp_rows: Vec<W>,
 }
 
 /// A node while growing: its samples are `idx[start..end]`.
@@ -103,6 +120,8 @@ pub(crate) fn grow<R: Rule>(
     for &r in &idx {
         codes.extend_from_slice(x.row(r as usize));
     }
+    // likewise what relabeling reads of each row
+    let mut data: Vec<R::Row> = idx.iter().map(|&r| rule.row(r as usize)).collect();
     let mut nodes = vec![Building {
         start: 0,
         end: idx.len(),
@@ -119,6 +138,7 @@ pub(crate) fn grow<R: Rule>(
         sorted: Vec::new(),
         tmp: Vec::new(),
         tmp_codes: Vec::new(),
+        tmp_rows: Vec::new(),
     };
     let poisson = Poisson::new(opt.mtry as f64).ok();
     let mut feats: Vec<usize> = Vec::new();
@@ -136,7 +156,7 @@ pub(crate) fn grow<R: Rule>(
             && let Some((j, bin)) = split_node(
                 rule,
                 x,
-                &idx[start..end],
+                &data[start..end],
                 &codes[start * p..end * p],
                 &feats,
                 &mut s,
@@ -145,6 +165,7 @@ pub(crate) fn grow<R: Rule>(
             let mid = partition(
                 p,
                 &mut idx[start..end],
+                &mut data[start..end],
                 &mut codes[start * p..end * p],
                 j,
                 bin,
@@ -172,14 +193,14 @@ pub(crate) fn grow<R: Rule>(
 }
 
 /// The best split of a node over the drawn features, in draw order (the first wins ties);
-/// `codes` are the codes of `rows`, row by row.
+/// `codes` are the codes of the samples whose rows are `rows`, sample by sample.
 fn split_node<R: Rule>(
     rule: &R,
     x: &ForestX,
-    rows: &[u32],
+    rows: &[R::Row],
     codes: &[u16],
     feats: &[usize],
-    s: &mut Scratch<R::A>,
+    s: &mut Scratch<R::A, R::Row>,
 ) -> Option<(usize, u16)> {
     if !rule.relabel(rows, &mut s.vals) {
         return None;
@@ -255,31 +276,35 @@ fn split_node<R: Rule>(
     best
 }
 
-/// Stable partition of `rows` (and their `codes`, `p` per row) into codes ≤ `bin` in column
-/// `j` and the rest; returns the size of the left part.
-fn partition<A>(
+/// Stable partition of the samples `rows` (with their `data` and their `codes`, `p` per
+/// sample) into codes ≤ `bin` in column `j` and the rest; returns the size of the left part.
+fn partition<A, W: Copy>(
     p: usize,
     rows: &mut [u32],
+    data: &mut [W],
     codes: &mut [u16],
     j: usize,
     bin: u16,
-    s: &mut Scratch<A>,
+    s: &mut Scratch<A, W>,
 ) -> usize {
     s.tmp.clear();
+    s.tmp_rows.clear();
     s.tmp_codes.clear();
     let mut k = 0;
     for q in 0..rows.len() {
-        let r = rows[q];
         if codes[q * p + j] <= bin {
-            rows[k] = r;
+            rows[k] = rows[q];
+            data[k] = data[q];
             codes.copy_within(q * p..(q + 1) * p, k * p);
             k += 1;
         } else {
-            s.tmp.push(r);
+            s.tmp.push(rows[q]);
+            s.tmp_rows.push(data[q]);
             s.tmp_codes.extend_from_slice(&codes[q * p..(q + 1) * p]);
         }
     }
     rows[k..].copy_from_slice(&s.tmp);
+    data[k..].copy_from_slice(&s.tmp_rows);
     codes[k * p..].copy_from_slice(&s.tmp_codes);
     k
 }
