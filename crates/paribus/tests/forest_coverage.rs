@@ -6,13 +6,11 @@
 mod smooth;
 
 use paribus::forest::analysis::{Scores, Target};
-use paribus::forest::{ForestInput, ForestParams, ForestX};
+use paribus::forest::{CausalFit, ForestInput, ForestParams, ForestX};
 use paribus::learn::Features;
 use rayon::prelude::*;
 use smooth::smooth_with;
 
-/// One replication: the share of test points whose 95% CATE interval covers τ(x), and whether
-/// the ATE interval covers the sample ATE.
 /// The columns as features `x0`, `x1`, ...
 fn named(x: &[Vec<f64>]) -> Features<'_> {
     Features::new(
@@ -24,11 +22,17 @@ fn named(x: &[Vec<f64>]) -> Features<'_> {
     .unwrap()
 }
 
-fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool, f64, [f64; 3]) {
-    let (x, w, y, tau) = smooth_with(n, 6, seed, randomized);
-    let (xt, _, _, tau_t) = smooth_with(500, 6, seed + 1_000_000, randomized);
-    let fx = ForestX::new(&named(&x), 256).unwrap();
-    let new = fx.rebin(&named(&xt)).unwrap();
+/// A causal forest with grf's defaults on (x, w, y), predicting at `xt` too.
+fn fit(
+    x: &[Vec<f64>],
+    w: &[f64],
+    y: &[f64],
+    xt: &[Vec<f64>],
+    trees: usize,
+    seed: u64,
+) -> CausalFit {
+    let fx = ForestX::new(&named(x), 256).unwrap();
+    let new = fx.rebin(&named(xt)).unwrap();
     let forest = ForestParams {
         trees,
         seed,
@@ -41,9 +45,17 @@ fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool,
         weights: None,
         clusters: None,
     };
-    let fit = forest
-        .causal(&input, &y, &w, None, None, Some(&new), &|_| {})
-        .unwrap();
+    forest
+        .causal(&input, y, w, None, None, Some(&new), &|_| {})
+        .unwrap()
+}
+
+/// One replication: the share of test points whose 95% CATE interval covers τ(x), and whether
+/// the ATE interval covers the sample ATE.
+fn replicate(seed: u64, n: usize, trees: usize, randomized: bool) -> (f64, bool, f64, [f64; 3]) {
+    let (x, w, y, tau) = smooth_with(n, 6, seed, randomized);
+    let (xt, _, _, tau_t) = smooth_with(500, 6, seed + 1_000_000, randomized);
+    let fit = fit(&x, &w, &y, &xt, trees, seed);
     let p = fit.new.as_ref().unwrap();
     let v = p.variance.as_ref().unwrap();
     let covered = p
@@ -97,24 +109,7 @@ fn pointwise(d: usize) -> [f64; 6] {
         .into_par_iter()
         .map(|seed| {
             let (x, w, y, _) = smooth_with(5000, d, seed, true);
-            let fx = ForestX::new(&named(&x), 256).unwrap();
-            let new = fx.rebin(&named(&xt)).unwrap();
-            let forest = ForestParams {
-                trees: 2000,
-                seed,
-                ..ForestParams::default()
-            }
-            .check()
-            .unwrap();
-            let input = ForestInput {
-                x: &fx,
-                weights: None,
-                clusters: None,
-            };
-            let fit = forest
-                .causal(&input, &y, &w, None, None, Some(&new), &|_| {})
-                .unwrap();
-            let p = fit.new.unwrap();
+            let p = fit(&x, &w, &y, &xt, 2000, seed).new.unwrap();
             (p.estimate, p.variance.unwrap())
         })
         .collect();
