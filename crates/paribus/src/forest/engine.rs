@@ -240,34 +240,30 @@ pub(crate) fn fold_all(
 /// drew the row, out of bag, or its leaf is empty).
 fn fold(rs: &mut RowSums, leaves: &[u32], group: &[Grown], d: usize, l: usize) {
     let mut vs = [[0.0f64; 5]; super::MAX_CI_GROUP_SIZE];
-    {
-        let mut usable = 0;
-        for (b, t) in group.iter().enumerate() {
-            let leaf = leaves[b];
-            if leaf == NONE {
-                continue;
-            }
-            let v = &t.tree.stats[leaf as usize * d..leaf as usize * d + d];
+    let mut usable = 0;
+    for (b, t) in group.iter().enumerate() {
+        let leaf = leaves[b];
+        if leaf == NONE {
+            continue;
+        }
+        let v = &t.tree.stats[leaf as usize * d..leaf as usize * d + d];
+        for k in 0..d {
+            rs.sum[k] += v[k];
+        }
+        rs.trees += 1;
+        vs[b][..d].copy_from_slice(v);
+        usable += 1;
+    }
+    if l >= 2 && usable == l {
+        let mut mean = [0.0; 5];
+        for v in &vs[..l] {
+            add_outer(&mut rs.m1, v, d);
             for k in 0..d {
-                rs.sum[k] += v[k];
+                mean[k] += v[k] / l as f64;
             }
-            rs.trees += 1;
-            if b < vs.len() {
-                vs[b][..d].copy_from_slice(v);
-            }
-            usable += 1;
         }
-        if l >= 2 && usable == l && l <= vs.len() {
-            let mut mean = [0.0; 5];
-            for v in &vs[..l] {
-                add_outer(&mut rs.m1, v, d);
-                for k in 0..d {
-                    mean[k] += v[k] / l as f64;
-                }
-            }
-            add_outer(&mut rs.m2, &mean, d);
-            rs.groups += 1;
-        }
+        add_outer(&mut rs.m2, &mean, d);
+        rs.groups += 1;
     }
 }
 
