@@ -370,18 +370,25 @@ def accuracy(cate, tau):
             "cate_bias": float(np.mean(cate - tau))}
 
 
-def run_paribus(binary, path, method, n, threads, tau, wait_max):
-    waited, busy = wait_idle(wait_max)
-    out = OUTDIR / f"paribus_{method}_{n}.parquet"
-    if out.exists():
-        out.unlink()
-    r = measure(paribus_cmd(binary, path, method, threads, out), threads)
+def timing_record(r, waited, busy):
+    """The timing and contention fields of one measured run `r` (from `measure`), after waiting
+    `waited` s for the machine to go idle (`busy`: it did not)."""
     rec = {k: r[k] for k in ("status", "wall_s", "peak_rss_mib", "peak_rss_source",
                              "loadavg_1min_before", "builders_seen", "child_cpu_s", "other_cpu_s",
                              "other_cpu_per_wall_s")}
     rec["waited_for_build_s"] = waited
     rec["contended"] = bool(busy or r["builders_seen"]
                             or (r["other_cpu_per_wall_s"] or 0.0) > OTHER_CPU_LIMIT)
+    return rec
+
+
+def run_paribus(binary, path, method, n, threads, tau, wait_max):
+    waited, busy = wait_idle(wait_max)
+    out = OUTDIR / f"paribus_{method}_{n}.parquet"
+    if out.exists():
+        out.unlink()
+    r = measure(paribus_cmd(binary, path, method, threads, out), threads)
+    rec = timing_record(r, waited, busy)
     if r["status"] != "ok":
         rec["error"] = tail(r["stderr"])
         return rec
@@ -404,12 +411,7 @@ def run_peer(path, method, n, threads, tau, cap, max_rss_gib, wait_max):
     if out.exists():
         out.unlink()
     r = measure(peer_cmd(path, method, threads, out), threads, cap=cap, max_rss_gib=max_rss_gib)
-    rec = {k: r[k] for k in ("status", "wall_s", "peak_rss_mib", "peak_rss_source",
-                             "loadavg_1min_before", "builders_seen", "child_cpu_s", "other_cpu_s",
-                             "other_cpu_per_wall_s")}
-    rec["waited_for_build_s"] = waited
-    rec["contended"] = bool(busy or r["builders_seen"]
-                            or (r["other_cpu_per_wall_s"] or 0.0) > OTHER_CPU_LIMIT)
+    rec = timing_record(r, waited, busy)
     if r["status"] != "ok":
         rec["error"] = tail(r["stderr"])
         return rec
