@@ -7,13 +7,15 @@
 //! number of threads, and a tree can be dropped once its batch is folded, so that a forest of
 //! thousands of trees on millions of rows needs memory for the data and the per-row sums only.
 
+use std::sync::Mutex;
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use super::binned::ForestX;
 use super::rules::Rule;
-use super::tree::{self, Grow, IMPORTANCE_DEPTH, NONE, Tree};
+use super::tree::{self, Grow, IMPORTANCE_DEPTH, NONE, Scratch, Tree};
 
 /// The sampling and growth plan of one forest (checked parameters).
 #[derive(Debug, Clone)]
@@ -96,31 +98,33 @@ pub(crate) struct Grown {
     drawn: Vec<u64>,
 }
 
-/// Grows the trees of group `g`.
+/// Grows the trees of group `g`; `all` lists every unit, `s` is the worker's scratch.
 fn grow_group<R: Rule>(
     rule: &R,
     plan: &Plan,
     x: &ForestX,
     units: &Units<'_>,
+    all: &[u32],
     g: usize,
+    s: &mut Scratch<R::A, R::Row>,
 ) -> Vec<Grown> {
-    let n_units = units.count();
-    let all: Vec<u32> = (0..n_units as u32).collect();
+    let n_units = all.len();
     let l = plan.ci_group_size;
     let mut rng = StdRng::seed_from_u64(stream_seed(plan.seed, g as u64));
+    let half;
     let (pool, per_tree) = if l == 1 {
         (
             all,
             (n_units as f64 * plan.sample_fraction).floor() as usize,
         )
     } else {
-        let half = tree::draw(&mut rng, &all, n_units / 2);
+        half = tree::draw(&mut rng, all, n_units / 2);
         let k = (half.len() as f64 * 2.0 * plan.sample_fraction).ceil() as usize;
-        (half, k.min(n_units / 2))
+        (&half[..], k.min(n_units / 2))
     };
     (0..l)
         .map(|_| {
-            let sample = tree::draw(&mut rng, &pool, per_tree);
+            let sample = tree::draw(&mut rng, pool, per_tree);
             let mut drawn = vec![0u64; units.n_rows.div_ceil(64)];
             let (split_units, est_units) = if plan.honesty {
                 let k = (sample.len() as f64 * plan.honesty_fraction).ceil() as usize;
@@ -140,6 +144,7 @@ fn grow_group<R: Rule>(
                 est_rows.as_deref(),
                 &plan.grow,
                 &mut rng,
+                s,
             );
             Grown { tree, drawn }
         })
@@ -167,11 +172,22 @@ pub(crate) fn run<R: Rule>(
         .collect();
     let mut splits = vec![0u64; IMPORTANCE_DEPTH * p];
     let mut kept = Vec::new();
+    let all: Vec<u32> = (0..units.count() as u32).collect();
+    // one scratch per worker, kept across batches (which scratch a group gets does not matter)
+    let spare: Mutex<Vec<Scratch<R::A, R::Row>>> = Mutex::new(Vec::new());
     for first in (0..n_groups).step_by(batch) {
         let last = (first + batch).min(n_groups);
         let groups: Vec<Vec<Grown>> = (first..last)
             .into_par_iter()
-            .map(|g| grow_group(rule, plan, x, units, g))
+            .map(|g| {
+                let taken = spare.lock().ok().and_then(|mut v| v.pop());
+                let mut s = taken.unwrap_or_else(Scratch::new);
+                let grown = grow_group(rule, plan, x, units, &all, g, &mut s);
+                if let Ok(mut v) = spare.lock() {
+                    v.push(s);
+                }
+                grown
+            })
             .collect();
         for t in groups.iter().flatten() {
             for (s, &c) in splits.iter_mut().zip(&t.tree.splits) {
@@ -214,6 +230,9 @@ pub(crate) fn fold_all(
         // the leaf of every row of the chunk in each tree of the group (NONE: not usable)
         let mut leaf: Vec<[u32; super::MAX_CI_GROUP_SIZE]> =
             vec![[NONE; super::MAX_CI_GROUP_SIZE]; chunk.len()];
+        // and the statistics of those leaves, `l` per row, gathered in a loop of their own so
+        // that their loads from the trees overlap
+        let mut vals: Vec<[f64; 5]> = vec![[0.0; 5]; chunk.len() * l];
         for group in groups {
             for (b, t) in group.iter().enumerate() {
                 rows.clear();
@@ -227,36 +246,36 @@ pub(crate) fn fold_all(
                 }
                 for (&r, &f) in rows.iter().zip(&found) {
                     leaf[r - first][b] = f;
+                    if f != NONE {
+                        let v = &t.tree.stats[f as usize * d..f as usize * d + d];
+                        vals[(r - first) * l + b][..d].copy_from_slice(v);
+                    }
                 }
             }
-            for (rs, lv) in chunk.iter_mut().zip(&leaf) {
-                fold(rs, lv, group, d, l);
+            for ((rs, lv), vs) in chunk.iter_mut().zip(&leaf).zip(vals.chunks_exact(l)) {
+                fold(rs, &lv[..l], vs, d, l);
             }
         }
     });
 }
 
 /// Adds the trees of one group at one row, given the row's leaf in each (`NONE`: the tree
-/// drew the row, out of bag, or its leaf is empty).
-fn fold(rs: &mut RowSums, leaves: &[u32], group: &[Grown], d: usize, l: usize) {
-    let mut vs = [[0.0f64; 5]; super::MAX_CI_GROUP_SIZE];
+/// drew the row, out of bag, or its leaf is empty) and those leaves' statistics `vs`.
+fn fold(rs: &mut RowSums, leaves: &[u32], vs: &[[f64; 5]], d: usize, l: usize) {
     let mut usable = 0;
-    for (b, t) in group.iter().enumerate() {
-        let leaf = leaves[b];
+    for (&leaf, v) in leaves.iter().zip(vs) {
         if leaf == NONE {
             continue;
         }
-        let v = &t.tree.stats[leaf as usize * d..leaf as usize * d + d];
         for k in 0..d {
             rs.sum[k] += v[k];
         }
         rs.trees += 1;
-        vs[b][..d].copy_from_slice(v);
         usable += 1;
     }
     if l >= 2 && usable == l {
         let mut mean = [0.0; 5];
-        for v in &vs[..l] {
+        for v in vs {
             add_outer(&mut rs.m1, v, d);
             for k in 0..d {
                 mean[k] += v[k] / l as f64;
@@ -442,7 +461,8 @@ mod tests {
                 },
                 seed: 1,
             };
-            let g = grow_group(&rule, &plan, &x, &units, 0);
+            let all: Vec<u32> = (0..1000).collect();
+            let g = grow_group(&rule, &plan, &x, &units, &all, 0, &mut Scratch::new());
             assert_eq!(g.len(), l);
             for t in &g {
                 let drawn: u32 = t.drawn.iter().map(|w| w.count_ones()).sum();

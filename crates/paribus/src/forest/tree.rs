@@ -12,14 +12,14 @@ use super::rules::{Acc, Rule};
 /// No leaf statistics (an empty leaf), or not a leaf.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// A node: a split "code ≤ bin goes left", or a leaf (`feature == NONE`) whose statistics
-/// start at `left · D` in the tree's `stats` (`left == NONE` for an empty leaf).
+/// A node: a split "code ≤ bin goes to `left`, the rest to `left + 1`" (the compact copy puts
+/// siblings side by side), or a leaf (`feature == NONE`) whose statistics start at `left · D`
+/// in the tree's `stats` (`left == NONE` for an empty leaf). Twelve bytes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
     feature: u32,
-    bin: u16,
     left: u32,
-    right: u32,
+    bin: u16,
 }
 
 /// A fitted tree.
@@ -36,34 +36,55 @@ pub(crate) struct Tree {
 /// Depths counted by the split frequencies.
 pub(crate) const IMPORTANCE_DEPTH: usize = 4;
 
+/// Samples whose codes a node's histogram reads together, feature by feature.
+const HIST_BLOCK: usize = 256;
+
 /// Rows traversed together by [`Tree::leaves`].
 const LANES: usize = 16;
 
 impl Tree {
     /// The index of the leaf statistics that each of `rows` in `x` reaches (`NONE` for an
-    /// empty leaf) into `out`: up to 16 rows go down the tree in lockstep, so that their node
-    /// loads overlap rather than wait on each other.
+    /// empty leaf) into `out`.
     pub fn leaves(&self, x: &ForestX, rows: &[usize], out: &mut [u32]) {
-        for (rows, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
-            let mut at = [0usize; LANES];
-            let mut open = rows.len();
-            let mut done = [false; LANES];
-            while open > 0 {
-                for (i, &r) in rows.iter().enumerate() {
-                    if done[i] {
-                        continue;
-                    }
-                    let n = self.nodes[at[i]];
-                    if n.feature == NONE {
-                        out[i] = n.left;
+        descend(
+            |i| x.row(rows[i]),
+            |k, codes| {
+                let n = self.nodes[k];
+                if n.feature == NONE {
+                    Err(n.left)
+                } else {
+                    Ok(n.left as usize + usize::from(codes[n.feature as usize] > n.bin))
+                }
+            },
+            &mut out[..rows.len()],
+        );
+    }
+}
+
+/// Walks rows down a tree, up to 16 in lockstep so that their node loads overlap rather than
+/// wait on each other: `codes(i)` are the codes of row `i`, `step(k, codes)` the child of node
+/// `k` that such a row goes to, or `Err(v)` when `k` is a leaf, `v` being what `out[i]` gets.
+fn descend<'a>(
+    codes: impl Fn(usize) -> &'a [u16],
+    step: impl Fn(usize, &[u16]) -> Result<usize, u32>,
+    out: &mut [u32],
+) {
+    for (c, out) in out.chunks_mut(LANES).enumerate() {
+        let first = c * LANES;
+        let mut at = [0usize; LANES];
+        let mut done = [false; LANES];
+        let mut open = out.len();
+        while open > 0 {
+            for (i, o) in out.iter_mut().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                match step(at[i], codes(first + i)) {
+                    Ok(k) => at[i] = k,
+                    Err(v) => {
+                        *o = v;
                         done[i] = true;
                         open -= 1;
-                    } else {
-                        at[i] = if x.row(r)[n.feature as usize] <= n.bin {
-                            n.left as usize
-                        } else {
-                            n.right as usize
-                        };
                     }
                 }
             }
@@ -79,8 +100,9 @@ pub(crate) struct Grow {
     pub prune: bool,
 }
 
-/// Scratch buffers reused across nodes.
-struct Scratch<A, W> {
+/// Buffers of the growth of a tree, reused across its nodes and across the trees that one
+/// worker grows, so that a tree on millions of rows does not fault in fresh pages for them.
+pub(crate) struct Scratch<A, W> {
     vals: Vec<A>,
     hist: Vec<A>,
     buckets: Vec<A>,
@@ -90,20 +112,67 @@ struct Scratch<A, W> {
     tmp: Vec<u32>,
     tmp_codes: Vec<u16>,
     tmp_rows: Vec<W>,
+    /// The split rows' codes and relabeling inputs, in the order of the samples.
+    codes: Vec<u16>,
+    data: Vec<W>,
+    nodes: Vec<Building>,
+    /// Leaf sums, counts and pruning replacements by node, and the estimation rows' leaves.
+    sums: Vec<[f64; 5]>,
+    count: Vec<u32>,
+    repl: Vec<u32>,
+    leaf: Vec<u32>,
+    /// The breadth-first copy's queue of (node, depth).
+    queue: Vec<(u32, u32)>,
 }
 
-/// A node while growing: its samples are `idx[start..end]`.
+impl<A, W> Scratch<A, W> {
+    pub(crate) fn new() -> Self {
+        Scratch {
+            vals: Vec::new(),
+            hist: Vec::new(),
+            buckets: Vec::new(),
+            bucket_bins: Vec::new(),
+            sorted: Vec::new(),
+            tmp: Vec::new(),
+            tmp_codes: Vec::new(),
+            tmp_rows: Vec::new(),
+            codes: Vec::new(),
+            data: Vec::new(),
+            nodes: Vec::new(),
+            sums: Vec::new(),
+            count: Vec::new(),
+            repl: Vec::new(),
+            leaf: Vec::new(),
+            queue: Vec::new(),
+        }
+    }
+}
+
+/// A node while growing: its samples are `idx[start..end]`; a split sends them to `left` and
+/// `left + 1`.
+#[derive(Clone, Copy)]
 struct Building {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
     feature: u32,
-    bin: u16,
     left: u32,
-    right: u32,
+    bin: u16,
 }
 
-/// Grows a tree on `split_rows`, fills its leaves from `estimate_rows` (the same rows without
-/// honesty), prunes and compacts it.
+impl Building {
+    fn leaf(start: usize, end: usize) -> Self {
+        Building {
+            start: start as u32,
+            end: end as u32,
+            feature: NONE,
+            left: NONE,
+            bin: 0,
+        }
+    }
+}
+
+/// Grows a tree on `split_rows` (fewer than 2^32), fills its leaves from `estimate_rows` (the
+/// same rows without honesty), prunes and compacts it.
 pub(crate) fn grow<R: Rule>(
     rule: &R,
     x: &ForestX,
@@ -111,35 +180,24 @@ pub(crate) fn grow<R: Rule>(
     estimate_rows: Option<&[u32]>,
     opt: &Grow,
     rng: &mut StdRng,
+    s: &mut Scratch<R::A, R::Row>,
 ) -> Tree {
     let p = x.n_features();
     let mut idx = split_rows;
     // the codes of the split rows, copied once and kept in the order of `idx`, so that a node's
-    // histogram reads its rows' codes from one contiguous run rather than across the data
-    let mut codes: Vec<u16> = Vec::with_capacity(idx.len() * p);
+    // histogram reads its rows' codes from one contiguous run rather than across the data;
+    // likewise what relabeling reads of each row
+    let mut codes = std::mem::take(&mut s.codes);
+    codes.clear();
     for &r in &idx {
         codes.extend_from_slice(x.row(r as usize));
     }
-    // likewise what relabeling reads of each row
-    let mut data: Vec<R::Row> = idx.iter().map(|&r| rule.row(r as usize)).collect();
-    let mut nodes = vec![Building {
-        start: 0,
-        end: idx.len(),
-        feature: NONE,
-        bin: 0,
-        left: NONE,
-        right: NONE,
-    }];
-    let mut s = Scratch {
-        vals: Vec::new(),
-        hist: Vec::new(),
-        buckets: Vec::new(),
-        bucket_bins: Vec::new(),
-        sorted: Vec::new(),
-        tmp: Vec::new(),
-        tmp_codes: Vec::new(),
-        tmp_rows: Vec::new(),
-    };
+    let mut data = std::mem::take(&mut s.data);
+    data.clear();
+    data.extend(idx.iter().map(|&r| rule.row(r as usize)));
+    let mut nodes = std::mem::take(&mut s.nodes);
+    nodes.clear();
+    nodes.push(Building::leaf(0, idx.len()));
     let poisson = Poisson::new(opt.mtry as f64).ok();
     let mut feats: Vec<usize> = Vec::new();
     let mut i = 0;
@@ -151,7 +209,7 @@ pub(crate) fn grow<R: Rule>(
             .clamp(1, p);
         feats.clear();
         feats.extend(rand::seq::index::sample(rng, p, m));
-        let (start, end) = (nodes[i].start, nodes[i].end);
+        let (start, end) = (nodes[i].start as usize, nodes[i].end as usize);
         if end - start > opt.min_node_size
             && let Some((j, bin)) = split_node(
                 rule,
@@ -159,7 +217,7 @@ pub(crate) fn grow<R: Rule>(
                 &data[start..end],
                 &codes[start * p..end * p],
                 &feats,
-                &mut s,
+                s,
             )
         {
             let mid = partition(
@@ -169,27 +227,22 @@ pub(crate) fn grow<R: Rule>(
                 &mut codes[start * p..end * p],
                 j,
                 bin,
-                &mut s,
+                s,
             ) + start;
             let left = nodes.len() as u32;
             nodes[i].feature = j as u32;
             nodes[i].bin = bin;
             nodes[i].left = left;
-            nodes[i].right = left + 1;
-            for (a, b) in [(start, mid), (mid, end)] {
-                nodes.push(Building {
-                    start: a,
-                    end: b,
-                    feature: NONE,
-                    bin: 0,
-                    left: NONE,
-                    right: NONE,
-                });
-            }
+            nodes.push(Building::leaf(start, mid));
+            nodes.push(Building::leaf(mid, end));
         }
         i += 1;
     }
-    finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p)
+    s.codes = codes;
+    s.data = data;
+    let tree = finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p, s);
+    s.nodes = nodes;
+    tree
 }
 
 /// The best split of a node over the drawn features, in draw order (the first wins ties);
@@ -231,9 +284,15 @@ fn split_node<R: Rule>(
             .zip(&offsets)
             .filter_map(|(&j, o)| o.map(|o| (j, o)))
             .collect();
-        for (row, v) in codes.chunks_exact(p).zip(&s.vals) {
+        // a block of samples at a time, feature by feature, so that the block's codes and
+        // values and the one feature's histogram stay in the first-level cache; each bin still
+        // adds its samples in sample order
+        for (rows, vals) in codes.chunks(HIST_BLOCK * p).zip(s.vals.chunks(HIST_BLOCK)) {
             for &(j, o) in &hist_feats {
-                s.hist[o + usize::from(row[j])].add(v);
+                let hist = &mut s.hist[o..o + x.n_bins(j)];
+                for (row, v) in rows.chunks_exact(p).zip(vals) {
+                    hist[usize::from(row[j])].add(v);
+                }
             }
         }
     }
@@ -312,6 +371,7 @@ fn partition<A, W: Copy>(
 /// Leaf statistics from the estimation rows, pruning of empty leaves (grf's
 /// `honesty.prune.leaves`: a parent of an empty child is replaced by its other child, from the
 /// last node to the root), and a compact breadth-first copy.
+#[allow(clippy::too_many_arguments)]
 fn finish<R: Rule>(
     rule: &R,
     x: &ForestX,
@@ -320,43 +380,52 @@ fn finish<R: Rule>(
     estimate_rows: Option<&[u32]>,
     prune: bool,
     p: usize,
+    s: &mut Scratch<R::A, R::Row>,
 ) -> Tree {
     // leaf sums over the estimation rows
-    let mut sums: Vec<[f64; 5]> = vec![[0.0; 5]; nodes.len()];
-    let mut count: Vec<u32> = vec![0; nodes.len()];
-    let route = |codes: &[u16]| {
-        let mut k = 0usize;
-        while nodes[k].feature != NONE {
-            let n = &nodes[k];
-            k = if codes[n.feature as usize] <= n.bin {
-                n.left as usize
-            } else {
-                n.right as usize
-            };
-        }
-        k
-    };
+    let (sums, count, repl) = (&mut s.sums, &mut s.count, &mut s.repl);
+    sums.clear();
+    sums.resize(nodes.len(), [0.0; 5]);
+    count.clear();
+    count.resize(nodes.len(), 0);
     match estimate_rows {
         Some(rows) => {
-            for &r in rows {
-                let k = route(x.row(r as usize));
-                rule.leaf_add(r as usize, &mut sums[k]);
-                count[k] += 1;
+            // the rows' leaves found in lockstep a block at a time, then added in row order
+            s.leaf.resize(rows.len().min(4096), 0);
+            for block in rows.chunks(4096) {
+                let leaf = &mut s.leaf[..block.len()];
+                descend(
+                    |i| x.row(block[i] as usize),
+                    |k, codes| {
+                        let n = &nodes[k];
+                        if n.feature == NONE {
+                            Err(k as u32)
+                        } else {
+                            Ok(n.left as usize + usize::from(codes[n.feature as usize] > n.bin))
+                        }
+                    },
+                    leaf,
+                );
+                for (&r, &k) in block.iter().zip(leaf.iter()) {
+                    rule.leaf_add(r as usize, &mut sums[k as usize]);
+                    count[k as usize] += 1;
+                }
             }
         }
         None => {
             for (k, n) in nodes.iter().enumerate() {
                 if n.feature == NONE {
-                    for &r in &idx[n.start..n.end] {
+                    for &r in &idx[n.start as usize..n.end as usize] {
                         rule.leaf_add(r as usize, &mut sums[k]);
                     }
-                    count[k] = (n.end - n.start) as u32;
+                    count[k] = n.end - n.start;
                 }
             }
         }
     }
     // replacement of every node after pruning: itself, another node, or NONE (empty)
-    let mut repl: Vec<u32> = vec![NONE; nodes.len()];
+    repl.clear();
+    repl.resize(nodes.len(), NONE);
     for k in (0..nodes.len()).rev() {
         let n = &nodes[k];
         repl[k] = if n.feature == NONE {
@@ -366,7 +435,7 @@ fn finish<R: Rule>(
                 k as u32
             }
         } else if prune {
-            match (repl[n.left as usize], repl[n.right as usize]) {
+            match (repl[n.left as usize], repl[n.left as usize + 1]) {
                 (NONE, NONE) => NONE,
                 (NONE, r) => r,
                 (l, NONE) => l,
@@ -383,9 +452,8 @@ fn finish<R: Rule>(
     };
     let empty_leaf = Node {
         feature: NONE,
-        bin: 0,
         left: NONE,
-        right: NONE,
+        bin: 0,
     };
     let root = repl[0];
     if root == NONE {
@@ -393,7 +461,9 @@ fn finish<R: Rule>(
         return out;
     }
     // breadth-first copy: queue of (old index, depth)
-    let mut queue: Vec<(u32, usize)> = vec![(root, 1)];
+    let queue = &mut s.queue;
+    queue.clear();
+    queue.push((root, 1));
     let mut head = 0;
     while head < queue.len() {
         let (k, depth) = queue[head];
@@ -414,17 +484,17 @@ fn finish<R: Rule>(
                 });
             }
         } else {
+            let depth = depth as usize;
             if depth <= IMPORTANCE_DEPTH {
                 out.splits[(depth - 1) * p + n.feature as usize] += 1;
             }
             let l = queue.len() as u32;
-            queue.push((repl[n.left as usize], depth + 1));
-            queue.push((repl[n.right as usize], depth + 1));
+            queue.push((repl[n.left as usize], depth as u32 + 1));
+            queue.push((repl[n.left as usize + 1], depth as u32 + 1));
             out.nodes.push(Node {
                 feature: n.feature,
-                bin: n.bin,
                 left: l,
-                right: l + 1,
+                bin: n.bin,
             });
         }
     }
