@@ -330,6 +330,7 @@ pub struct Rate {
 
 /// The RATE and the TOC at the grid `q` on rows `rows` (all weights positive), from the DR
 /// scores `gamma` ordered by `priority` (highest first; ties averaged).
+#[cfg(test)]
 fn rate_point(
     gamma: &[f64],
     priority: &[f64],
@@ -338,8 +339,32 @@ fn rate_point(
     target: RateTarget,
     q: &[f64],
 ) -> (f64, Vec<f64>) {
+    rate_ordered(
+        gamma,
+        priority,
+        omega,
+        &by_priority(rows, priority),
+        target,
+        q,
+    )
+}
+
+/// `rows` (in increasing order) ordered by `priority`, highest first, ties in row order.
+fn by_priority(rows: &[usize], priority: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = rows.to_vec();
     order.sort_by(|&a, &b| priority[b].total_cmp(&priority[a]));
+    order
+}
+
+/// [`rate_point`] on rows already in `order`.
+fn rate_ordered(
+    gamma: &[f64],
+    priority: &[f64],
+    omega: &[f64],
+    order: &[usize],
+    target: RateTarget,
+    q: &[f64],
+) -> (f64, Vec<f64>) {
     let m = order.len();
     let w: Vec<f64> = order.iter().map(|&i| omega[i]).collect();
     let mut g: Vec<f64> = order.iter().map(|&i| gamma[i]).collect();
@@ -426,31 +451,34 @@ pub fn rank_average_treatment_effect(
         ));
     }
     let q: Vec<f64> = (1..=10).map(|k| f64::from(k) / 10.0).collect();
-    let (est, toc) = rate_point(gamma, priority, &omega, &rows, target, &q);
-    // units of the half-sample bootstrap
-    let units: Vec<Vec<usize>> = match clusters {
-        None => rows.iter().map(|&i| vec![i]).collect(),
-        Some(c) => {
-            let mut u = vec![Vec::new(); crate::data::n_levels(c)];
-            for &i in &rows {
-                u[c[i] as usize].push(i);
-            }
-            u.retain(|v| !v.is_empty());
-            u
+    // the rows sorted once: a replicate's rows in this order are its rows sorted
+    let order = by_priority(&rows, priority);
+    let (est, toc) = rate_ordered(gamma, priority, &omega, &order, target, &q);
+    // units of the half-sample bootstrap: clusters, or the rows themselves (`None`)
+    let units: Option<Vec<Vec<usize>>> = clusters.map(|c| {
+        let mut u = vec![Vec::new(); crate::data::n_levels(c)];
+        for &i in &rows {
+            u[c[i] as usize].push(i);
         }
-    };
-    let ids: Vec<u32> = (0..units.len() as u32).collect();
+        u.retain(|v| !v.is_empty());
+        u
+    });
+    let n_units = units.as_ref().map_or(rows.len(), Vec::len);
+    let ids: Vec<u32> = (0..n_units as u32).collect();
     let reps: Vec<(f64, Vec<f64>)> = (0..replicates)
         .into_par_iter()
         .map(|b| {
             let mut rng = StdRng::seed_from_u64(super::engine::stream_seed(seed, b as u64));
-            let half = super::tree::draw(&mut rng, &ids, units.len() / 2);
-            let mut r: Vec<usize> = half
-                .iter()
-                .flat_map(|&u| units[u as usize].iter().copied())
-                .collect();
-            r.sort_unstable();
-            rate_point(gamma, priority, &omega, &r, target, &q)
+            let half = super::tree::draw(&mut rng, &ids, n_units / 2);
+            let mut drawn = vec![false; n];
+            for &u in &half {
+                match &units {
+                    None => drawn[rows[u as usize]] = true,
+                    Some(units) => units[u as usize].iter().for_each(|&i| drawn[i] = true),
+                }
+            }
+            let r: Vec<usize> = order.iter().copied().filter(|&i| drawn[i]).collect();
+            rate_ordered(gamma, priority, &omega, &r, target, &q)
         })
         .collect();
     let sd = |v: &[f64]| -> f64 {

@@ -41,13 +41,12 @@ impl Units<'_> {
         self.clusters.map_or(self.n_rows, <[Vec<u32>]>::len)
     }
 
-    fn rows(&self, units: &[u32]) -> Vec<u32> {
+    /// The rows of `units` into `out`.
+    fn rows_into(&self, units: &[u32], out: &mut Vec<u32>) {
+        out.clear();
         match self.clusters {
-            None => units.to_vec(),
-            Some(c) => units
-                .iter()
-                .flat_map(|&u| c[u as usize].iter().copied())
-                .collect(),
+            None => out.extend_from_slice(units),
+            Some(c) => out.extend(units.iter().flat_map(|&u| c[u as usize].iter().copied())),
         }
     }
 }
@@ -111,20 +110,23 @@ fn grow_group<R: Rule>(
     let n_units = all.len();
     let l = plan.ci_group_size;
     let mut rng = StdRng::seed_from_u64(stream_seed(plan.seed, g as u64));
-    let half;
+    let mut half = std::mem::take(&mut s.half);
+    let mut sample = std::mem::take(&mut s.sample);
+    let mut split_rows = std::mem::take(&mut s.split_rows);
+    let mut est_rows = std::mem::take(&mut s.est_rows);
     let (pool, per_tree) = if l == 1 {
         (
             all,
             (n_units as f64 * plan.sample_fraction).floor() as usize,
         )
     } else {
-        half = tree::draw(&mut rng, all, n_units / 2);
+        tree::draw_into(&mut rng, all, n_units / 2, &mut half);
         let k = (half.len() as f64 * 2.0 * plan.sample_fraction).ceil() as usize;
         (&half[..], k.min(n_units / 2))
     };
-    (0..l)
+    let trees = (0..l)
         .map(|_| {
-            let sample = tree::draw(&mut rng, pool, per_tree);
+            tree::draw_into(&mut rng, pool, per_tree, &mut sample);
             let mut drawn = vec![0u64; units.n_rows.div_ceil(64)];
             let (split_units, est_units) = if plan.honesty {
                 let k = (sample.len() as f64 * plan.honesty_fraction).ceil() as usize;
@@ -132,23 +134,28 @@ fn grow_group<R: Rule>(
             } else {
                 (&sample[..], &sample[..0])
             };
-            let split_rows = units.rows(split_units);
-            let est_rows = plan.honesty.then(|| units.rows(est_units));
-            for &r in split_rows.iter().chain(est_rows.iter().flatten()) {
+            units.rows_into(split_units, &mut split_rows);
+            units.rows_into(est_units, &mut est_rows);
+            for &r in split_rows.iter().chain(&est_rows) {
                 drawn[r as usize / 64] |= 1 << (r % 64);
             }
             let tree = tree::grow(
                 rule,
                 x,
-                split_rows,
-                est_rows.as_deref(),
+                &split_rows,
+                plan.honesty.then_some(&est_rows[..]),
                 &plan.grow,
                 &mut rng,
                 s,
             );
             Grown { tree, drawn }
         })
-        .collect()
+        .collect();
+    s.half = half;
+    s.sample = sample;
+    s.split_rows = split_rows;
+    s.est_rows = est_rows;
+    trees
 }
 
 /// Grows the forest and accumulates its leaf statistics at every target row.

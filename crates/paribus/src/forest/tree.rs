@@ -123,6 +123,13 @@ pub(crate) struct Scratch<A, W> {
     leaf: Vec<u32>,
     /// The breadth-first copy's queue of (node, depth).
     queue: Vec<(u32, u32)>,
+    /// The split rows in node order.
+    idx: Vec<u32>,
+    /// The sampling of a tree group (filled by the engine).
+    pub half: Vec<u32>,
+    pub sample: Vec<u32>,
+    pub split_rows: Vec<u32>,
+    pub est_rows: Vec<u32>,
 }
 
 impl<A, W> Scratch<A, W> {
@@ -144,6 +151,11 @@ impl<A, W> Scratch<A, W> {
             repl: Vec::new(),
             leaf: Vec::new(),
             queue: Vec::new(),
+            idx: Vec::new(),
+            half: Vec::new(),
+            sample: Vec::new(),
+            split_rows: Vec::new(),
+            est_rows: Vec::new(),
         }
     }
 }
@@ -176,14 +188,16 @@ impl Building {
 pub(crate) fn grow<R: Rule>(
     rule: &R,
     x: &ForestX,
-    split_rows: Vec<u32>,
+    split_rows: &[u32],
     estimate_rows: Option<&[u32]>,
     opt: &Grow,
     rng: &mut StdRng,
     s: &mut Scratch<R::A, R::Row>,
 ) -> Tree {
     let p = x.n_features();
-    let mut idx = split_rows;
+    let mut idx = std::mem::take(&mut s.idx);
+    idx.clear();
+    idx.extend_from_slice(split_rows);
     // the codes of the split rows, copied once and kept in the order of `idx`, so that a node's
     // histogram reads its rows' codes from one contiguous run rather than across the data;
     // likewise what relabeling reads of each row
@@ -242,6 +256,7 @@ pub(crate) fn grow<R: Rule>(
     s.data = data;
     let tree = finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p, s);
     s.nodes = nodes;
+    s.idx = idx;
     tree
 }
 
@@ -503,12 +518,19 @@ fn finish<R: Rule>(
 
 /// Draws a uniformly random subset of `k` of `units` (a shuffled prefix), in random order.
 pub(crate) fn draw(rng: &mut StdRng, units: &[u32], k: usize) -> Vec<u32> {
-    let mut v = units.to_vec();
+    let mut v = Vec::new();
+    draw_into(rng, units, k, &mut v);
+    v
+}
+
+/// [`draw`] into `v`.
+pub(crate) fn draw_into(rng: &mut StdRng, units: &[u32], k: usize, v: &mut Vec<u32>) {
+    v.clear();
+    v.extend_from_slice(units);
     // partial Fisher-Yates: the first k positions
     for i in 0..k.min(v.len()) {
         let j = rng.random_range(i..v.len());
         v.swap(i, j);
     }
     v.truncate(k);
-    v
 }
