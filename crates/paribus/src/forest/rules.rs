@@ -31,6 +31,11 @@ pub(crate) trait Rule: Sync {
     /// returns the index of the last bucket sent left and the criterion, when some admissible
     /// split has a criterion above `floor`.
     fn best(&self, buckets: &[Self::A], parent: &Self::A, floor: f64) -> Option<(usize, f64)>;
+    /// `false` when no split of a node with sums `parent` can be admissible, so that its
+    /// scan can be skipped ([`Rule::best`] would find nothing).
+    fn splittable(&self, _parent: &Self::A) -> bool {
+        true
+    }
     /// Adds row `r`'s contribution to a leaf's sums (later divided by the leaf's count).
     fn leaf_add(&self, r: usize, sums: &mut [f64; 5]);
     /// The prediction from averaged leaf statistics `a`, with the vector `c` such that a tree's
@@ -260,6 +265,12 @@ impl Rule for Causal<'_> {
             }
         }));
         true
+    }
+
+    /// Both children need `min_node_size` samples on each side of the node's mean treatment.
+    fn splittable(&self, parent: &CausalAcc) -> bool {
+        parent.small >= 2 * self.min_node_size
+            && parent.n - parent.small >= 2 * self.min_node_size
     }
 
     fn best(&self, buckets: &[CausalAcc], parent: &CausalAcc, floor: f64) -> Option<(usize, f64)> {

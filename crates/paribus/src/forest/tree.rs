@@ -277,6 +277,9 @@ fn split_node<R: Rule>(
     for v in &s.vals {
         parent.add(v);
     }
+    if !rule.splittable(&parent) {
+        return None;
+    }
     let n = rows.len();
     let p = x.n_features();
     // histograms for the features with few bins relative to the node, one pass over the rows
