@@ -269,8 +269,7 @@ impl Rule for Causal<'_> {
 
     /// Both children need `min_node_size` samples on each side of the node's mean treatment.
     fn splittable(&self, parent: &CausalAcc) -> bool {
-        parent.small >= 2 * self.min_node_size
-            && parent.n - parent.small >= 2 * self.min_node_size
+        parent.small >= 2 * self.min_node_size && parent.n - parent.small >= 2 * self.min_node_size
     }
 
     fn best(&self, buckets: &[CausalAcc], parent: &CausalAcc, floor: f64) -> Option<(usize, f64)> {
