@@ -202,7 +202,7 @@ pub(crate) fn run<R: Rule>(
             }
         }
         for (target, acc) in targets.iter().zip(&mut sums) {
-            fold_all(acc, target.x, target.oob, &groups, R::D, l);
+            fold_all(acc, target.x, target.oob, &groups, R::D);
         }
         progress((last - first) * l);
         if keep {
@@ -219,15 +219,17 @@ pub(crate) fn run<R: Rule>(
     Run { sums, splits, kept }
 }
 
-/// Adds the trees of `groups` at every row of `x` (in parallel over rows).
+/// Adds the trees of `groups` (all of one size, a forest's `ci_group_size`) at every row of
+/// `x` (in parallel over rows).
 pub(crate) fn fold_all(
     acc: &mut [RowSums],
     x: &ForestX,
     oob: bool,
     groups: &[Vec<Grown>],
     d: usize,
-    l: usize,
 ) {
+    let l = groups.first().map_or(1, Vec::len);
+    debug_assert!(groups.iter().all(|g| g.len() == l));
     // group by group over a chunk of rows, so that a group's trees stay in cache; each row
     // still sees the groups in order
     acc.par_chunks_mut(1024).enumerate().for_each(|(c, chunk)| {

@@ -624,7 +624,7 @@ impl crate::learn::Fitted for FittedForest {
             return vec![f64::NAN; rows.len()];
         };
         let mut sums = vec![engine::RowSums::default(); rows.len()];
-        engine::fold_all(&mut sums, &nx, false, &self.trees, 2, 1);
+        engine::fold_all(&mut sums, &nx, false, &self.trees, 2);
         prediction::<Regression<'_>>(&sums, 1).estimate
     }
 }
@@ -687,6 +687,34 @@ pub fn importance(counts: &[u64], p: usize, decay: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A forest learner with little bags predicts from every tree of each group (the fold takes
+    /// the group size from the trees, not from the caller).
+    #[test]
+    fn learner_with_little_bags_predicts() {
+        let n = 3000;
+        let x1: Vec<f64> = (0..n)
+            .map(|i| f64::from((i * 7919) % n) / f64::from(n))
+            .collect();
+        let y: Vec<f64> = x1.iter().map(|v| 2.0 * v).collect();
+        let features = crate::learn::Features::new(vec![("x1".into(), &x1[..])]).unwrap();
+        let rows: Vec<usize> = (0..n as usize).collect();
+        let learner = ForestLearner(ForestParams {
+            trees: 20,
+            ci_group_size: 2,
+            ..ForestParams::default()
+        });
+        let fitted = crate::learn::Regressor::fit(&learner, &features, &y, &rows).unwrap();
+        let pred = fitted.predict(&features, &rows);
+        assert_eq!(pred.len(), rows.len());
+        assert!(pred.iter().all(|v| v.is_finite()));
+        let worst = pred
+            .iter()
+            .zip(&y)
+            .map(|(p, y)| (p - y).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.2, "largest error {worst}");
+    }
 
     /// §8.10: split counts (2, 1, 0) at depth 1 and (1, 3, 2) at depth 2.
     #[test]
