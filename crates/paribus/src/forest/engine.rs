@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::binned::ForestX;
 use super::rules::Rule;
-use super::tree::{self, Grow, IMPORTANCE_DEPTH, NONE, Scratch, Tree};
+use super::tree::{self, Grow, IMPORTANCE_DEPTH, NONE, Tree, TreeBuffers};
 
 /// The sampling and growth plan of one forest (checked parameters).
 #[derive(Debug, Clone)]
@@ -97,7 +97,29 @@ pub(crate) struct Grown {
     drawn: Vec<u64>,
 }
 
-/// Grows the trees of group `g`; `all` lists every unit, `s` is the worker's scratch.
+/// What one worker reuses across the tree groups it grows: the group's sampling (the half
+/// sample, a tree's sample, and its split and estimation rows) and the trees' buffers.
+struct Workspace<A, W> {
+    half: Vec<u32>,
+    sample: Vec<u32>,
+    split_rows: Vec<u32>,
+    est_rows: Vec<u32>,
+    tree: TreeBuffers<A, W>,
+}
+
+impl<A, W> Workspace<A, W> {
+    fn new() -> Self {
+        Workspace {
+            half: Vec::new(),
+            sample: Vec::new(),
+            split_rows: Vec::new(),
+            est_rows: Vec::new(),
+            tree: TreeBuffers::new(),
+        }
+    }
+}
+
+/// Grows the trees of group `g`; `all` lists every unit, `ws` is the worker's workspace.
 fn grow_group<R: Rule>(
     rule: &R,
     plan: &Plan,
@@ -105,28 +127,31 @@ fn grow_group<R: Rule>(
     units: &Units<'_>,
     all: &[u32],
     g: usize,
-    s: &mut Scratch<R::A, R::Row>,
+    ws: &mut Workspace<R::A, R::Row>,
 ) -> Vec<Grown> {
     let n_units = all.len();
     let l = plan.ci_group_size;
     let mut rng = StdRng::seed_from_u64(stream_seed(plan.seed, g as u64));
-    let mut half = std::mem::take(&mut s.half);
-    let mut sample = std::mem::take(&mut s.sample);
-    let mut split_rows = std::mem::take(&mut s.split_rows);
-    let mut est_rows = std::mem::take(&mut s.est_rows);
+    let Workspace {
+        half,
+        sample,
+        split_rows,
+        est_rows,
+        tree: buf,
+    } = ws;
     let (pool, per_tree) = if l == 1 {
         (
             all,
             (n_units as f64 * plan.sample_fraction).floor() as usize,
         )
     } else {
-        tree::draw_into(&mut rng, all, n_units / 2, &mut half);
+        tree::draw_into(&mut rng, all, n_units / 2, half);
         let k = (half.len() as f64 * 2.0 * plan.sample_fraction).ceil() as usize;
         (&half[..], k.min(n_units / 2))
     };
-    let trees = (0..l)
+    (0..l)
         .map(|_| {
-            tree::draw_into(&mut rng, pool, per_tree, &mut sample);
+            tree::draw_into(&mut rng, pool, per_tree, sample);
             let mut drawn = vec![0u64; units.n_rows.div_ceil(64)];
             let (split_units, est_units) = if plan.honesty {
                 let k = (sample.len() as f64 * plan.honesty_fraction).ceil() as usize;
@@ -134,28 +159,23 @@ fn grow_group<R: Rule>(
             } else {
                 (&sample[..], &sample[..0])
             };
-            units.rows_into(split_units, &mut split_rows);
-            units.rows_into(est_units, &mut est_rows);
-            for &r in split_rows.iter().chain(&est_rows) {
+            units.rows_into(split_units, split_rows);
+            units.rows_into(est_units, est_rows);
+            for &r in split_rows.iter().chain(est_rows.iter()) {
                 drawn[r as usize / 64] |= 1 << (r % 64);
             }
             let tree = tree::grow(
                 rule,
                 x,
-                &split_rows,
+                split_rows,
                 plan.honesty.then_some(&est_rows[..]),
                 &plan.grow,
                 &mut rng,
-                s,
+                buf,
             );
             Grown { tree, drawn }
         })
-        .collect();
-    s.half = half;
-    s.sample = sample;
-    s.split_rows = split_rows;
-    s.est_rows = est_rows;
-    trees
+        .collect()
 }
 
 /// Grows the forest and accumulates its leaf statistics at every target row.
@@ -180,18 +200,18 @@ pub(crate) fn run<R: Rule>(
     let mut splits = vec![0u64; IMPORTANCE_DEPTH * p];
     let mut kept = Vec::new();
     let all: Vec<u32> = (0..units.count() as u32).collect();
-    // one scratch per worker, kept across batches (which scratch a group gets does not matter)
-    let spare: Mutex<Vec<Scratch<R::A, R::Row>>> = Mutex::new(Vec::new());
+    // one workspace per worker, kept across batches (which one a group gets does not matter)
+    let spare: Mutex<Vec<Workspace<R::A, R::Row>>> = Mutex::new(Vec::new());
     for first in (0..n_groups).step_by(batch) {
         let last = (first + batch).min(n_groups);
         let groups: Vec<Vec<Grown>> = (first..last)
             .into_par_iter()
             .map(|g| {
                 let taken = spare.lock().ok().and_then(|mut v| v.pop());
-                let mut s = taken.unwrap_or_else(Scratch::new);
-                let grown = grow_group(rule, plan, x, units, &all, g, &mut s);
+                let mut ws = taken.unwrap_or_else(Workspace::new);
+                let grown = grow_group(rule, plan, x, units, &all, g, &mut ws);
                 if let Ok(mut v) = spare.lock() {
-                    v.push(s);
+                    v.push(ws);
                 }
                 grown
             })
@@ -236,11 +256,10 @@ pub(crate) fn fold_all(
         let first = c * 1024;
         let mut rows: Vec<usize> = Vec::with_capacity(chunk.len());
         let mut found: Vec<u32> = vec![0; chunk.len()];
-        // the leaf of every row of the chunk in each tree of the group (NONE: not usable)
-        let mut leaf: Vec<[u32; super::MAX_CI_GROUP_SIZE]> =
-            vec![[NONE; super::MAX_CI_GROUP_SIZE]; chunk.len()];
-        // and the statistics of those leaves, `l` per row, gathered in a loop of their own so
-        // that their loads from the trees overlap
+        // the leaf of every row of the chunk in each tree of the group (NONE: not usable) and
+        // that leaf's statistics, `l` per row, gathered in a loop of their own so that their
+        // loads from the trees overlap
+        let mut leaf: Vec<u32> = vec![NONE; chunk.len() * l];
         let mut vals: Vec<[f64; 5]> = vec![[0.0; 5]; chunk.len() * l];
         for group in groups {
             for (b, t) in group.iter().enumerate() {
@@ -250,26 +269,31 @@ pub(crate) fn fold_all(
                         .filter(|&r| !(oob && t.drawn[r / 64] >> (r % 64) & 1 == 1)),
                 );
                 t.tree.leaves(x, &rows, &mut found[..rows.len()]);
-                for slot in &mut leaf {
+                for slot in leaf.chunks_exact_mut(l) {
                     slot[b] = NONE;
                 }
                 for (&r, &f) in rows.iter().zip(&found) {
-                    leaf[r - first][b] = f;
+                    leaf[(r - first) * l + b] = f;
                     if f != NONE {
                         let v = &t.tree.stats[f as usize * d..f as usize * d + d];
                         vals[(r - first) * l + b][..d].copy_from_slice(v);
                     }
                 }
             }
-            for ((rs, lv), vs) in chunk.iter_mut().zip(&leaf).zip(vals.chunks_exact(l)) {
-                fold(rs, &lv[..l], vs, d, l);
+            for ((rs, lv), vs) in chunk
+                .iter_mut()
+                .zip(leaf.chunks_exact(l))
+                .zip(vals.chunks_exact(l))
+            {
+                fold(rs, lv, vs, d, l);
             }
         }
     });
 }
 
 /// Adds the trees of one group at one row, given the row's leaf in each (`NONE`: the tree
-/// drew the row, out of bag, or its leaf is empty) and those leaves' statistics `vs`.
+/// drew the row, out of bag, or its leaf is empty) and those leaves' statistics `vs` (stale
+/// where the leaf is `NONE`, and then not read).
 fn fold(rs: &mut RowSums, leaves: &[u32], vs: &[[f64; 5]], d: usize, l: usize) {
     let mut usable = 0;
     for (&leaf, v) in leaves.iter().zip(vs) {
@@ -471,7 +495,7 @@ mod tests {
                 seed: 1,
             };
             let all: Vec<u32> = (0..1000).collect();
-            let g = grow_group(&rule, &plan, &x, &units, &all, 0, &mut Scratch::new());
+            let g = grow_group(&rule, &plan, &x, &units, &all, 0, &mut Workspace::new());
             assert_eq!(g.len(), l);
             for t in &g {
                 let drawn: u32 = t.drawn.iter().map(|w| w.count_ones()).sum();

@@ -100,9 +100,32 @@ pub(crate) struct Grow {
     pub prune: bool,
 }
 
-/// Buffers of the growth of a tree, reused across its nodes and across the trees that one
-/// worker grows, so that a tree on millions of rows does not fault in fresh pages for them.
-pub(crate) struct Scratch<A, W> {
+/// What the growth of a tree writes, reused across the trees that one worker grows, so that a
+/// tree on millions of rows does not fault in fresh pages for it: the split rows in node
+/// order, their codes and relabeling inputs in the same order, the nodes, and the per-node
+/// scratch.
+pub(crate) struct TreeBuffers<A, W> {
+    idx: Vec<u32>,
+    codes: Vec<u16>,
+    data: Vec<W>,
+    nodes: Vec<Building>,
+    s: Scratch<A, W>,
+}
+
+impl<A, W> TreeBuffers<A, W> {
+    pub(crate) fn new() -> Self {
+        TreeBuffers {
+            idx: Vec::new(),
+            codes: Vec::new(),
+            data: Vec::new(),
+            nodes: Vec::new(),
+            s: Scratch::new(),
+        }
+    }
+}
+
+/// Buffers reused across nodes.
+struct Scratch<A, W> {
     vals: Vec<A>,
     hist: Vec<A>,
     buckets: Vec<A>,
@@ -112,10 +135,6 @@ pub(crate) struct Scratch<A, W> {
     tmp: Vec<u32>,
     tmp_codes: Vec<u16>,
     tmp_rows: Vec<W>,
-    /// The split rows' codes and relabeling inputs, in the order of the samples.
-    codes: Vec<u16>,
-    data: Vec<W>,
-    nodes: Vec<Building>,
     /// Leaf sums, counts and pruning replacements by node, and the estimation rows' leaves.
     sums: Vec<[f64; 5]>,
     count: Vec<u32>,
@@ -123,17 +142,10 @@ pub(crate) struct Scratch<A, W> {
     leaf: Vec<u32>,
     /// The breadth-first copy's queue of (node, depth).
     queue: Vec<(u32, u32)>,
-    /// The split rows in node order.
-    idx: Vec<u32>,
-    /// The sampling of a tree group (filled by the engine).
-    pub half: Vec<u32>,
-    pub sample: Vec<u32>,
-    pub split_rows: Vec<u32>,
-    pub est_rows: Vec<u32>,
 }
 
 impl<A, W> Scratch<A, W> {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Scratch {
             vals: Vec::new(),
             hist: Vec::new(),
@@ -143,19 +155,11 @@ impl<A, W> Scratch<A, W> {
             tmp: Vec::new(),
             tmp_codes: Vec::new(),
             tmp_rows: Vec::new(),
-            codes: Vec::new(),
-            data: Vec::new(),
-            nodes: Vec::new(),
             sums: Vec::new(),
             count: Vec::new(),
             repl: Vec::new(),
             leaf: Vec::new(),
             queue: Vec::new(),
-            idx: Vec::new(),
-            half: Vec::new(),
-            sample: Vec::new(),
-            split_rows: Vec::new(),
-            est_rows: Vec::new(),
         }
     }
 }
@@ -192,24 +196,27 @@ pub(crate) fn grow<R: Rule>(
     estimate_rows: Option<&[u32]>,
     opt: &Grow,
     rng: &mut StdRng,
-    s: &mut Scratch<R::A, R::Row>,
+    buf: &mut TreeBuffers<R::A, R::Row>,
 ) -> Tree {
     let p = x.n_features();
-    let mut idx = std::mem::take(&mut s.idx);
+    let TreeBuffers {
+        idx,
+        codes,
+        data,
+        nodes,
+        s,
+    } = buf;
     idx.clear();
     idx.extend_from_slice(split_rows);
     // the codes of the split rows, copied once and kept in the order of `idx`, so that a node's
     // histogram reads its rows' codes from one contiguous run rather than across the data;
     // likewise what relabeling reads of each row
-    let mut codes = std::mem::take(&mut s.codes);
     codes.clear();
-    for &r in &idx {
+    for &r in idx.iter() {
         codes.extend_from_slice(x.row(r as usize));
     }
-    let mut data = std::mem::take(&mut s.data);
     data.clear();
     data.extend(idx.iter().map(|&r| rule.row(r as usize)));
-    let mut nodes = std::mem::take(&mut s.nodes);
     nodes.clear();
     nodes.push(Building::leaf(0, idx.len()));
     let poisson = Poisson::new(opt.mtry as f64).ok();
@@ -252,12 +259,7 @@ pub(crate) fn grow<R: Rule>(
         }
         i += 1;
     }
-    s.codes = codes;
-    s.data = data;
-    let tree = finish(rule, x, &nodes, &idx, estimate_rows, opt.prune, p, s);
-    s.nodes = nodes;
-    s.idx = idx;
-    tree
+    finish(rule, x, nodes, idx, estimate_rows, opt.prune, p, s)
 }
 
 /// The best split of a node over the drawn features, in draw order (the first wins ties);
