@@ -610,8 +610,12 @@ impl DmlParamsChecked {
             let all = || 0..n;
             let (psi_a, psi_b): (Vec<f64>, Vec<f64>) = match o.score {
                 Score::PlrPartialling | Score::PlrIvType => {
-                    let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
-                    let m_hat = cf(learners.ml_m, d, None, "treatment (ml_m)")?;
+                    // the two nuisances' folds all in parallel
+                    let (l_hat, m_hat) = rayon::join(
+                        || cf(learners.ml_l, y, None, "outcome (ml_l)"),
+                        || cf(learners.ml_m, d, None, "treatment (ml_m)"),
+                    );
+                    let (l_hat, m_hat) = (l_hat?, m_hat?);
                     let (pa, pb): (Vec<f64>, Vec<f64>) = (0..n)
                         .map(|i| {
                             let v = d[i] - m_hat[i];
@@ -644,9 +648,17 @@ impl DmlParamsChecked {
                 }
                 Score::IrmAte | Score::IrmAtte => {
                     let g = ml_g.expect("checked");
-                    let g0 = cf(g, y, Some(&|i| d[i] == 0.0), "outcome (ml_g, controls)")?;
-                    let g1 = cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)")?;
-                    let raw = cf(learners.ml_m, d, None, "propensity (ml_m)")?;
+                    // the three nuisances' folds all in parallel
+                    let (g0, (g1, raw)) = rayon::join(
+                        || cf(g, y, Some(&|i| d[i] == 0.0), "outcome (ml_g, controls)"),
+                        || {
+                            rayon::join(
+                                || cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)"),
+                                || cf(learners.ml_m, d, None, "propensity (ml_m)"),
+                            )
+                        },
+                    );
+                    let (g0, g1, raw) = (g0?, g1?, raw?);
                     let (m, clipped) = clip(&raw, o.trimming);
                     clipped_total += clipped;
                     let out = if o.score == Score::IrmAte {
@@ -681,9 +693,16 @@ impl DmlParamsChecked {
                 Score::IivmLate => {
                     let z = z.expect("checked");
                     let g = ml_g.expect("checked");
-                    let g0 = cf(g, y, Some(&|i| z[i] == 0.0), "outcome (ml_g, z = 0)")?;
-                    let g1 = cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)")?;
-                    let raw = cf(learners.ml_m, z, None, "instrument propensity (ml_m)")?;
+                    let (g0, (g1, raw)) = rayon::join(
+                        || cf(g, y, Some(&|i| z[i] == 0.0), "outcome (ml_g, z = 0)"),
+                        || {
+                            rayon::join(
+                                || cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)"),
+                                || cf(learners.ml_m, z, None, "instrument propensity (ml_m)"),
+                            )
+                        },
+                    );
+                    let (g0, g1, raw) = (g0?, g1?, raw?);
                     let (m, clipped) = clip(&raw, o.trimming);
                     clipped_total += clipped;
                     let r = ml_r.expect("checked");
@@ -726,9 +745,16 @@ impl DmlParamsChecked {
                 }
                 Score::PlivPartialling => {
                     let z = z.expect("checked");
-                    let l_hat = cf(learners.ml_l, y, None, "outcome (ml_l)")?;
-                    let m_hat = cf(learners.ml_m, z, None, "instrument (ml_m)")?;
-                    let r_hat = cf(ml_r.expect("checked"), d, None, "treatment (ml_r)")?;
+                    let (l_hat, (m_hat, r_hat)) = rayon::join(
+                        || cf(learners.ml_l, y, None, "outcome (ml_l)"),
+                        || {
+                            rayon::join(
+                                || cf(learners.ml_m, z, None, "instrument (ml_m)"),
+                                || cf(ml_r.expect("checked"), d, None, "treatment (ml_r)"),
+                            )
+                        },
+                    );
+                    let (l_hat, m_hat, r_hat) = (l_hat?, m_hat?, r_hat?);
                     let out = (0..n)
                         .map(|i| {
                             let w = z[i] - m_hat[i];

@@ -16,19 +16,27 @@
 //!   `min_sum_hessian_in_leaf` hessian on each side (and below `max_depth` if set);
 //! - the best split of a leaf comes from its per-feature histograms of `(Σg, Σh, count)` by bin;
 //!   after a split the smaller child's histograms are built from its rows and the larger child's
-//!   are the parent's minus the smaller's (histogram subtraction);
-//! - a leaf's value is `−η G/(H + λ)` (η the learning rate);
+//!   are the parent's minus the smaller's (histogram subtraction). The histograms sum integers:
+//!   each tree's gradients (and varying hessians) are quantized to a grid of `max |g| / Q`, with
+//!   `Q` as fine as 64-bit sums allow (`2^-23` of the largest gradient at a million rows; see
+//!   `Quant`), and packed with the row count into one word (two with hessians), so a bin is one
+//!   integer add per row. The sums are exact in any order; the choice of a split sees the grid,
+//!   the leaf values do not;
+//! - a leaf's value is `−η G/(H + λ)` (η the learning rate), with `G` and `H` the exact sums of
+//!   its rows' gradients and hessians;
 //! - early stopping (optional): a seeded share of the training rows is held out, the loss on it is
 //!   tracked after every tree, and the model keeps the trees up to the best round once
 //!   `early_stopping_rounds` rounds pass without improvement.
 //!
-//! Layout: the training rows' bins are copied once per fit, row by row, and kept in leaf order
-//! (a split is a stable partition of its leaf's run of rows, between two copies), so building a
-//! leaf's histograms is a sequential pass rather than a gather of scattered rows; the scores and
-//! targets follow the rows into each tree's leaf order. Threads split the histogram work by
-//! groups of features, the partition of a long run by blocks of a fixed size and the prediction
-//! work by row, and every sum is taken in a fixed order, so a fit gives the same bytes whatever
-//! the thread count. The defaults
+//! Layout: the training rows' bins are copied once per fit, row by row, with room for each row's
+//! position and quantized gradient, and kept in leaf order (a split is a stable partition of its
+//! leaf's run of rows, between two copies), so building a leaf's histograms is a sequential pass
+//! rather than a gather of scattered rows; the scores and targets follow the rows into each
+//! tree's leaf order. Threads split the histogram work by groups of features, the partition of a
+//! long run by blocks of a fixed size and the prediction work by row; the histograms are exact
+//! integers and every floating-point sum is taken in a fixed order, so a fit gives the same bytes
+//! whatever the thread count. Rows of the view a model was fitted on are predicted from their
+//! bins. The defaults
 //! are LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
@@ -39,6 +47,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Parameters of the gradient-boosted trees, unchecked ([`GbmParams::check`] gives a [`Gbm`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -166,36 +175,145 @@ enum Loss {
     Logistic,
 }
 
-/// `(Σg, Σh, count)` of one bin.
-#[derive(Debug, Clone, Copy, Default)]
-struct Bin {
-    g: f64,
-    h: f64,
-    n: u32,
+/// Bins kept per feature in a histogram: 256 (every `u8` bin index is in range, so the
+/// accumulation needs no bounds checks) and 2 of padding, so that features' histograms are never
+/// a multiple of 4 KiB apart (which would make the loads of one row's updates wait on the stores
+/// of the previous feature: 4K aliasing).
+const HS: usize = 258;
+
+/// How one tree's gradients and hessians are turned into integers, so that a histogram bin is one
+/// (unit hessians) or two 64-bit words summed exactly, in any order.
+///
+/// Word 0 of a row is `(round(g / gscale) << cb) + 1`: the quantized gradient above `cb` bits
+/// that count the rows. A sum over `n ≤ m` rows is `(Σ round(g / gscale)) · 2^cb + n` exactly,
+/// because `cb` bits hold `m` and `gscale` keeps `m · max |round(g / gscale)|` below `2^(63 − cb)`.
+/// With varying hessians, word 1 is `round(h / hscale)`, with `m · max round(h / hscale) < 2^62`.
+/// The quantum is `max |g| / Q` with `Q = ⌊(2^(63 − cb) − 1) / m⌋` (capped at `2^40`): about
+/// `2^-23` of the largest gradient at a million rows, `2^-16` at ten million. Only the choice of
+/// splits sees the quantized sums; leaf values are computed from the exact gradients.
+#[derive(Debug, Clone, Copy)]
+struct Quant {
+    /// Bits of the row count in word 0.
+    cb: u32,
+    gscale: f64,
+    /// `1` for unit hessians (the hessian sum is the count).
+    hscale: f64,
 }
 
-/// The bins of all features in one array: feature `j` at `offsets[j]..offsets[j + 1]`.
-type Hist = Vec<Bin>;
+impl Quant {
+    /// The quantization of a tree on `m` rows whose gradients are at most `gmax` in absolute value
+    /// and whose hessians (when they vary) are at most `hmax`.
+    fn new(m: usize, gmax: f64, hmax: Option<f64>) -> Self {
+        let m = m.max(1) as u64;
+        let cb = 64 - m.leading_zeros();
+        let cap = 1u64 << 40;
+        let levels = |bits: u32| (((1u64 << bits) - 1) / m).clamp(1, cap) as f64;
+        let scale = |max: f64, q: f64| if max > 0.0 { max / q } else { 1.0 };
+        Quant {
+            cb,
+            gscale: scale(gmax, levels(63 - cb)),
+            hscale: hmax.map_or(1.0, |h| scale(h, levels(62))),
+        }
+    }
+
+    fn word0(&self, g: f64) -> i64 {
+        (round(g / self.gscale) << self.cb) + 1
+    }
+
+    fn word1(&self, h: f64) -> i64 {
+        round(h / self.hscale)
+    }
+}
+
+/// `x` rounded to the nearest integer, halves away from zero (`f64::round` without the call that
+/// it costs on targets without a rounding instruction).
+fn round(x: f64) -> i64 {
+    (x + 0.5f64.copysign(x)) as i64
+}
+
+/// Quantized sums of a set of rows: gradient, hessian (the count for unit hessians), count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sums {
+    g: i64,
+    h: i64,
+    n: i64,
+}
+
+/// One bin of a histogram: the packed words of its rows, summed ([`Quant`]).
+trait Entry: Copy + Default + PartialEq + Send + Sync + std::fmt::Debug + 'static {
+    /// Bytes of a row's words.
+    const BYTES: usize;
+    /// The words of the row `row` at byte `at`.
+    fn read(row: &[u8], at: usize) -> Self;
+    fn add(&mut self, o: Self);
+    fn sub(&mut self, o: Self);
+    fn sums(self, cb: u32) -> Sums;
+}
+
+fn word(row: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(row[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Unit hessians: word 0 only.
+impl Entry for i64 {
+    const BYTES: usize = 8;
+    fn read(row: &[u8], at: usize) -> Self {
+        word(row, at)
+    }
+    fn add(&mut self, o: Self) {
+        *self = self.wrapping_add(o);
+    }
+    fn sub(&mut self, o: Self) {
+        *self = self.wrapping_sub(o);
+    }
+    fn sums(self, cb: u32) -> Sums {
+        let n = self & ((1i64 << cb) - 1);
+        Sums {
+            g: self >> cb,
+            h: n,
+            n,
+        }
+    }
+}
+
+/// Varying hessians: words 0 and 1.
+impl Entry for [i64; 2] {
+    const BYTES: usize = 16;
+    fn read(row: &[u8], at: usize) -> Self {
+        [word(row, at), word(row, at + 8)]
+    }
+    fn add(&mut self, o: Self) {
+        self[0] = self[0].wrapping_add(o[0]);
+        self[1] = self[1].wrapping_add(o[1]);
+    }
+    fn sub(&mut self, o: Self) {
+        self[0] = self[0].wrapping_sub(o[0]);
+        self[1] = self[1].wrapping_sub(o[1]);
+    }
+    fn sums(self, cb: u32) -> Sums {
+        let s = self[0].sums(cb);
+        Sums { h: self[1], ..s }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
-struct Split {
+struct Split<E> {
     gain: f64,
     feature: usize,
     bin: usize,
-    g: f64,
-    h: f64,
-    n: usize,
+    /// The packed sums of the rows that go left.
+    left: E,
 }
 
 #[derive(Debug)]
-struct Leaf {
+struct Leaf<E> {
     start: usize,
     len: usize,
-    g: f64,
-    h: f64,
+    /// The packed sums of the leaf's rows.
+    tot: E,
     depth: usize,
-    hist: Option<Hist>,
-    best: Option<Split>,
+    hist: Option<Vec<E>>,
+    best: Option<Split<E>>,
     /// The node whose child this leaf is (`true`: the left child).
     parent: Option<(usize, bool)>,
     /// Which copy of the [`Layout`] holds the leaf's rows.
@@ -240,16 +358,28 @@ impl Tree {
     }
 
     fn predict_binned(&self, b: &Binned, r: usize) -> f64 {
-        self.values[self.leaf_of(|n| u16::from(b.get(r, n.feature as usize)) <= n.bin)]
+        let row = b.row(r);
+        self.values[self.leaf_of(|n| u16::from(row[n.feature as usize]) <= n.bin)]
     }
 }
 
 /// A fitted boosted model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GbmModel {
     init: f64,
     trees: Vec<Tree>,
     logistic: bool,
+    /// The bins of the features it was fitted on: rows of the same view are predicted from
+    /// their bins (the same splits, since bin ≤ t exactly when x ≤ the bin's upper bound), one
+    /// short row per row instead of a column per node.
+    bins: Arc<Binned>,
+}
+
+/// Two models are equal when their trees are (whatever view they were fitted on).
+impl PartialEq for GbmModel {
+    fn eq(&self, o: &Self) -> bool {
+        self.init == o.init && self.trees == o.trees && self.logistic == o.logistic
+    }
 }
 
 impl GbmModel {
@@ -266,9 +396,23 @@ impl GbmModel {
 
 impl Fitted for GbmModel {
     fn predict(&self, x: &Features<'_>, rows: &[usize]) -> Vec<f64> {
+        let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
+        if x.holds_binned(&self.bins) {
+            let b = &*self.bins;
+            let one = |&r: &usize| {
+                link(
+                    self.init
+                        + self
+                            .trees
+                            .iter()
+                            .map(|t| t.predict_binned(b, r))
+                            .sum::<f64>(),
+                )
+            };
+            return rows.par_iter().with_min_len(1024).map(one).collect();
+        }
         let one = |&r: &usize| {
-            let s = self.init + self.trees.iter().map(|t| t.predict_raw(x, r)).sum::<f64>();
-            if self.logistic { sigmoid(s) } else { s }
+            link(self.init + self.trees.iter().map(|t| t.predict_raw(x, r)).sum::<f64>())
         };
         rows.par_iter().with_min_len(1024).map(one).collect()
     }
@@ -419,30 +563,51 @@ impl Gbm {
                 (mean / (1.0 - mean)).ln()
             }
         };
-        let mut offsets = vec![0usize];
-        for j in 0..b.n_features() {
-            offsets.push(offsets[j] + b.n_bins(j));
-        }
         let squared = loss == Loss::Squared;
         // the hessian of unweighted squared loss is 1: not stored
         let unit_hess = squared && weights.is_none();
+        if unit_hess {
+            self.boost::<i64>(&b, y, weights, loss, init, &train, &valid)
+        } else {
+            self.boost::<[i64; 2]>(&b, y, weights, loss, init, &train, &valid)
+        }
+    }
+
+    /// The boosting rounds on the rows `train` (sorted), with histogram entries `E` (`i64` for
+    /// unit hessians, `[i64; 2]` otherwise), tracking the loss on `valid` for early stopping.
+    #[allow(clippy::too_many_arguments)]
+    fn boost<E: Entry>(
+        &self,
+        b: &Arc<Binned>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        loss: Loss,
+        init: f64,
+        train: &[usize],
+        valid: &[usize],
+    ) -> Result<GbmModel> {
+        let p = &self.p;
+        let unit_hess = E::BYTES == 8;
+        let squared = loss == Loss::Squared;
         // the training rows in "position" order: at the start of every tree, the leaf order of
         // the previous tree, so that each leaf's rows are contiguous in the copied bins
-        let mut work = Layout::new(&b, &train, !unit_hess);
+        let mut work = Layout::new::<E>(b, train);
         let m = train.len();
         let mut yp: Vec<f64> = train.iter().map(|&r| y[r]).collect();
         // the weights in position order, moved with the rows (empty when unweighted)
         let mut wp: Vec<f64> =
-            weights.map_or_else(Vec::new, |_| train.iter().map(|&r| wt(r)).collect());
+            weights.map_or_else(Vec::new, |w| train.iter().map(|&r| w[r]).collect());
         let mut next_w = vec![0.0; wp.len()];
         let mut score = vec![init; m];
         let mut g = vec![0.0; m];
         let mut h = if unit_hess { Vec::new() } else { vec![0.0; m] };
         let (mut next_score, mut next_y, mut leaf_value) =
             (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+        let mut perm = vec![0u32; m];
         let mut valid_score = vec![init; valid.len()];
         let mut trees = Vec::with_capacity(p.n_estimators);
         let mut best = (f64::INFINITY, 0usize);
+        let mut pool = Vec::new();
         const CHUNK: usize = 4096;
         for round in 0..p.n_estimators {
             // gradients (and hessians) in position order, in parallel over blocks of rows
@@ -489,7 +654,35 @@ impl Gbm {
                         });
                 }
             }
-            let (tree, ranges) = self.grow(&b, &mut work, &offsets, &g, &h, unit_hess);
+            let absmax = |v: &[f64]| {
+                v.par_chunks(CHUNK)
+                    .map(|c| c.iter().fold(0.0f64, |a, x| a.max(x.abs())))
+                    .reduce(|| 0.0, f64::max)
+            };
+            let quant = Quant::new(m, absmax(&g), (!unit_hess).then(|| absmax(&h)));
+            work.load::<E>(&g, &h, &quant);
+            let (nodes, ranges) = self.grow::<E>(b, &mut work, &quant, &mut pool);
+            // the rows are now in the tree's leaf order; `perm[k]`: where the row now at k was
+            work.positions(&mut perm);
+            let values: Vec<f64> = ranges
+                .iter()
+                .map(|&(start, len)| {
+                    let rows = &perm[start..start + len];
+                    let gs = rows.iter().map(|&k| g[k as usize]).sum::<f64>();
+                    let hs = if unit_hess {
+                        len as f64
+                    } else {
+                        rows.iter().map(|&k| h[k as usize]).sum::<f64>()
+                    };
+                    let den = hs + p.lambda_l2;
+                    if den > 0.0 {
+                        -p.learning_rate * gs / den
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let tree = Tree { nodes, values };
             // the rows move to the tree's leaf order, their scores updated on the way
             for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
                 leaf_value[start..start + len].fill(v);
@@ -497,7 +690,7 @@ impl Gbm {
             next_score
                 .par_iter_mut()
                 .zip(next_y.par_iter_mut())
-                .zip(work.perm[0].par_iter().zip(&leaf_value))
+                .zip(perm.par_iter().zip(&leaf_value))
                 .with_min_len(8192)
                 .for_each(|((s, yy), (&k, v))| {
                     *s = score[k as usize] + v;
@@ -508,17 +701,16 @@ impl Gbm {
             if !wp.is_empty() {
                 next_w
                     .par_iter_mut()
-                    .zip(work.perm[0].par_iter())
+                    .zip(perm.par_iter())
                     .with_min_len(8192)
                     .for_each(|(w, &k)| *w = wp[k as usize]);
                 std::mem::swap(&mut wp, &mut next_w);
             }
-            work.reset_perm();
             if let Some(patience) = p.early_stopping_rounds {
-                for (s, &r) in valid_score.iter_mut().zip(&valid) {
-                    *s += tree.predict_binned(&b, r);
+                for (s, &r) in valid_score.iter_mut().zip(valid) {
+                    *s += tree.predict_binned(b, r);
                 }
-                let l = valid_loss(loss, &valid_score, &valid, y);
+                let l = valid_loss(loss, &valid_score, valid, y);
                 trees.push(tree);
                 if l < best.0 {
                     best = (l, round + 1);
@@ -536,53 +728,48 @@ impl Gbm {
             init,
             trees,
             logistic: loss == Loss::Logistic,
+            bins: Arc::clone(b),
         })
     }
 
     /// Grows one tree on the rows of `work` (which it reorders so that each leaf's rows are
-    /// contiguous, recording in `work.perm` where each row was); returns the tree and each
-    /// leaf's `(start, len)` in position order, by leaf. `g` and `h` are by position at the
-    /// start of the tree; `h` is not read when `const_hess` (squared loss: every hessian is 1).
-    fn grow(
+    /// contiguous, their start-of-tree positions kept in the rows); returns the inner nodes and
+    /// each leaf's `(start, len)` in position order, by leaf. The rows' words hold the tree's
+    /// quantized gradients ([`Layout::load`]); `pool` keeps histogram buffers between leaves and
+    /// trees.
+    fn grow<E: Entry>(
         &self,
         b: &Binned,
         work: &mut Layout,
-        offsets: &[usize],
-        g: &[f64],
-        h: &[f64],
-        const_hess: bool,
-    ) -> (Tree, Vec<(usize, usize)>) {
+        quant: &Quant,
+        pool: &mut Vec<Vec<E>>,
+    ) -> (Vec<Node>, Vec<(usize, usize)>) {
         let p = &self.p;
         let m = work.len();
-        let g0 = g.iter().sum::<f64>();
-        let h0 = if const_hess {
-            m as f64
-        } else {
-            h.iter().sum::<f64>()
+        let splittable = |len: usize, depth: usize| {
+            len >= 2 * p.min_data_in_leaf && p.max_depth.is_none_or(|m| depth < m)
         };
-        let mut leaves = vec![Leaf {
+        let mut root = Leaf {
             start: 0,
             len: m,
-            g: g0,
-            h: h0,
+            tot: work.total::<E>(),
             depth: 0,
             hist: None,
             best: None,
             parent: None,
             side: 0,
-        }];
-        let splittable =
-            |l: &Leaf| l.len >= 2 * p.min_data_in_leaf && p.max_depth.is_none_or(|m| l.depth < m);
-        if splittable(&leaves[0]) {
-            let hist = work.hist(0, offsets, g, h, const_hess, 0, m);
-            leaves[0].best = self.best_split(&hist, offsets, g0, h0, m);
-            leaves[0].hist = Some(hist);
+        };
+        if splittable(m, 0) {
+            let hist = work.hist::<E>(0, 0, m, pool);
+            root.best = self.best_split(b, &hist, root.tot, quant);
+            root.hist = Some(hist);
         }
+        let mut leaves = vec![root];
         let mut nodes: Vec<Node> = Vec::new();
         while leaves.len() < p.num_leaves {
             let mut pick: Option<(usize, f64)> = None;
             for (i, l) in leaves.iter().enumerate() {
-                if let Some(s) = l.best
+                if let Some(s) = &l.best
                     && pick.is_none_or(|(_, gain)| s.gain > gain)
                 {
                     pick = Some((i, s.gain));
@@ -595,7 +782,7 @@ impl Gbm {
                 .take()
                 .expect("a splittable leaf has histograms");
             let (start, len) = (leaves[li].start, leaves[li].len);
-            let w = split.n;
+            let w = split.left.sums(quant.cb).n as usize;
             let side = 1 - leaves[li].side;
             work.partition(leaves[li].side, start, len, split.feature, split.bin, w);
             let node = nodes.len();
@@ -614,12 +801,13 @@ impl Gbm {
                     nodes[pn].right = node as i32;
                 }
             }
-            let (pg, ph, depth) = (leaves[li].g, leaves[li].h, leaves[li].depth + 1);
+            let depth = leaves[li].depth + 1;
+            let mut right_tot = leaves[li].tot;
+            right_tot.sub(split.left);
             leaves[li] = Leaf {
                 start,
                 len: w,
-                g: split.g,
-                h: split.h,
+                tot: split.left,
                 depth,
                 hist: None,
                 best: None,
@@ -629,8 +817,7 @@ impl Gbm {
             leaves.push(Leaf {
                 start: start + w,
                 len: len - w,
-                g: pg - split.g,
-                h: ph - split.h,
+                tot: right_tot,
                 depth,
                 hist: None,
                 best: None,
@@ -638,144 +825,203 @@ impl Gbm {
                 side,
             });
             let (small, large) = if w <= len - w { (li, ri) } else { (ri, li) };
-            let (cs, cl) = (splittable(&leaves[small]), splittable(&leaves[large]));
+            // after the last split the children's best splits would never be used
+            let last = leaves.len() == p.num_leaves;
+            let cs = !last && splittable(leaves[small].len, depth);
+            let cl = !last && splittable(leaves[large].len, depth);
             if !cs && !cl {
+                pool.push(parent_hist);
                 continue;
             }
             let sl = &leaves[small];
-            let small_hist = work.hist(sl.side, offsets, g, h, const_hess, sl.start, sl.len);
+            let small_hist = work.hist::<E>(sl.side, sl.start, sl.len, pool);
             if cl {
                 let mut large_hist = parent_hist;
                 for (a, s) in large_hist.iter_mut().zip(&small_hist) {
-                    a.g -= s.g;
-                    a.h -= s.h;
-                    a.n -= s.n;
+                    a.sub(*s);
                 }
-                let l = &leaves[large];
-                let best = self.best_split(&large_hist, offsets, l.g, l.h, l.len);
+                let best = self.best_split(b, &large_hist, leaves[large].tot, quant);
                 leaves[large].best = best;
                 leaves[large].hist = Some(large_hist);
+            } else {
+                pool.push(parent_hist);
             }
             if cs {
-                let l = &leaves[small];
-                let best = self.best_split(&small_hist, offsets, l.g, l.h, l.len);
+                let best = self.best_split(b, &small_hist, leaves[small].tot, quant);
                 leaves[small].best = best;
                 leaves[small].hist = Some(small_hist);
+            } else {
+                pool.push(small_hist);
             }
         }
-        let values = leaves
-            .iter()
-            .map(|l| {
-                let den = l.h + p.lambda_l2;
-                if den > 0.0 {
-                    -p.learning_rate * l.g / den
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        for l in &mut leaves {
+            if let Some(hist) = l.hist.take() {
+                pool.push(hist);
+            }
+        }
         let runs: Vec<(usize, usize, usize)> =
             leaves.iter().map(|l| (l.start, l.len, l.side)).collect();
         work.gather(&runs);
         let ranges = leaves.iter().map(|l| (l.start, l.len)).collect();
-        (Tree { nodes, values }, ranges)
+        (nodes, ranges)
     }
 
-    /// The best split of a leaf with sums `(g, h)` over `n` rows, if one gains.
-    fn best_split(
+    /// The best split of a leaf with packed sums `tot`, from its histograms, if one gains.
+    fn best_split<E: Entry>(
         &self,
-        hist: &Hist,
-        offsets: &[usize],
-        g: f64,
-        h: f64,
-        n: usize,
-    ) -> Option<Split> {
+        b: &Binned,
+        hist: &[E],
+        tot: E,
+        quant: &Quant,
+    ) -> Option<Split<E>> {
         let p = &self.p;
         let lambda = p.lambda_l2;
+        let (gs, hs) = (quant.gscale, quant.hscale);
+        let all = tot.sums(quant.cb);
+        let (g, h) = (all.g as f64 * gs, all.h as f64 * hs);
+        let min_n = p.min_data_in_leaf as i64;
+        let min_h = p.min_sum_hessian_in_leaf;
         let parent = g * g / (h + lambda);
-        let mut best: Option<Split> = None;
-        for (j, w) in offsets.windows(2).enumerate() {
-            let fh = &hist[w[0]..w[1]];
-            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
-            for (t, bin) in fh.iter().enumerate().take(fh.len().saturating_sub(1)) {
-                gl += bin.g;
-                hl += bin.h;
-                nl += bin.n as usize;
-                // a threshold after an empty bin splits the rows as the one before it did
-                if bin.n == 0 || nl < p.min_data_in_leaf || hl < p.min_sum_hessian_in_leaf {
-                    continue;
-                }
-                let (nr, hr) = (n - nl, h - hl);
-                if nr < p.min_data_in_leaf || hr < p.min_sum_hessian_in_leaf {
-                    break;
-                }
+        let mut best: Option<Split<E>> = None;
+        // by threshold t (the rows of bins ≤ t go left): the left side's packed sums, then the
+        // gains
+        let mut pre = [E::default(); 256];
+        let mut gain = [0.0f64; 256];
+        let cb = quant.cb;
+        for (j, fh) in hist.chunks_exact(HS).enumerate() {
+            let k = b.n_bins(j).min(HS).saturating_sub(1);
+            let mut acc = E::default();
+            for (slot, e) in pre[..k].iter_mut().zip(fh) {
+                acc.add(*e);
+                *slot = acc;
+            }
+            // the left side grows with t: the thresholds that leave enough rows and hessian on
+            // both sides are one run lo..hi
+            let enough = |l: Sums| l.n >= min_n && l.h as f64 * hs >= min_h;
+            let Some(lo) = (0..k).find(|&t| enough(pre[t].sums(cb))) else {
+                continue;
+            };
+            let right = |l: Sums| Sums {
+                g: all.g - l.g,
+                h: all.h - l.h,
+                n: all.n - l.n,
+            };
+            let Some(hi) = (lo..k).rev().find(|&t| enough(right(pre[t].sums(cb)))) else {
+                continue;
+            };
+            for t in lo..=hi {
+                let l = pre[t].sums(cb);
+                let (gl, hl) = (l.g as f64 * gs, l.h as f64 * hs);
                 let gr = g - gl;
-                let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent;
-                if gain > 0.0 && best.is_none_or(|s| gain > s.gain) {
-                    best = Some(Split {
-                        gain,
-                        feature: j,
-                        bin: t,
-                        g: gl,
-                        h: hl,
-                        n: nl,
-                    });
+                gain[t] = gl * gl / (hl + lambda) + gr * gr / (h - hl + lambda);
+            }
+            // the first best threshold (a threshold after an empty bin repeats the gain of the
+            // one before it, and never wins)
+            let (mut top, mut most) = (lo, gain[lo]);
+            for t in lo + 1..=hi {
+                if gain[t] > most {
+                    (top, most) = (t, gain[t]);
                 }
+            }
+            let gt = most - parent;
+            if gt > 0.0 && best.as_ref().is_none_or(|s| gt > s.gain) {
+                let left = pre[top];
+                best = Some(Split {
+                    gain: gt,
+                    feature: j,
+                    bin: top,
+                    left,
+                });
             }
         }
         best
     }
 }
 
-/// The training rows' bins copied row by row (padded rows of [`Binned::stride`] bytes) in
-/// position order, with `perm[k]`: the position at the start of the tree of the row now at `k`.
-/// Leaves are contiguous runs of positions, so a leaf's histograms are a sequential pass and a
-/// split a stable partition of its run. There are two copies: a split reads its leaf's run in
-/// one and writes the children's runs at the same positions in the other (`side` says which
-/// copy holds a run), and [`Layout::gather`] brings every run back to copy 0 after a tree.
+/// The training rows copied row by row in position order, each row `stride` bytes: the bins of
+/// the features (`p` bytes), the row's position at the start of the tree (`u32` at `at_pos`) and
+/// its quantized words ([`Quant`], at `at_g`). Leaves are contiguous runs of positions, so a
+/// leaf's histograms are a sequential pass and a split a stable partition of its run. There are
+/// two copies: a split reads its leaf's run in one and writes the children's runs at the same
+/// positions in the other (`side` says which copy holds a run), and [`Layout::gather`] brings
+/// every run back to copy 0 after a tree.
 struct Layout {
+    p: usize,
     stride: usize,
+    at_pos: usize,
+    at_g: usize,
     bins: [Vec<u8>; 2],
-    perm: [Vec<u32>; 2],
-    /// Gradients and hessians gathered into a run's order (reused).
-    og: Vec<f64>,
-    oh: Vec<f64>,
 }
 
 impl Layout {
-    /// The rows `rows` of `b`; `hess`: the hessians vary (room to gather them).
-    fn new(b: &Binned, rows: &[usize], hess: bool) -> Self {
-        let stride = b.stride();
+    /// The rows `rows` of `b`, with room for words of `E`.
+    fn new<E: Entry>(b: &Binned, rows: &[usize]) -> Self {
+        let p = b.n_features();
+        let at_pos = p.next_multiple_of(4);
+        let at_g = (at_pos + 4).next_multiple_of(8);
+        let stride = (at_g + E::BYTES).next_multiple_of(16);
         let mut bins = vec![0u8; rows.len() * stride];
         bins.par_chunks_mut(stride)
             .zip(rows.par_iter())
             .with_min_len(4096)
-            .for_each(|(dst, &r)| copy_row(dst, b.row(r)));
-        let perm: Vec<u32> = (0..rows.len() as u32).collect();
+            .for_each(|(dst, &r)| dst[..p].copy_from_slice(&b.row(r)[..p]));
         Layout {
+            p,
             stride,
+            at_pos,
+            at_g,
             bins: [bins.clone(), bins],
-            perm: [perm.clone(), perm],
-            og: vec![0.0; rows.len()],
-            oh: vec![0.0; if hess { rows.len() } else { 0 }],
         }
     }
 
     fn len(&self) -> usize {
-        self.perm[0].len()
+        self.bins[0].len() / self.stride
     }
 
-    fn reset_perm(&mut self) {
-        for (k, v) in self.perm[0].iter_mut().enumerate() {
-            *v = k as u32;
-        }
+    /// Writes the tree's quantized gradients `g` (and hessians `h`, for two words) and the
+    /// positions into the rows of copy 0, which hold every row in position order.
+    fn load<E: Entry>(&mut self, g: &[f64], h: &[f64], q: &Quant) {
+        let (st, at_pos, at_g) = (self.stride, self.at_pos, self.at_g);
+        self.bins[0]
+            .par_chunks_mut(st * 4096)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (i, row) in block.chunks_exact_mut(st).enumerate() {
+                    let k = c * 4096 + i;
+                    row[at_pos..at_pos + 4].copy_from_slice(&(k as u32).to_le_bytes());
+                    row[at_g..at_g + 8].copy_from_slice(&q.word0(g[k]).to_le_bytes());
+                    if E::BYTES == 16 {
+                        row[at_g + 8..at_g + 16].copy_from_slice(&q.word1(h[k]).to_le_bytes());
+                    }
+                }
+            });
     }
 
-    /// Copies the runs `(start, len)` held in copy 1 to copy 0.
+    /// The packed sums of all rows (in copy 0).
+    fn total<E: Entry>(&self) -> E {
+        self.bins[0]
+            .chunks_exact(self.stride)
+            .fold(E::default(), |mut acc, row| {
+                acc.add(E::read(row, self.at_g));
+                acc
+            })
+    }
+
+    /// The start-of-tree positions of the rows in copy 0, in their order.
+    fn positions(&self, out: &mut [u32]) {
+        let (st, at) = (self.stride, self.at_pos);
+        out.par_iter_mut()
+            .zip(self.bins[0].par_chunks(st))
+            .with_min_len(8192)
+            .for_each(|(o, row)| {
+                *o = u32::from_le_bytes(row[at..at + 4].try_into().expect("4 bytes"));
+            });
+    }
+
+    /// Copies the runs `(start, len, side)` held in copy 1 to copy 0.
     fn gather(&mut self, runs: &[(usize, usize, usize)]) {
         let st = self.stride;
         let [b0, b1] = &mut self.bins;
-        let [p0, p1] = &mut self.perm;
         for &(start, len, side) in runs {
             if side == 1 {
                 let span = start * st..(start + len) * st;
@@ -783,7 +1029,6 @@ impl Layout {
                     .par_chunks_mut(1 << 20)
                     .zip(b1[span].par_chunks(1 << 20))
                     .for_each(|(d, s)| d.copy_from_slice(s));
-                p0[start..start + len].copy_from_slice(&p1[start..start + len]);
             }
         }
     }
@@ -793,7 +1038,6 @@ impl Layout {
     /// sides in their order. Long runs are cut into blocks of a fixed size that move in
     /// parallel, each to its place given by the counts of the blocks before it (the result is
     /// the same whatever the threads).
-    #[allow(clippy::too_many_arguments)]
     fn partition(
         &mut self,
         side: usize,
@@ -806,14 +1050,8 @@ impl Layout {
         const BLOCK: usize = 16_384;
         let st = self.stride;
         let [b0, b1] = &mut self.bins;
-        let [p0, p1] = &mut self.perm;
-        let (src, dst, perm, dperm) = if side == 0 {
-            (&*b0, b1, &*p0, p1)
-        } else {
-            (&*b1, b0, &*p1, p0)
-        };
+        let (src, dst) = if side == 0 { (&*b0, b1) } else { (&*b1, b0) };
         let src = &src[start * st..(start + len) * st];
-        let perm = &perm[start..start + len];
         let goes_left = |row: &[u8]| usize::from(row[feature]) <= bin;
         let lefts: Vec<usize> = if len <= BLOCK {
             vec![n_left]
@@ -825,7 +1063,6 @@ impl Layout {
         debug_assert_eq!(lefts.iter().sum::<usize>(), n_left);
         // each block's share of the left part and of the right part of the output
         let (mut dl, mut dr) = dst[start * st..(start + len) * st].split_at_mut(n_left * st);
-        let (mut pl, mut pr) = dperm[start..start + len].split_at_mut(n_left);
         let mut jobs = Vec::with_capacity(lefts.len());
         for (c, &nl) in lefts.iter().enumerate() {
             let nr = BLOCK.min(len - c * BLOCK) - nl;
@@ -833,26 +1070,18 @@ impl Layout {
             dl = rest;
             let (b, rest) = std::mem::take(&mut dr).split_at_mut(nr * st);
             dr = rest;
-            let (x, rest) = std::mem::take(&mut pl).split_at_mut(nl);
-            pl = rest;
-            let (y, rest) = std::mem::take(&mut pr).split_at_mut(nr);
-            pr = rest;
-            jobs.push((c, a, b, x, y));
+            jobs.push((c, a, b));
         }
-        let one = |(c, lb, rb, lp, rp): (usize, &mut [u8], &mut [u8], &mut [u32], &mut [u32])| {
+        let one = |(c, lb, rb): (usize, &mut [u8], &mut [u8])| {
             let lo = c * BLOCK;
             let hi = (lo + BLOCK).min(len);
-            let (mut l, mut r) = (0, 0);
-            for (row, &k) in src[lo * st..hi * st].chunks_exact(st).zip(&perm[lo..hi]) {
-                if goes_left(row) {
-                    copy_row(&mut lb[l * st..(l + 1) * st], row);
-                    lp[l] = k;
-                    l += 1;
-                } else {
-                    copy_row(&mut rb[r * st..(r + 1) * st], row);
-                    rp[r] = k;
-                    r += 1;
-                }
+            let rows = &src[lo * st..hi * st];
+            match st {
+                16 => split_rows::<16>(rows, feature, bin, lb, rb),
+                32 => split_rows::<32>(rows, feature, bin, lb, rb),
+                48 => split_rows::<48>(rows, feature, bin, lb, rb),
+                64 => split_rows::<64>(rows, feature, bin, lb, rb),
+                _ => split_rows_any(rows, st, feature, bin, lb, rb),
             }
         };
         if jobs.len() == 1 {
@@ -862,142 +1091,125 @@ impl Layout {
         }
     }
 
-    /// The histograms of all features over the run `start..start + len`: the gradients gathered
-    /// into the run's order (`g`, `h` by position at the start of the tree), then, for each
-    /// group of neighbouring features, one sequential pass over the run's rows. Groups run in
-    /// parallel; each feature's sums are taken in position order whatever the grouping, so the
-    /// result does not depend on the number of threads.
-    #[allow(clippy::too_many_arguments)]
-    fn hist(
-        &mut self,
+    /// The histograms of all features over the run `start..start + len` of copy `side` (feature
+    /// `j`'s bins at `j * HS`), in a buffer from `pool`: for each group of neighbouring features,
+    /// one sequential pass over the run's rows. Groups run in parallel; the sums are exact
+    /// integers, so the result does not depend on the number of threads.
+    fn hist<E: Entry>(
+        &self,
         side: usize,
-        offsets: &[usize],
-        g: &[f64],
-        h: &[f64],
-        const_hess: bool,
         start: usize,
         len: usize,
-    ) -> Hist {
-        let perm = &self.perm[side][start..start + len];
-        let gather = |v: &[f64], out: &mut [f64]| {
-            out.par_iter_mut()
-                .zip(perm)
-                .with_min_len(8192)
-                .for_each(|(o, &k)| *o = v[k as usize]);
-        };
-        gather(g, &mut self.og[..len]);
-        if !const_hess {
-            gather(h, &mut self.oh[..len]);
-        }
-        let (og, oh) = (
-            &self.og[..len],
-            &self.oh[..if const_hess { 0 } else { len }],
-        );
+        pool: &mut Vec<Vec<E>>,
+    ) -> Vec<E> {
+        let p = self.p;
+        let mut hist = pool.pop().unwrap_or_default();
+        hist.clear();
+        hist.resize(p * HS, E::default());
         let rows = &self.bins[side][start * self.stride..(start + len) * self.stride];
-        let p = offsets.len() - 1;
-        let mut hist = vec![Bin::default(); offsets[p]];
         let parallel = len * p >= 32_768;
         // groups of at most GROUP features keep a group's sums in the L1 cache
-        const GROUP: usize = 6;
+        let group = (GROUP_BYTES / (HS * E::BYTES)).clamp(1, MAX_GROUP);
         let per = if parallel {
             p.div_ceil(rayon::current_num_threads().max(1))
         } else {
             p
         }
-        .clamp(1, GROUP);
-        // one slice of the histogram per group of `per` features
-        let mut groups: Vec<(usize, &mut [Bin])> = Vec::with_capacity(p.div_ceil(per));
-        let mut rest = hist.as_mut_slice();
-        for j0 in (0..p).step_by(per) {
-            let j1 = (j0 + per).min(p);
-            let (part, tail) = rest.split_at_mut(offsets[j1] - offsets[j0]);
-            groups.push((j0, part));
-            rest = tail;
-        }
-        let one = |(j0, out): &mut (usize, &mut [Bin])| {
-            let j1 = (*j0 + per).min(p);
-            let sizes: Vec<usize> = (*j0..j1).map(|j| offsets[j + 1] - offsets[j]).collect();
-            let feats = FeatureGroup {
-                j0: *j0,
-                sizes: &sizes,
-                stride: self.stride,
-            };
-            if const_hess {
-                feats.accumulate::<false>(rows, og, oh, out);
-            } else {
-                feats.accumulate::<true>(rows, og, oh, out);
-            }
+        .clamp(1, group);
+        let one = |(gi, out): (usize, &mut [E])| {
+            accumulate(rows, self.stride, self.at_g, gi * per, out);
         };
         if parallel {
-            groups.par_iter_mut().for_each(one);
+            hist.par_chunks_mut(per * HS).enumerate().for_each(one);
         } else {
-            groups.iter_mut().for_each(one);
+            hist.chunks_mut(per * HS).enumerate().for_each(one);
         }
         hist
     }
 }
 
-/// Copies one padded row, 16 bytes at a time (fixed-size copies, no call to memmove).
-fn copy_row(dst: &mut [u8], src: &[u8]) {
-    for (d, s) in dst.chunks_exact_mut(16).zip(src.chunks_exact(16)) {
-        let d: &mut [u8; 16] = d.try_into().expect("16 bytes");
-        *d = s.try_into().expect("16 bytes");
+/// Bytes of the histograms that one pass over a run's rows fills.
+const GROUP_BYTES: usize = 21 * 1024;
+
+/// Copies the `rows` (`ST` bytes each) with `bin(feature) ≤ bin` to `left`, the others to
+/// `right`, in their order. The side is an index, not a branch (which the data would make
+/// unpredictable), and a row is a copy of a constant size.
+fn split_rows<const ST: usize>(
+    rows: &[u8],
+    feature: usize,
+    bin: usize,
+    left: &mut [u8],
+    right: &mut [u8],
+) {
+    let (rows, _) = rows.as_chunks::<ST>();
+    let (left, _) = left.as_chunks_mut::<ST>();
+    let (right, _) = right.as_chunks_mut::<ST>();
+    let out = [left, right];
+    // the counts stay in registers (an array indexed by the side would put a store-to-load
+    // dependency between consecutive rows)
+    let (mut l, mut r) = (0usize, 0usize);
+    for row in rows {
+        let goes_right = usize::from(row[feature]) > bin;
+        let s = usize::from(goes_right);
+        let at = if goes_right { r } else { l };
+        out[s][at] = *row;
+        r += s;
+        l += 1 - s;
     }
 }
 
-/// The features `j0..j0 + sizes.len()` (with `sizes[t]` bins each) of padded rows of `stride`
-/// bytes.
-struct FeatureGroup<'s> {
-    j0: usize,
-    sizes: &'s [usize],
+/// [`split_rows`] for rows of any size `st` (a multiple of 16).
+fn split_rows_any(
+    rows: &[u8],
+    st: usize,
+    feature: usize,
+    bin: usize,
+    left: &mut [u8],
+    right: &mut [u8],
+) {
+    let out = [left, right];
+    let mut at = [0usize; 2];
+    for row in rows.chunks_exact(st) {
+        let s = usize::from(usize::from(row[feature]) > bin);
+        let o = at[s];
+        out[s][o..o + st].copy_from_slice(row);
+        at[s] = o + st;
+    }
+}
+
+/// Adds the words of each of the `rows` (`stride` bytes each, words at `at`) to the bins of the
+/// features `j0..` that `out` holds (`HS` bins each), [`MAX_GROUP`] features at most.
+fn accumulate<E: Entry>(rows: &[u8], stride: usize, at: usize, j0: usize, out: &mut [E]) {
+    let (hists, _) = out.as_chunks_mut::<HS>();
+    macro_rules! by_width {
+        ($($w:literal)*) => {
+            match hists.len() {
+                $($w => accumulate_w::<E, $w>(rows, stride, at, j0, hists),)*
+                w => unreachable!("a group of {w} features"),
+            }
+        };
+    }
+    by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+}
+
+/// Features a histogram pass takes at once (the widths [`accumulate`] unrolls).
+const MAX_GROUP: usize = 16;
+
+/// [`accumulate`] for `W` features: the loop over them unrolled, each feature's bins at a fixed
+/// offset, so that an update is a load of the bin and one add to memory.
+fn accumulate_w<E: Entry, const W: usize>(
+    rows: &[u8],
     stride: usize,
-}
-
-impl FeatureGroup<'_> {
-    /// The group's histograms `out` (feature after feature) over the padded `rows` (gradients
-    /// `og`, and hessians `oh` when `HESS`, in the rows' order; without them each row's hessian
-    /// is 1, filled in at the end).
-    fn accumulate<const HESS: bool>(&self, rows: &[u8], og: &[f64], oh: &[f64], out: &mut [Bin]) {
-        if HESS {
-            self.sums::<4>(rows, |k| [og[k], oh[k], 1.0, 0.0], out);
-        } else {
-            // the count is the sum of the unit hessians
-            self.sums::<2>(rows, |k| [og[k], 1.0], out);
-        }
-    }
-
-    /// Sums of the `W` values `add(k)` of row `k` (gradient, hessian, count) by bin, in a padded
-    /// private copy (features' histograms a multiple of 4 KiB apart would make the loads of one
-    /// row's updates wait on the stores of the previous feature: 4K aliasing), written to `out`
-    /// at the end. Counts are sums of ones in `f64`, exact below 2⁵³.
-    fn sums<const W: usize>(&self, rows: &[u8], add: impl Fn(usize) -> [f64; W], out: &mut [Bin]) {
-        let w = self.sizes.len();
-        let mut padded = Vec::with_capacity(w);
-        let mut total = 0;
-        for &s in self.sizes {
-            padded.push(total);
-            total += s + 2;
-        }
-        let mut buf = vec![[0.0f64; W]; total];
-        for (k, row) in rows.chunks_exact(self.stride).enumerate() {
-            let v = add(k);
-            for (&o, &bin) in padded.iter().zip(&row[self.j0..self.j0 + w]) {
-                let e = &mut buf[o + usize::from(bin)];
-                for (a, b) in e.iter_mut().zip(&v) {
-                    *a += b;
-                }
-            }
-        }
-        let mut at = 0;
-        for (&o, &s) in padded.iter().zip(self.sizes) {
-            for (d, e) in out[at..at + s].iter_mut().zip(&buf[o..o + s]) {
-                *d = Bin {
-                    g: e[0],
-                    h: e[1],
-                    n: e[if W == 2 { 1 } else { 2 }] as u32,
-                };
-            }
-            at += s;
+    at: usize,
+    j0: usize,
+    hists: &mut [[E; HS]],
+) {
+    let hists: &mut [[E; HS]; W] = hists.try_into().expect("W histograms");
+    for row in rows.chunks_exact(stride) {
+        let v = E::read(row, at);
+        let bins: &[u8; W] = row[j0..j0 + W].try_into().expect("W bins");
+        for t in 0..W {
+            hists[t][usize::from(bins[t])].add(v);
         }
     }
 }
@@ -1170,6 +1382,70 @@ mod tests {
             .sum::<f64>()
             / 4000.0;
         assert!(mae < 0.1, "{mae}");
+    }
+
+    #[test]
+    fn quantized_words_sum_exactly() {
+        // gradients over six orders of magnitude, hessians in (0, 1/4]
+        let mut rng = StdRng::seed_from_u64(7);
+        let m = 100_000;
+        let g: Vec<f64> = (0..m)
+            .map(|_| (rng.random::<f64>() - 0.5) * 10f64.powi(rng.random_range(-3..3)))
+            .collect();
+        let h: Vec<f64> = (0..m).map(|_| 0.25 * rng.random::<f64>()).collect();
+        let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        let q = Quant::new(m, gmax, Some(0.25));
+        let mut acc = [0i64; 2];
+        for (&gi, &hi) in g.iter().zip(&h) {
+            acc.add([q.word0(gi), q.word1(hi)]);
+        }
+        let s = acc.sums(q.cb);
+        assert_eq!(s.n, m as i64);
+        let gq: i64 = g.iter().map(|&x| round(x / q.gscale)).sum();
+        let hq: i64 = h.iter().map(|&x| round(x / q.hscale)).sum();
+        assert_eq!((s.g, s.h), (gq, hq));
+        // the grid: each row off by at most half a step
+        let (gs, hs) = (g.iter().sum::<f64>(), h.iter().sum::<f64>());
+        assert!((s.g as f64 * q.gscale - gs).abs() <= 0.5 * m as f64 * q.gscale);
+        assert!((s.h as f64 * q.hscale - hs).abs() <= 0.5 * m as f64 * q.hscale);
+        assert!(q.gscale < gmax * 1e-6, "{}", q.gscale / gmax);
+        // unit hessians: one word, the count is the hessian; a subset subtracts exactly
+        let q = Quant::new(m, gmax, None);
+        let words: Vec<i64> = g.iter().map(|&x| q.word0(x)).collect();
+        let all = words.iter().fold(0i64, |mut a, &w| {
+            a.add(w);
+            a
+        });
+        let mut rest = all;
+        for &w in &words[..1000] {
+            rest.sub(w);
+        }
+        let r = rest.sums(q.cb);
+        assert_eq!(r.n, (m - 1000) as i64);
+        assert_eq!(r.h, r.n);
+        assert_eq!(r.g, words[1000..].iter().map(|&w| w >> q.cb).sum::<i64>());
+    }
+
+    #[test]
+    fn predictions_from_bins_equal_those_from_values() {
+        let (x, _, y) = data(3000, 5);
+        let fx = feats(&x);
+        let rows: Vec<usize> = (0..2000).collect();
+        let all: Vec<usize> = (0..3000).collect();
+        for classify in [false, true] {
+            let target: Vec<f64> = if classify {
+                y.iter().map(|&v| f64::from(u8::from(v > 0.5))).collect()
+            } else {
+                y.clone()
+            };
+            let m = Gbm::default()
+                .fit_model(&fx, &target, &rows, classify)
+                .unwrap();
+            // the same columns in a new view, which holds no bins: the thresholds decide
+            let fresh = feats(&x);
+            assert!(fx.holds_binned(&m.bins) && !fresh.holds_binned(&m.bins));
+            assert_eq!(m.predict(&fx, &all), m.predict(&fresh, &all));
+        }
     }
 
     #[test]

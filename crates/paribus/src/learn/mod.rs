@@ -98,6 +98,15 @@ impl<'a> Features<'a> {
         b
     }
 
+    /// Whether `b` is one of the binned forms this view keeps (computed from these columns).
+    pub fn holds_binned(&self, b: &Arc<Binned>) -> bool {
+        self.binned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .any(|(_, c)| Arc::ptr_eq(c, b))
+    }
+
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
         self.n
