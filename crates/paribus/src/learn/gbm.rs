@@ -180,34 +180,44 @@ enum Loss {
 /// of the previous feature: 4K aliasing).
 const HS: usize = 258;
 
-/// How one tree's gradients and hessians are turned into integers, so that a histogram bin is one
-/// (unit hessians) or two 64-bit words summed exactly, in any order.
+/// How one tree's gradients (and hessians, when they vary) become one 64-bit word per row, so
+/// that a histogram bin is one integer, summed exactly in any order.
 ///
-/// Word 0 of a row is `(round(g / gscale) << cb) + 1`: the quantized gradient above `cb` bits
-/// that count the rows. A sum over `n ≤ m` rows is `(Σ round(g / gscale)) · 2^cb + n` exactly,
-/// because `cb` bits hold `m` and `gscale` keeps `m · max |round(g / gscale)|` below `2^(63 − cb)`.
-/// With varying hessians, word 1 is `round(h / hscale)`, with `m · max round(h / hscale) < 2^62`.
-/// The quantum is the power of two at or above `max |g| / Q`, with `Q = ⌊(2^(63 − cb) − 1) / m⌋`
-/// (capped at `2^40`): at most `2^-22` of the largest gradient at a million rows, `2^-15` at ten
-/// million.
+/// - Unit hessians (unweighted squared loss): the word is `(round(g / gscale) << cb) + 1`, the
+///   quantized gradient above `cb` bits that count the rows. A sum over `n ≤ m` rows is
+///   `(Σ round(g / gscale)) · 2^cb + n` exactly, because `cb` bits hold `m` and `gscale` keeps
+///   `m · max |round(g / gscale)|` below `2^(63 − cb)`. The quantum is the power of two at or above
+///   `max |g| / Q`, `Q = ⌊(2^(63 − cb) − 1) / m⌋` (capped at `2^40`): at most `2^-22` of the largest
+///   gradient at a million rows, `2^-15` at ten million, so the leaf values are taken from these
+///   sums.
+/// - Varying hessians (log loss, weights): the word is `(r(g / gscale) << 32) + r(h / hscale)`,
+///   each part below `2^31` and `2^32` in a sum over the `m` rows, and `r` stochastic rounding
+///   (unbiased, with a uniform drawn from the tree's seed and the row's position). No count is
+///   kept: as LightGBM does with varying hessians, a side's row count for `min_data_in_leaf` is
+///   the leaf's count times its share of the leaf's hessian. The grid is coarser (at most
+///   `2^-10` of the largest gradient at a million rows), so the leaf values are taken from the
+///   exact gradients.
 #[derive(Debug, Clone, Copy)]
 struct Quant {
-    /// Bits of the row count in word 0.
+    /// Bits below the gradient: the row count's, or the hessian's (32).
     cb: u32,
     gscale: f64,
     /// `1` for unit hessians (the hessian sum is the count).
     hscale: f64,
+    /// Whether the low bits count rows (unit hessians).
+    counted: bool,
+    /// The stochastic rounding's stream (varying hessians).
+    seed: u64,
 }
 
 impl Quant {
     /// The quantization of a tree on `m` rows whose gradients are at most `gmax` in absolute value
-    /// and whose hessians (when they vary) are at most `hmax`.
-    fn new(m: usize, gmax: f64, hmax: Option<f64>) -> Self {
+    /// and whose hessians, when they vary, are at most `hmax`; `seed` draws the stochastic
+    /// rounding.
+    fn new(m: usize, gmax: f64, hmax: Option<f64>, seed: u64) -> Self {
         let m = m.max(1) as u64;
-        let cb = 64 - m.leading_zeros();
-        let cap = 1u64 << 40;
-        let levels = |bits: u32| (((1u64 << bits) - 1) / m).clamp(1, cap) as f64;
-        // powers of two: a grid value converts back exactly, and unit weights quantize as no
+        let levels = |bits: u32| (((1u64 << bits) - 1) / m).clamp(1, 1 << 40) as f64;
+        // powers of two: a grid value converts back exactly, and unit weights scale as no
         // weights do
         let scale = |max: f64, q: f64| {
             if max > 0.0 {
@@ -216,19 +226,44 @@ impl Quant {
                 1.0
             }
         };
-        Quant {
-            cb,
-            gscale: scale(gmax, levels(63 - cb)),
-            hscale: hmax.map_or(1.0, |h| scale(h, levels(62))),
+        match hmax {
+            None => {
+                let cb = 64 - m.leading_zeros();
+                Quant {
+                    cb,
+                    gscale: scale(gmax, levels(63 - cb)),
+                    hscale: 1.0,
+                    counted: true,
+                    seed,
+                }
+            }
+            Some(h) => Quant {
+                cb: 32,
+                gscale: scale(gmax, levels(31)),
+                hscale: scale(h, levels(32)),
+                counted: false,
+                seed,
+            },
         }
     }
 
-    fn word0(&self, g: f64) -> i64 {
-        (round(g / self.gscale) << self.cb) + 1
+    /// The word of the row at position `k` with gradient `g` and hessian `h`.
+    fn word(&self, g: f64, h: f64, k: usize) -> i64 {
+        if self.counted {
+            (round(g / self.gscale) << self.cb) + 1
+        } else {
+            let u = uniform(self.seed, 2 * k as u64);
+            let v = uniform(self.seed, 2 * k as u64 + 1);
+            (floor(g / self.gscale + u) << 32) + floor(h / self.hscale + v)
+        }
     }
 
-    fn word1(&self, h: f64) -> i64 {
-        round(h / self.hscale)
+    /// The sums packed in a word.
+    fn unpack(&self, w: i64) -> Sums {
+        Sums {
+            g: w >> self.cb,
+            h: w & ((1i64 << self.cb) - 1),
+        }
     }
 }
 
@@ -238,89 +273,51 @@ fn round(x: f64) -> i64 {
     (x + 0.5f64.copysign(x)) as i64
 }
 
-/// Quantized sums of a set of rows: gradient, hessian (the count for unit hessians), count.
+/// `⌊x⌋` (without a call to `floor`).
+fn floor(x: f64) -> i64 {
+    let t = x as i64;
+    t - i64::from((t as f64) > x)
+}
+
+/// A uniform on [0, 1) from SplitMix64's mix of `seed` and `k`.
+fn uniform(seed: u64, k: u64) -> f64 {
+    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 * 2f64.powi(-53)
+}
+
+/// Quantized sums of a set of rows: gradient, and hessian (the count for unit hessians).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Sums {
     g: i64,
     h: i64,
-    n: i64,
 }
 
-/// One bin of a histogram: the packed words of its rows, summed ([`Quant`]).
-trait Entry: Copy + Default + PartialEq + Send + Sync + std::fmt::Debug + 'static {
-    /// Bytes of a row's words.
-    const BYTES: usize;
-    /// The words of the row `row` at byte `at`.
-    fn read(row: &[u8], at: usize) -> Self;
-    fn add(&mut self, o: Self);
-    fn sub(&mut self, o: Self);
-    fn sums(self, cb: u32) -> Sums;
-}
-
+/// The 64-bit word of a row at byte `at`.
 fn word(row: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(row[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Unit hessians: word 0 only.
-impl Entry for i64 {
-    const BYTES: usize = 8;
-    fn read(row: &[u8], at: usize) -> Self {
-        word(row, at)
-    }
-    fn add(&mut self, o: Self) {
-        *self = self.wrapping_add(o);
-    }
-    fn sub(&mut self, o: Self) {
-        *self = self.wrapping_sub(o);
-    }
-    fn sums(self, cb: u32) -> Sums {
-        let n = self & ((1i64 << cb) - 1);
-        Sums {
-            g: self >> cb,
-            h: n,
-            n,
-        }
-    }
-}
-
-/// Varying hessians: words 0 and 1.
-impl Entry for [i64; 2] {
-    const BYTES: usize = 16;
-    fn read(row: &[u8], at: usize) -> Self {
-        [word(row, at), word(row, at + 8)]
-    }
-    fn add(&mut self, o: Self) {
-        self[0] = self[0].wrapping_add(o[0]);
-        self[1] = self[1].wrapping_add(o[1]);
-    }
-    fn sub(&mut self, o: Self) {
-        self[0] = self[0].wrapping_sub(o[0]);
-        self[1] = self[1].wrapping_sub(o[1]);
-    }
-    fn sums(self, cb: u32) -> Sums {
-        let s = self[0].sums(cb);
-        Sums { h: self[1], ..s }
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
-struct Split<E> {
+struct Split {
     gain: f64,
     feature: usize,
     bin: usize,
     /// The packed sums of the rows that go left.
-    left: E,
+    left: i64,
 }
 
 #[derive(Debug)]
-struct Leaf<E> {
+struct Leaf {
     start: usize,
     len: usize,
     /// The packed sums of the leaf's rows.
-    tot: E,
+    tot: i64,
     depth: usize,
-    hist: Option<Vec<E>>,
-    best: Option<Split<E>>,
+    hist: Option<Vec<i64>>,
+    best: Option<Split>,
     /// The node whose child this leaf is (`true`: the left child).
     parent: Option<(usize, bool)>,
     /// Which copy of the [`Layout`] holds the leaf's rows.
@@ -573,32 +570,28 @@ impl Gbm {
         let squared = loss == Loss::Squared;
         // the hessian of unweighted squared loss is 1: not stored
         let unit_hess = squared && weights.is_none();
-        if unit_hess {
-            self.boost::<i64>(&b, y, weights, loss, init, &train, &valid)
-        } else {
-            self.boost::<[i64; 2]>(&b, y, weights, loss, init, &train, &valid)
-        }
+        self.boost(&b, y, weights, loss, init, unit_hess, &train, &valid)
     }
 
-    /// The boosting rounds on the rows `train` (sorted), with histogram entries `E` (`i64` for
-    /// unit hessians, `[i64; 2]` otherwise), tracking the loss on `valid` for early stopping.
+    /// The boosting rounds on the rows `train` (sorted), tracking the loss on `valid` for early
+    /// stopping; `unit_hess`: unweighted squared loss, whose hessians are all 1.
     #[allow(clippy::too_many_arguments)]
-    fn boost<E: Entry>(
+    fn boost(
         &self,
         b: &Arc<Binned>,
         y: &[f64],
         weights: Option<&[f64]>,
         loss: Loss,
         init: f64,
+        unit_hess: bool,
         train: &[usize],
         valid: &[usize],
     ) -> Result<GbmModel> {
         let p = &self.p;
-        let unit_hess = E::BYTES == 8;
         let squared = loss == Loss::Squared;
         // the training rows in "position" order: at the start of every tree, the leaf order of
         // the previous tree, so that each leaf's rows are contiguous in the copied bins
-        let mut work = Layout::new::<E>(b, train);
+        let mut work = Layout::new(b, train);
         let m = train.len();
         let mut yp: Vec<f64> = train.iter().map(|&r| y[r]).collect();
         // the weights in position order, moved with the rows (empty when unweighted)
@@ -666,25 +659,42 @@ impl Gbm {
                     .map(|c| c.iter().fold(0.0f64, |a, x| a.max(x.abs())))
                     .reduce(|| 0.0, f64::max)
             };
-            let quant = Quant::new(m, absmax(&g), (!unit_hess).then(|| absmax(&h)));
-            work.load::<E>(&g, &h, &quant);
-            let (nodes, ranges, sums) = self.grow::<E>(b, &mut work, &quant, &mut pool);
+            let seed = p.seed ^ (round as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+            let quant = Quant::new(m, absmax(&g), (!unit_hess).then(|| absmax(&h)), seed);
+            work.load(&g, &h, &quant);
+            let (nodes, ranges, sums) = self.grow(b, &mut work, &quant, &mut pool);
             // the rows are now in the tree's leaf order; `perm[k]`: where the row now at k was
             work.positions(&mut perm);
-            // a leaf's value from its sums on the grid (each row's gradient off by at most half a
-            // step: the value by at most η·gscale/2, ~2^-26 of the largest gradient at 80,000 rows)
-            let values: Vec<f64> = sums
-                .iter()
-                .map(|e| {
-                    let l = e.sums(quant.cb);
-                    let den = l.h as f64 * quant.hscale + p.lambda_l2;
-                    if den > 0.0 {
-                        -p.learning_rate * l.g as f64 * quant.gscale / den
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
+            let leaf_value_of = |g: f64, h: f64| {
+                let den = h + p.lambda_l2;
+                if den > 0.0 {
+                    -p.learning_rate * g / den
+                } else {
+                    0.0
+                }
+            };
+            let values: Vec<f64> = if quant.counted {
+                // from the leaf's sums on the grid (each row's gradient off by at most half a
+                // step: the value by at most η·gscale/2, ~2^-26 of the largest gradient at 80,000
+                // rows)
+                sums.iter()
+                    .map(|&w| {
+                        let l = quant.unpack(w);
+                        leaf_value_of(l.g as f64 * quant.gscale, l.h as f64)
+                    })
+                    .collect()
+            } else {
+                // from the exact gradients and hessians of the leaf's rows, in position order
+                ranges
+                    .iter()
+                    .map(|&(start, len)| {
+                        let rows = &perm[start..start + len];
+                        let gs = rows.iter().map(|&k| g[k as usize]).sum::<f64>();
+                        let hs = rows.iter().map(|&k| h[k as usize]).sum::<f64>();
+                        leaf_value_of(gs, hs)
+                    })
+                    .collect()
+            };
             let tree = Tree { nodes, values };
             // the rows move to the tree's leaf order, their scores updated on the way
             for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
@@ -740,13 +750,13 @@ impl Gbm {
     /// each leaf's `(start, len)` in position order and its packed sums, by leaf. The rows' words hold the tree's
     /// quantized gradients ([`Layout::load`]); `pool` keeps histogram buffers between leaves and
     /// trees.
-    fn grow<E: Entry>(
+    fn grow(
         &self,
         b: &Binned,
         work: &mut Layout,
         quant: &Quant,
-        pool: &mut Vec<Vec<E>>,
-    ) -> (Vec<Node>, Vec<(usize, usize)>, Vec<E>) {
+        pool: &mut Vec<Vec<i64>>,
+    ) -> (Vec<Node>, Vec<(usize, usize)>, Vec<i64>) {
         let p = &self.p;
         let m = work.len();
         let splittable = |len: usize, depth: usize| {
@@ -755,7 +765,7 @@ impl Gbm {
         let mut root = Leaf {
             start: 0,
             len: m,
-            tot: work.total::<E>(),
+            tot: work.total(),
             depth: 0,
             hist: None,
             best: None,
@@ -763,8 +773,8 @@ impl Gbm {
             side: 0,
         };
         if splittable(m, 0) {
-            let hist = work.hist::<E>(0, 0, m, pool);
-            root.best = self.best_split(b, &hist, root.tot, quant);
+            let hist = work.hist(0, 0, m, pool);
+            root.best = self.best_split(b, &hist, root.tot, m, quant);
             root.hist = Some(hist);
         }
         let mut leaves = vec![root];
@@ -785,9 +795,9 @@ impl Gbm {
                 .take()
                 .expect("a splittable leaf has histograms");
             let (start, len) = (leaves[li].start, leaves[li].len);
-            let w = split.left.sums(quant.cb).n as usize;
             let side = 1 - leaves[li].side;
-            work.partition(leaves[li].side, start, len, split.feature, split.bin, w);
+            let known = quant.counted.then(|| quant.unpack(split.left).h as usize);
+            let w = work.partition(leaves[li].side, start, len, split.feature, split.bin, known);
             let node = nodes.len();
             let ri = leaves.len();
             nodes.push(Node {
@@ -805,8 +815,7 @@ impl Gbm {
                 }
             }
             let depth = leaves[li].depth + 1;
-            let mut right_tot = leaves[li].tot;
-            right_tot.sub(split.left);
+            let right_tot = leaves[li].tot.wrapping_sub(split.left);
             leaves[li] = Leaf {
                 start,
                 len: w,
@@ -837,20 +846,22 @@ impl Gbm {
                 continue;
             }
             let sl = &leaves[small];
-            let small_hist = work.hist::<E>(sl.side, sl.start, sl.len, pool);
+            let small_hist = work.hist(sl.side, sl.start, sl.len, pool);
             if cl {
                 let mut large_hist = parent_hist;
                 for (a, s) in large_hist.iter_mut().zip(&small_hist) {
-                    a.sub(*s);
+                    *a = a.wrapping_sub(*s);
                 }
-                let best = self.best_split(b, &large_hist, leaves[large].tot, quant);
+                let l = &leaves[large];
+                let best = self.best_split(b, &large_hist, l.tot, l.len, quant);
                 leaves[large].best = best;
                 leaves[large].hist = Some(large_hist);
             } else {
                 pool.push(parent_hist);
             }
             if cs {
-                let best = self.best_split(b, &small_hist, leaves[small].tot, quant);
+                let l = &leaves[small];
+                let best = self.best_split(b, &small_hist, l.tot, l.len, quant);
                 leaves[small].best = best;
                 leaves[small].hist = Some(small_hist);
             } else {
@@ -870,63 +881,75 @@ impl Gbm {
         (nodes, ranges, sums)
     }
 
-    /// The best split of a leaf with packed sums `tot`, from its histograms, if one gains.
-    fn best_split<E: Entry>(
+    /// The best split of a leaf of `n` rows with packed sums `tot`, from its histograms, if one
+    /// gains.
+    fn best_split(
         &self,
         b: &Binned,
-        hist: &[E],
-        tot: E,
+        hist: &[i64],
+        tot: i64,
+        n: usize,
         quant: &Quant,
-    ) -> Option<Split<E>> {
+    ) -> Option<Split> {
         let p = &self.p;
         let lambda = p.lambda_l2;
         let (gs, hs) = (quant.gscale, quant.hscale);
-        let all = tot.sums(quant.cb);
+        let all = quant.unpack(tot);
         let (g, h) = (all.g as f64 * gs, all.h as f64 * hs);
-        let min_n = p.min_data_in_leaf as i64;
-        let min_h = p.min_sum_hessian_in_leaf;
         let parent = g * g / (h + lambda);
-        let mut best: Option<Split<E>> = None;
+        // a side's rows: counted, or the leaf's rows times the side's share of its hessian
+        let rows_per_h = if all.h > 0 {
+            n as f64 / all.h as f64
+        } else {
+            0.0
+        };
+        let count = |hq: i64| {
+            if quant.counted {
+                hq
+            } else {
+                round(hq as f64 * rows_per_h)
+            }
+        };
+        let (min_n, min_h) = (p.min_data_in_leaf as i64, p.min_sum_hessian_in_leaf);
+        let enough = |hq: i64| count(hq) >= min_n && hq as f64 * hs >= min_h;
+        let mut best: Option<Split> = None;
         // by threshold t (the rows of bins ≤ t go left): the left side's packed sums (and, in
         // grid units, its gradient and hessian), then the gains
-        let mut pre = [E::default(); 256];
+        let mut pre = [0i64; 256];
         let (mut gl, mut hl) = ([0.0f64; 256], [0.0f64; 256]);
         let mut gain = [0.0f64; 256];
-        let cb = quant.cb;
         let (gq, hq) = (all.g as f64, all.h as f64);
         for (j, fh) in hist.chunks_exact(HS).enumerate() {
             let k = b.n_bins(j).min(HS).saturating_sub(1);
-            let mut acc = E::default();
+            let mut acc = 0i64;
             for t in 0..k {
-                acc.add(fh[t]);
+                acc = acc.wrapping_add(fh[t]);
                 pre[t] = acc;
-                let l = acc.sums(cb);
+                let l = quant.unpack(acc);
                 (gl[t], hl[t]) = (l.g as f64, l.h as f64);
             }
             // the left side grows with t: the thresholds that leave enough rows and hessian on
             // both sides are one run lo..hi
-            let enough = |l: Sums| l.n >= min_n && l.h as f64 * hs >= min_h;
-            let Some(lo) = (0..k).find(|&t| enough(pre[t].sums(cb))) else {
+            let Some(lo) = (0..k).find(|&t| enough(quant.unpack(pre[t]).h)) else {
                 continue;
             };
-            let right = |l: Sums| Sums {
-                g: all.g - l.g,
-                h: all.h - l.h,
-                n: all.n - l.n,
-            };
-            let Some(hi) = (lo..k).rev().find(|&t| enough(right(pre[t].sums(cb)))) else {
+            let Some(hi) = (lo..k)
+                .rev()
+                .find(|&t| enough(all.h - quant.unpack(pre[t]).h))
+            else {
                 continue;
             };
             let run = lo..hi + 1;
+            let sides = gl[run.clone()].iter().zip(&hl[run.clone()]);
             if lambda == 0.0 {
                 // without a penalty the gain is (G_L H − G H_L)² / (H_L H_R H) + the parent's
                 // term: in grid units, one division and no cancellation
-                for ((o, &a), &c) in gain[run.clone()].iter_mut().zip(&gl[run.clone()]).zip(&hl[run.clone()]) {
+                for (o, (&a, &c)) in gain[run.clone()].iter_mut().zip(sides) {
                     let d = a * hq - gq * c;
                     *o = d * d / (c * (hq - c));
                 }
             } else {
-                for ((o, &a), &c) in gain[run.clone()].iter_mut().zip(&gl[run.clone()]).zip(&hl[run.clone()]) {
+                for (o, (&a, &c)) in gain[run.clone()].iter_mut().zip(sides) {
                     let (a, c) = (a * gs, c * hs);
                     let r = g - a;
                     *o = a * a / (c + lambda) + r * r / (h - c + lambda) - parent;
@@ -936,7 +959,7 @@ impl Gbm {
             // one before it, and never wins), over four interleaved runs so that the
             // comparisons do not wait on each other
             let mut lane = [(usize::MAX, f64::NEG_INFINITY); 4];
-            for (i, c) in gain[run.clone()].chunks(4).enumerate() {
+            for (i, c) in gain[run].chunks(4).enumerate() {
                 for (q, &v) in c.iter().enumerate() {
                     if v > lane[q].1 {
                         lane[q] = (lo + 4 * i + q, v);
@@ -952,14 +975,12 @@ impl Gbm {
             if lambda == 0.0 {
                 most *= gs * gs / (hs * hq);
             }
-            let gt = most;
-            if gt > 0.0 && best.as_ref().is_none_or(|s| gt > s.gain) {
-                let left = pre[top];
+            if most > 0.0 && best.as_ref().is_none_or(|s| most > s.gain) {
                 best = Some(Split {
-                    gain: gt,
+                    gain: most,
                     feature: j,
                     bin: top,
-                    left,
+                    left: pre[top],
                 });
             }
         }
@@ -983,12 +1004,12 @@ struct Layout {
 }
 
 impl Layout {
-    /// The rows `rows` of `b`, with room for words of `E`.
-    fn new<E: Entry>(b: &Binned, rows: &[usize]) -> Self {
+    /// The rows `rows` of `b`, with room for their positions and words.
+    fn new(b: &Binned, rows: &[usize]) -> Self {
         let p = b.n_features();
         let at_pos = p.next_multiple_of(4);
         let at_g = (at_pos + 4).next_multiple_of(8);
-        let stride = (at_g + E::BYTES).next_multiple_of(16);
+        let stride = (at_g + 8).next_multiple_of(16);
         let mut bins = vec![0u8; rows.len() * stride];
         bins.par_chunks_mut(stride)
             .zip(rows.par_iter())
@@ -1007,9 +1028,9 @@ impl Layout {
         self.bins[0].len() / self.stride
     }
 
-    /// Writes the tree's quantized gradients `g` (and hessians `h`, for two words) and the
+    /// Writes the tree's words (gradients `g`, and hessians `h` when they vary) and the
     /// positions into the rows of copy 0, which hold every row in position order.
-    fn load<E: Entry>(&mut self, g: &[f64], h: &[f64], q: &Quant) {
+    fn load(&mut self, g: &[f64], h: &[f64], q: &Quant) {
         let (st, at_pos, at_g) = (self.stride, self.at_pos, self.at_g);
         self.bins[0]
             .par_chunks_mut(st * 4096)
@@ -1017,23 +1038,18 @@ impl Layout {
             .for_each(|(c, block)| {
                 for (i, row) in block.chunks_exact_mut(st).enumerate() {
                     let k = c * 4096 + i;
+                    let w = q.word(g[k], if q.counted { 1.0 } else { h[k] }, k);
                     row[at_pos..at_pos + 4].copy_from_slice(&(k as u32).to_le_bytes());
-                    row[at_g..at_g + 8].copy_from_slice(&q.word0(g[k]).to_le_bytes());
-                    if E::BYTES == 16 {
-                        row[at_g + 8..at_g + 16].copy_from_slice(&q.word1(h[k]).to_le_bytes());
-                    }
+                    row[at_g..at_g + 8].copy_from_slice(&w.to_le_bytes());
                 }
             });
     }
 
     /// The packed sums of all rows (in copy 0).
-    fn total<E: Entry>(&self) -> E {
+    fn total(&self) -> i64 {
         self.bins[0]
             .chunks_exact(self.stride)
-            .fold(E::default(), |mut acc, row| {
-                acc.add(E::read(row, self.at_g));
-                acc
-            })
+            .fold(0i64, |acc, row| acc.wrapping_add(word(row, self.at_g)))
     }
 
     /// The start-of-tree positions of the rows in copy 0, in their order.
@@ -1063,10 +1079,11 @@ impl Layout {
     }
 
     /// Stable partition of the run `start..start + len` of copy `side` on `bin(feature) ≤ bin`
-    /// into the same positions of the other copy: the `n_left` rows that go left first, both
-    /// sides in their order. Long runs are cut into blocks of a fixed size that move in
-    /// parallel, each to its place given by the counts of the blocks before it (the result is
-    /// the same whatever the threads).
+    /// into the same positions of the other copy: the rows that go left first, both sides in
+    /// their order; returns how many go left (`n_left`, when the caller knows it, or counted).
+    /// Long runs are cut into blocks of a fixed size that move in parallel, each to its place
+    /// given by the counts of the blocks before it (the result is the same whatever the
+    /// threads).
     fn partition(
         &mut self,
         side: usize,
@@ -1074,22 +1091,21 @@ impl Layout {
         len: usize,
         feature: usize,
         bin: usize,
-        n_left: usize,
-    ) {
+        n_left: Option<usize>,
+    ) -> usize {
         const BLOCK: usize = 16_384;
         let st = self.stride;
         let [b0, b1] = &mut self.bins;
         let (src, dst) = if side == 0 { (&*b0, b1) } else { (&*b1, b0) };
         let src = &src[start * st..(start + len) * st];
         let goes_left = |row: &[u8]| usize::from(row[feature]) <= bin;
+        let count = |c: &[u8]| c.chunks_exact(st).filter(|r| goes_left(r)).count();
         let lefts: Vec<usize> = if len <= BLOCK {
-            vec![n_left]
+            vec![n_left.unwrap_or_else(|| count(src))]
         } else {
-            src.par_chunks(BLOCK * st)
-                .map(|c| c.chunks_exact(st).filter(|r| goes_left(r)).count())
-                .collect()
+            src.par_chunks(BLOCK * st).map(count).collect()
         };
-        debug_assert_eq!(lefts.iter().sum::<usize>(), n_left);
+        let n_left = lefts.iter().sum::<usize>();
         // each block's share of the left part and of the right part of the output
         let (mut dl, mut dr) = dst[start * st..(start + len) * st].split_at_mut(n_left * st);
         let mut jobs = Vec::with_capacity(lefts.len());
@@ -1118,34 +1134,29 @@ impl Layout {
         } else {
             jobs.into_par_iter().for_each(one);
         }
+        n_left
     }
 
     /// The histograms of all features over the run `start..start + len` of copy `side` (feature
     /// `j`'s bins at `j * HS`), in a buffer from `pool`: for each group of neighbouring features,
     /// one sequential pass over the run's rows. Groups run in parallel; the sums are exact
     /// integers, so the result does not depend on the number of threads.
-    fn hist<E: Entry>(
-        &self,
-        side: usize,
-        start: usize,
-        len: usize,
-        pool: &mut Vec<Vec<E>>,
-    ) -> Vec<E> {
+    fn hist(&self, side: usize, start: usize, len: usize, pool: &mut Vec<Vec<i64>>) -> Vec<i64> {
         let p = self.p;
         let mut hist = pool.pop().unwrap_or_default();
         hist.clear();
-        hist.resize(p * HS, E::default());
+        hist.resize(p * HS, 0);
         let rows = &self.bins[side][start * self.stride..(start + len) * self.stride];
         let parallel = len * p >= 32_768;
         // groups of at most GROUP features keep a group's sums in the L1 cache
-        let group = (GROUP_BYTES / (HS * E::BYTES)).clamp(1, MAX_GROUP);
+        let group = (GROUP_BYTES / (HS * 8)).clamp(1, MAX_GROUP);
         let per = if parallel {
             p.div_ceil(rayon::current_num_threads().max(1))
         } else {
             p
         }
         .clamp(1, group);
-        let one = |(gi, out): (usize, &mut [E])| {
+        let one = |(gi, out): (usize, &mut [i64])| {
             accumulate(rows, self.stride, self.at_g, gi * per, out);
         };
         if parallel {
@@ -1208,12 +1219,12 @@ fn split_rows_any(
 
 /// Adds the words of each of the `rows` (`stride` bytes each, words at `at`) to the bins of the
 /// features `j0..` that `out` holds (`HS` bins each), [`MAX_GROUP`] features at most.
-fn accumulate<E: Entry>(rows: &[u8], stride: usize, at: usize, j0: usize, out: &mut [E]) {
+fn accumulate(rows: &[u8], stride: usize, at: usize, j0: usize, out: &mut [i64]) {
     let (hists, _) = out.as_chunks_mut::<HS>();
     macro_rules! by_width {
         ($($w:literal)*) => {
             match hists.len() {
-                $($w => accumulate_w::<E, $w>(rows, stride, at, j0, hists),)*
+                $($w => accumulate_w::<$w>(rows, stride, at, j0, hists),)*
                 w => unreachable!("a group of {w} features"),
             }
         };
@@ -1226,19 +1237,20 @@ const MAX_GROUP: usize = 16;
 
 /// [`accumulate`] for `W` features: the loop over them unrolled, each feature's bins at a fixed
 /// offset, so that an update is a load of the bin and one add to memory.
-fn accumulate_w<E: Entry, const W: usize>(
+fn accumulate_w<const W: usize>(
     rows: &[u8],
     stride: usize,
     at: usize,
     j0: usize,
-    hists: &mut [[E; HS]],
+    hists: &mut [[i64; HS]],
 ) {
-    let hists: &mut [[E; HS]; W] = hists.try_into().expect("W histograms");
+    let hists: &mut [[i64; HS]; W] = hists.try_into().expect("W histograms");
     for row in rows.chunks_exact(stride) {
-        let v = E::read(row, at);
+        let v = word(row, at);
         let bins: &[u8; W] = row[j0..j0 + W].try_into().expect("W bins");
         for t in 0..W {
-            hists[t][usize::from(bins[t])].add(v);
+            let e = &mut hists[t][usize::from(bins[t])];
+            *e = e.wrapping_add(v);
         }
     }
 }
@@ -1304,7 +1316,7 @@ mod tests {
     }
 
     #[test]
-    fn unit_weights_change_nothing_and_zero_weights_ignore_rows() {
+    fn equal_weights_change_little_and_zero_weights_ignore_rows() {
         let (x, f, mut y) = data(3000, 4);
         let fx = feats(&x);
         let rows: Vec<usize> = (0..3000).collect();
@@ -1313,12 +1325,23 @@ mod tests {
             .fit_model(&fx, &y, &rows, false)
             .unwrap()
             .predict(&fx, &rows);
-        let ones = vec![1.0; 3000];
-        let unit = gbm
-            .fit_model_weighted(&fx, &y, Some(&ones), &rows, false)
-            .unwrap()
-            .predict(&fx, &rows);
-        assert_eq!(plain, unit);
+        // weighted fits quantize gradient and hessian together, with stochastic rounding: the
+        // same model up to the grid (a split between near-equal gains may go the other way)
+        for c in [1.0, 2.5] {
+            let equal = vec![c; 3000];
+            let unit = gbm
+                .fit_model_weighted(&fx, &y, Some(&equal), &rows, false)
+                .unwrap()
+                .predict(&fx, &rows);
+            let gap = (plain
+                .iter()
+                .zip(&unit)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / 3000.0)
+                .sqrt();
+            assert!(gap < 0.02, "weights {c}: RMS gap {gap}");
+        }
         // every tenth outcome corrupted and given weight 0
         let w: Vec<f64> = (0..3000)
             .map(|i| if i % 10 == 0 { 0.0 } else { 1.0 })
@@ -1415,45 +1438,47 @@ mod tests {
 
     #[test]
     fn quantized_words_sum_exactly() {
-        // gradients over six orders of magnitude, hessians in (0, 1/4]
         let mut rng = StdRng::seed_from_u64(7);
         let m = 100_000;
+        // gradients over six orders of magnitude
         let g: Vec<f64> = (0..m)
             .map(|_| (rng.random::<f64>() - 0.5) * 10f64.powi(rng.random_range(-3..3)))
             .collect();
-        let h: Vec<f64> = (0..m).map(|_| 0.25 * rng.random::<f64>()).collect();
         let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-        let q = Quant::new(m, gmax, Some(0.25));
-        let mut acc = [0i64; 2];
-        for (&gi, &hi) in g.iter().zip(&h) {
-            acc.add([q.word0(gi), q.word1(hi)]);
-        }
-        let s = acc.sums(q.cb);
-        assert_eq!(s.n, m as i64);
-        let gq: i64 = g.iter().map(|&x| round(x / q.gscale)).sum();
-        let hq: i64 = h.iter().map(|&x| round(x / q.hscale)).sum();
-        assert_eq!((s.g, s.h), (gq, hq));
-        // the grid: each row off by at most half a step
-        let (gs, hs) = (g.iter().sum::<f64>(), h.iter().sum::<f64>());
-        assert!((s.g as f64 * q.gscale - gs).abs() <= 0.5 * m as f64 * q.gscale);
-        assert!((s.h as f64 * q.hscale - hs).abs() <= 0.5 * m as f64 * q.hscale);
-        assert!(q.gscale < gmax * 1e-6, "{}", q.gscale / gmax);
-        assert_eq!(q.gscale.log2().fract(), 0.0);
-        // unit hessians: one word, the count is the hessian; a subset subtracts exactly
-        let q = Quant::new(m, gmax, None);
-        let words: Vec<i64> = g.iter().map(|&x| q.word0(x)).collect();
-        let all = words.iter().fold(0i64, |mut a, &w| {
-            a.add(w);
-            a
-        });
-        let mut rest = all;
-        for &w in &words[..1000] {
-            rest.sub(w);
-        }
-        let r = rest.sums(q.cb);
-        assert_eq!(r.n, (m - 1000) as i64);
-        assert_eq!(r.h, r.n);
+        // unit hessians: the low bits count, the grid is fine, a subset subtracts exactly
+        let q = Quant::new(m, gmax, None, 1);
+        assert!(q.counted && q.gscale < gmax * 1e-6 && q.gscale.log2().fract() == 0.0);
+        let words: Vec<i64> = (0..m).map(|k| q.word(g[k], 1.0, k)).collect();
+        let all = words.iter().fold(0i64, |a, &w| a.wrapping_add(w));
+        let s = q.unpack(all);
+        assert_eq!(s.h, m as i64);
+        assert_eq!(s.g, g.iter().map(|&x| round(x / q.gscale)).sum::<i64>());
+        assert!((s.g as f64 * q.gscale - g.iter().sum::<f64>()).abs() <= 0.5 * m as f64 * q.gscale);
+        let rest = words[..1000].iter().fold(all, |a, &w| a.wrapping_sub(w));
+        let r = q.unpack(rest);
+        assert_eq!(r.h, (m - 1000) as i64);
         assert_eq!(r.g, words[1000..].iter().map(|&w| w >> q.cb).sum::<i64>());
+        // varying hessians: gradient and hessian share a word, with nothing carried between
+        // them even at the extremes
+        for sign in [1.0, -1.0] {
+            let q = Quant::new(m, 2.0, Some(0.25), 3);
+            assert!(!q.counted);
+            let words: Vec<i64> = (0..m).map(|k| q.word(sign * 2.0, 0.25, k)).collect();
+            let parts = words.iter().map(|&w| q.unpack(w));
+            let (gs, hs) = parts.fold((0, 0), |(a, b), s| (a + s.g, b + s.h));
+            let all = q.unpack(words.iter().fold(0i64, |a, &w| a.wrapping_add(w)));
+            assert_eq!((all.g, all.h), (gs, hs));
+            assert!(hs > 0 && all.h < 1 << 32 && all.g.abs() < 1 << 31);
+        }
+        // stochastic rounding is unbiased: 0.3 of a step rounds up 30% of the time
+        let q = Quant::new(m, 1.0, Some(1.0), 5);
+        let mean = (0..m)
+            .map(|k| q.unpack(q.word(0.3 * q.gscale, 0.6 * q.hscale, k)))
+            .fold((0.0, 0.0), |(a, b), s| (a + s.g as f64, b + s.h as f64));
+        assert!((mean.0 / m as f64 - 0.3).abs() < 0.01, "{mean:?}");
+        assert!((mean.1 / m as f64 - 0.6).abs() < 0.01, "{mean:?}");
+        assert_eq!(floor(-0.5), -1);
+        assert_eq!(floor(2.0), 2);
     }
 
     #[test]

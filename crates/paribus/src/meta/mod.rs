@@ -32,6 +32,7 @@ pub use bootstrap::{BootstrapSe, bootstrap};
 use crate::forest::analysis::WithSe;
 use crate::learn::{Classifier, Features, Fitted, Regressor};
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// The meta-learner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,13 +531,16 @@ impl Meta {
         let model = match self.0.method {
             Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
             Method::T | Method::X => {
-                let mu0 = l.outcome.fit(x, y, &control)?;
-                let mu1 = l.outcome.fit(x, y, &treated)?;
+                // independent fits run side by side
+                let (mu0, mu1) = rayon::join(
+                    || l.outcome.fit(x, y, &control),
+                    || l.outcome.fit(x, y, &treated),
+                );
+                let (mu0, mu1) = (mu0?, mu1?);
                 if self.0.method == Method::T {
                     ArmModel::T { mu0, mu1 }
                 } else {
-                    let m0 = mu0.predict(x, &rows);
-                    let m1 = mu1.predict(x, &rows);
+                    let (m0, m1) = rayon::join(|| mu0.predict(x, &rows), || mu1.predict(x, &rows));
                     let imputed: Vec<f64> = (0..n)
                         .map(|i| {
                             if d[i] == 1.0 {
@@ -546,8 +550,11 @@ impl Meta {
                             }
                         })
                         .collect();
-                    let tau1 = l.effect.fit(&xe, &imputed, &treated)?;
-                    let tau0 = l.effect.fit(&xe, &imputed, &control)?;
+                    let (tau1, tau0) = rayon::join(
+                        || l.effect.fit(&xe, &imputed, &treated),
+                        || l.effect.fit(&xe, &imputed, &control),
+                    );
+                    let (tau1, tau0) = (tau1?, tau0?);
                     let e = match known {
                         Some(_) => PropensityModel::Known,
                         None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
@@ -597,11 +604,13 @@ impl Meta {
                 } else {
                     let mut mu0 = vec![0.0; n];
                     let mut mu1 = vec![0.0; n];
-                    for f in 0..k as u32 {
+                    // the folds' outcome models all side by side; results (and the first error)
+                    // taken in fold order
+                    let fold_fit = |f: u32| -> Result<Option<(Vec<usize>, Vec<f64>, Vec<f64>)>> {
                         let test: Vec<usize> =
                             pair.iter().copied().filter(|&i| folds[i] == f).collect();
                         if test.is_empty() {
-                            continue;
+                            return Ok(None);
                         }
                         let tr0: Vec<usize> =
                             control.iter().copied().filter(|&i| folds[i] != f).collect();
@@ -615,8 +624,17 @@ impl Meta {
                                 )));
                             }
                         }
-                        let p0 = l.outcome.fit(x, y, &tr0)?.predict(x, &test);
-                        let p1 = l.outcome.fit(x, y, &tr1)?.predict(x, &test);
+                        let (p0, p1) = rayon::join(
+                            || Ok::<_, Error>(l.outcome.fit(x, y, &tr0)?.predict(x, &test)),
+                            || Ok::<_, Error>(l.outcome.fit(x, y, &tr1)?.predict(x, &test)),
+                        );
+                        Ok(Some((test, p0?, p1?)))
+                    };
+                    let parts: Vec<_> = (0..k as u32).into_par_iter().map(fold_fit).collect();
+                    for part in parts {
+                        let Some((test, p0, p1)) = part? else {
+                            continue;
+                        };
                         for ((&i, v0), v1) in test.iter().zip(p0).zip(p1) {
                             mu0[i] = v0;
                             mu1[i] = v1;
@@ -678,13 +696,14 @@ fn cross_fit(
     rows: &[usize],
     folds: &[u32],
     k: usize,
-    fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>>,
+    fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>> + Sync,
 ) -> Result<Vec<f64>> {
     let mut out = vec![0.0; folds.len()];
-    for f in 0..k as u32 {
+    // the folds side by side; results (and the first error) taken in fold order
+    let one = |f: u32| -> Result<Option<(Vec<usize>, Vec<f64>)>> {
         let test: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] == f).collect();
         if test.is_empty() {
-            continue;
+            return Ok(None);
         }
         let train: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] != f).collect();
         if train.is_empty() {
@@ -693,6 +712,11 @@ fn cross_fit(
             )));
         }
         let pred = fit(&train)?.predict(x, &test);
+        Ok(Some((test, pred)))
+    };
+    let parts: Vec<_> = (0..k as u32).into_par_iter().map(one).collect();
+    for part in parts {
+        let Some((test, pred)) = part? else { continue };
         for (&i, v) in test.iter().zip(pred) {
             out[i] = v;
         }
