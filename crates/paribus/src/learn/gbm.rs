@@ -28,13 +28,14 @@
 //!   `early_stopping_rounds` rounds pass without improvement.
 //!
 //! Layout: the training rows' bins are copied once per fit, row by row, with room for each row's
-//! position and quantized gradient, and kept in leaf order (a split is a stable partition of its
-//! leaf's run of rows, between two copies), so building a leaf's histograms is a sequential pass
-//! rather than a gather of scattered rows; the scores and targets follow the rows into each
-//! tree's leaf order. Threads split the histogram work by groups of features, the partition of a
-//! long run by blocks of a fixed size and the prediction work by row; the histograms are exact
-//! integers and every floating-point sum is taken in a fixed order, so a fit gives the same bytes
-//! whatever the thread count. Rows of the view a model was fitted on are predicted from their
+//! position and quantized gradient, and kept in leaf order (a split partitions its leaf's run of
+//! rows in place, moving only the rows on the wrong side), so building a leaf's histograms is a
+//! sequential pass rather than a gather of scattered rows; the scores and targets follow the
+//! rows into each tree's leaf order. Threads split the histogram work by groups of features, the
+//! partition of a long run by blocks of a fixed size and the prediction work by row; the
+//! histograms are exact integers and every floating-point sum is taken in a fixed order, so a
+//! fit gives the same bytes whatever the thread count. Rows of the view a model was fitted on
+//! are predicted from their
 //! bins. The defaults
 //! are LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
@@ -320,8 +321,6 @@ struct Leaf {
     best: Option<Split>,
     /// The node whose child this leaf is (`true`: the left child).
     parent: Option<(usize, bool)>,
-    /// Which copy of the [`Layout`] holds the leaf's rows.
-    side: usize,
 }
 
 /// An inner node: rows with `x[feature] ≤ threshold` (bin ≤ `bin`) go left. A child `c ≥ 0` is a
@@ -770,10 +769,9 @@ impl Gbm {
             hist: None,
             best: None,
             parent: None,
-            side: 0,
         };
         if splittable(m, 0) {
-            let hist = work.hist(0, 0, m, pool);
+            let hist = work.hist(0, m, pool);
             root.best = self.best_split(b, &hist, root.tot, m, quant);
             root.hist = Some(hist);
         }
@@ -795,9 +793,7 @@ impl Gbm {
                 .take()
                 .expect("a splittable leaf has histograms");
             let (start, len) = (leaves[li].start, leaves[li].len);
-            let side = 1 - leaves[li].side;
-            let known = quant.counted.then(|| quant.unpack(split.left).h as usize);
-            let w = work.partition(leaves[li].side, start, len, split.feature, split.bin, known);
+            let w = work.partition(start, len, split.feature, split.bin);
             let node = nodes.len();
             let ri = leaves.len();
             nodes.push(Node {
@@ -824,7 +820,6 @@ impl Gbm {
                 hist: None,
                 best: None,
                 parent: Some((node, true)),
-                side,
             };
             leaves.push(Leaf {
                 start: start + w,
@@ -834,7 +829,6 @@ impl Gbm {
                 hist: None,
                 best: None,
                 parent: Some((node, false)),
-                side,
             });
             let (small, large) = if w <= len - w { (li, ri) } else { (ri, li) };
             // after the last split the children's best splits would never be used
@@ -846,7 +840,7 @@ impl Gbm {
                 continue;
             }
             let sl = &leaves[small];
-            let small_hist = work.hist(sl.side, sl.start, sl.len, pool);
+            let small_hist = work.hist(sl.start, sl.len, pool);
             if cl {
                 let mut large_hist = parent_hist;
                 for (a, s) in large_hist.iter_mut().zip(&small_hist) {
@@ -873,9 +867,6 @@ impl Gbm {
                 pool.push(hist);
             }
         }
-        let runs: Vec<(usize, usize, usize)> =
-            leaves.iter().map(|l| (l.start, l.len, l.side)).collect();
-        work.gather(&runs);
         let ranges = leaves.iter().map(|l| (l.start, l.len)).collect();
         let sums = leaves.iter().map(|l| l.tot).collect();
         (nodes, ranges, sums)
@@ -988,19 +979,17 @@ impl Gbm {
     }
 }
 
-/// The training rows copied row by row in position order, each row `stride` bytes: the bins of
-/// the features (`p` bytes), the row's position at the start of the tree (`u32` at `at_pos`) and
-/// its quantized words ([`Quant`], at `at_g`). Leaves are contiguous runs of positions, so a
-/// leaf's histograms are a sequential pass and a split a stable partition of its run. There are
-/// two copies: a split reads its leaf's run in one and writes the children's runs at the same
-/// positions in the other (`side` says which copy holds a run), and [`Layout::gather`] brings
-/// every run back to copy 0 after a tree.
+/// The training rows copied row by row, each row `stride` bytes: the bins of the features (`p`
+/// bytes), the row's position at the start of the tree (`u32` at `at_pos`) and its word
+/// ([`Quant`], at `at_g`). Each leaf's rows are a contiguous run, so a leaf's histograms are a
+/// sequential pass over its run, and a split partitions the run in place. At the start of a tree
+/// the rows are in "position" order: the leaf order of the previous tree.
 struct Layout {
     p: usize,
     stride: usize,
     at_pos: usize,
     at_g: usize,
-    bins: [Vec<u8>; 2],
+    rows: Vec<u8>,
 }
 
 impl Layout {
@@ -1020,19 +1009,19 @@ impl Layout {
             stride,
             at_pos,
             at_g,
-            bins: [bins.clone(), bins],
+            rows: bins,
         }
     }
 
     fn len(&self) -> usize {
-        self.bins[0].len() / self.stride
+        self.rows.len() / self.stride
     }
 
     /// Writes the tree's words (gradients `g`, and hessians `h` when they vary) and the
-    /// positions into the rows of copy 0, which hold every row in position order.
+    /// positions into the rows, which are in position order.
     fn load(&mut self, g: &[f64], h: &[f64], q: &Quant) {
         let (st, at_pos, at_g) = (self.stride, self.at_pos, self.at_g);
-        self.bins[0]
+        self.rows
             .par_chunks_mut(st * 4096)
             .enumerate()
             .for_each(|(c, block)| {
@@ -1045,108 +1034,69 @@ impl Layout {
             });
     }
 
-    /// The packed sums of all rows (in copy 0).
+    /// The packed sums of all rows.
     fn total(&self) -> i64 {
-        self.bins[0]
+        self.rows
             .chunks_exact(self.stride)
             .fold(0i64, |acc, row| acc.wrapping_add(word(row, self.at_g)))
     }
 
-    /// The start-of-tree positions of the rows in copy 0, in their order.
+    /// The start-of-tree positions of the rows, in their order.
     fn positions(&self, out: &mut [u32]) {
         let (st, at) = (self.stride, self.at_pos);
         out.par_iter_mut()
-            .zip(self.bins[0].par_chunks(st))
+            .zip(self.rows.par_chunks(st))
             .with_min_len(8192)
             .for_each(|(o, row)| {
                 *o = u32::from_le_bytes(row[at..at + 4].try_into().expect("4 bytes"));
             });
     }
 
-    /// Copies the runs `(start, len, side)` held in copy 1 to copy 0.
-    fn gather(&mut self, runs: &[(usize, usize, usize)]) {
-        let st = self.stride;
-        let [b0, b1] = &mut self.bins;
-        for &(start, len, side) in runs {
-            if side == 1 {
-                let span = start * st..(start + len) * st;
-                b0[span.clone()]
-                    .par_chunks_mut(1 << 20)
-                    .zip(b1[span].par_chunks(1 << 20))
-                    .for_each(|(d, s)| d.copy_from_slice(s));
-            }
-        }
-    }
-
-    /// Stable partition of the run `start..start + len` of copy `side` on `bin(feature) ≤ bin`
-    /// into the same positions of the other copy: the rows that go left first, both sides in
-    /// their order; returns how many go left (`n_left`, when the caller knows it, or counted).
-    /// Long runs are cut into blocks of a fixed size that move in parallel, each to its place
-    /// given by the counts of the blocks before it (the result is the same whatever the
-    /// threads).
-    fn partition(
-        &mut self,
-        side: usize,
-        start: usize,
-        len: usize,
-        feature: usize,
-        bin: usize,
-        n_left: Option<usize>,
-    ) -> usize {
+    /// Partitions the run `start..start + len` in place on `bin(feature) ≤ bin`: the rows that go
+    /// left first (in no particular order); returns how many go left. Only misplaced rows move
+    /// (a split that peels a few rows off a large leaf moves a few rows). Long runs are cut into
+    /// blocks of a fixed size, partitioned in parallel and then merged in block order, so the
+    /// result is the same whatever the threads.
+    fn partition(&mut self, start: usize, len: usize, feature: usize, bin: usize) -> usize {
         const BLOCK: usize = 16_384;
-        let st = self.stride;
-        let [b0, b1] = &mut self.bins;
-        let (src, dst) = if side == 0 { (&*b0, b1) } else { (&*b1, b0) };
-        let src = &src[start * st..(start + len) * st];
-        let goes_left = |row: &[u8]| usize::from(row[feature]) <= bin;
-        let count = |c: &[u8]| c.chunks_exact(st).filter(|r| goes_left(r)).count();
-        let lefts: Vec<usize> = if len <= BLOCK {
-            vec![n_left.unwrap_or_else(|| count(src))]
-        } else {
-            src.par_chunks(BLOCK * st).map(count).collect()
-        };
-        let n_left = lefts.iter().sum::<usize>();
-        // each block's share of the left part and of the right part of the output
-        let (mut dl, mut dr) = dst[start * st..(start + len) * st].split_at_mut(n_left * st);
-        let mut jobs = Vec::with_capacity(lefts.len());
-        for (c, &nl) in lefts.iter().enumerate() {
-            let nr = BLOCK.min(len - c * BLOCK) - nl;
-            let (a, rest) = std::mem::take(&mut dl).split_at_mut(nl * st);
-            dl = rest;
-            let (b, rest) = std::mem::take(&mut dr).split_at_mut(nr * st);
-            dr = rest;
-            jobs.push((c, a, b));
+        let k = self.stride / 16;
+        let (chunks, _) =
+            self.rows[start * self.stride..(start + len) * self.stride].as_chunks_mut::<16>();
+        let mut run = Rows { chunks, k };
+        if len <= BLOCK {
+            return run.partition(feature, bin);
         }
-        let one = |(c, lb, rb): (usize, &mut [u8], &mut [u8])| {
-            let lo = c * BLOCK;
-            let hi = (lo + BLOCK).min(len);
-            let rows = &src[lo * st..hi * st];
-            match st {
-                16 => split_rows::<16>(rows, feature, bin, lb, rb),
-                32 => split_rows::<32>(rows, feature, bin, lb, rb),
-                48 => split_rows::<48>(rows, feature, bin, lb, rb),
-                64 => split_rows::<64>(rows, feature, bin, lb, rb),
-                _ => split_rows_any(rows, st, feature, bin, lb, rb),
+        let lefts: Vec<usize> = run
+            .chunks
+            .par_chunks_mut(BLOCK * k)
+            .map(|chunks| Rows { chunks, k }.partition(feature, bin))
+            .collect();
+        // merge in block order: after blocks ..c the run holds [left | right | block c …]; the
+        // shorter of the right part and block c's left part changes places with the far end of
+        // the other, which leaves [left | right]
+        let (mut nl, mut nr) = (0usize, 0usize);
+        for (c, &l) in lefts.iter().enumerate() {
+            let b0 = c * BLOCK;
+            let m = nr.min(l);
+            for t in 0..m {
+                run.swap(nl + t, b0 + l - m + t);
             }
-        };
-        if jobs.len() == 1 {
-            jobs.into_iter().for_each(one);
-        } else {
-            jobs.into_par_iter().for_each(one);
+            nl += l;
+            nr += BLOCK.min(len - b0) - l;
         }
-        n_left
+        nl
     }
 
-    /// The histograms of all features over the run `start..start + len` of copy `side` (feature
-    /// `j`'s bins at `j * HS`), in a buffer from `pool`: for each group of neighbouring features,
-    /// one sequential pass over the run's rows. Groups run in parallel; the sums are exact
-    /// integers, so the result does not depend on the number of threads.
-    fn hist(&self, side: usize, start: usize, len: usize, pool: &mut Vec<Vec<i64>>) -> Vec<i64> {
+    /// The histograms of all features over the run `start..start + len` (feature `j`'s bins at
+    /// `j * HS`), in a buffer from `pool`: for each group of neighbouring features, one
+    /// sequential pass over the run's rows. Groups run in parallel; the sums are exact integers,
+    /// so the result does not depend on the number of threads.
+    fn hist(&self, start: usize, len: usize, pool: &mut Vec<Vec<i64>>) -> Vec<i64> {
         let p = self.p;
         let mut hist = pool.pop().unwrap_or_default();
         hist.clear();
         hist.resize(p * HS, 0);
-        let rows = &self.bins[side][start * self.stride..(start + len) * self.stride];
+        let rows = &self.rows[start * self.stride..(start + len) * self.stride];
         let parallel = len * p >= 32_768;
         // groups of at most GROUP features keep a group's sums in the L1 cache
         let group = (GROUP_BYTES / (HS * 8)).clamp(1, MAX_GROUP);
@@ -1171,49 +1121,76 @@ impl Layout {
 /// Bytes of the histograms that one pass over a run's rows fills.
 const GROUP_BYTES: usize = 21 * 1024;
 
-/// Copies the `rows` (`ST` bytes each) with `bin(feature) ≤ bin` to `left`, the others to
-/// `right`, in their order. The side is an index, not a branch (which the data would make
-/// unpredictable), and a row is a copy of a constant size.
-fn split_rows<const ST: usize>(
-    rows: &[u8],
-    feature: usize,
-    bin: usize,
-    left: &mut [u8],
-    right: &mut [u8],
-) {
-    let (rows, _) = rows.as_chunks::<ST>();
-    let (left, _) = left.as_chunks_mut::<ST>();
-    let (right, _) = right.as_chunks_mut::<ST>();
-    let out = [left, right];
-    // the counts stay in registers (an array indexed by the side would put a store-to-load
-    // dependency between consecutive rows)
-    let (mut l, mut r) = (0usize, 0usize);
-    for row in rows {
-        let goes_right = usize::from(row[feature]) > bin;
-        let s = usize::from(goes_right);
-        let at = if goes_right { r } else { l };
-        out[s][at] = *row;
-        r += s;
-        l += 1 - s;
-    }
+/// Rows of `16 k` bytes, as 16-byte chunks (moved by fixed-size copies).
+struct Rows<'a> {
+    chunks: &'a mut [[u8; 16]],
+    k: usize,
 }
 
-/// [`split_rows`] for rows of any size `st` (a multiple of 16).
-fn split_rows_any(
-    rows: &[u8],
-    st: usize,
-    feature: usize,
-    bin: usize,
-    left: &mut [u8],
-    right: &mut [u8],
-) {
-    let out = [left, right];
-    let mut at = [0usize; 2];
-    for row in rows.chunks_exact(st) {
-        let s = usize::from(usize::from(row[feature]) > bin);
-        let o = at[s];
-        out[s][o..o + st].copy_from_slice(row);
-        at[s] = o + st;
+impl Rows<'_> {
+    fn goes_left(&self, i: usize, feature: usize, bin: usize) -> bool {
+        usize::from(self.chunks[i * self.k + feature / 16][feature % 16]) <= bin
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        for t in 0..self.k {
+            self.chunks.swap(i * self.k + t, j * self.k + t);
+        }
+    }
+
+    /// Partitions the rows in place on `bin(feature) ≤ bin`; returns how many go left. Blocks of
+    /// rows are scanned from both ends without branching on the data, recording the rows on the
+    /// wrong side (as BlockQuicksort does, Edelkamp & Weiß 2016); only those move, pairwise.
+    fn partition(&mut self, feature: usize, bin: usize) -> usize {
+        const B: usize = 64;
+        // [0, l) go left, [r, n) go right, [l, r) are not placed yet
+        let (mut l, mut r) = (0usize, self.chunks.len() / self.k);
+        let (mut off_l, mut off_r) = ([0u8; B], [0u8; B]);
+        let (mut from_l, mut num_l, mut from_r, mut num_r) = (0, 0, 0, 0);
+        while r - l >= 2 * B {
+            if num_l == 0 {
+                from_l = 0;
+                for i in 0..B {
+                    off_l[num_l] = i as u8;
+                    num_l += usize::from(!self.goes_left(l + i, feature, bin));
+                }
+            }
+            if num_r == 0 {
+                from_r = 0;
+                for i in 0..B {
+                    off_r[num_r] = i as u8;
+                    num_r += usize::from(self.goes_left(r - 1 - i, feature, bin));
+                }
+            }
+            let m = num_l.min(num_r);
+            for t in 0..m {
+                let i = l + usize::from(off_l[from_l + t]);
+                let j = r - 1 - usize::from(off_r[from_r + t]);
+                self.swap(i, j);
+            }
+            (num_l, num_r, from_l, from_r) = (num_l - m, num_r - m, from_l + m, from_r + m);
+            if num_l == 0 {
+                l += B;
+            }
+            if num_r == 0 {
+                r -= B;
+            }
+        }
+        // the rest (with a block not finished, if any) one row at a time
+        loop {
+            while l < r && self.goes_left(l, feature, bin) {
+                l += 1;
+            }
+            while l < r && !self.goes_left(r - 1, feature, bin) {
+                r -= 1;
+            }
+            if l >= r {
+                return l;
+            }
+            self.swap(l, r - 1);
+            l += 1;
+            r -= 1;
+        }
     }
 }
 
@@ -1479,6 +1456,41 @@ mod tests {
         assert!((mean.1 / m as f64 - 0.6).abs() < 0.01, "{mean:?}");
         assert_eq!(floor(-0.5), -1);
         assert_eq!(floor(2.0), 2);
+    }
+
+    #[test]
+    fn partition_in_place_keeps_the_rows_and_the_threads_do_not_matter() {
+        let mut rng = StdRng::seed_from_u64(11);
+        // 40,000 rows of 2 features (one run of blocks and a remainder), split at several bins
+        let n = 40_000;
+        let c: Vec<f64> = (0..2 * n).map(|_| rng.random::<f64>()).collect();
+        let fx = Features::new(vec![("a".into(), &c[..n]), ("b".into(), &c[n..])]).unwrap();
+        let b = fx.binned(255);
+        let rows: Vec<usize> = (0..n).collect();
+        for (feature, bin) in [(0, 0), (0, 3), (1, 127), (1, 250), (0, 254)] {
+            let run = |threads: usize| {
+                let mut work = Layout::new(&b, &rows);
+                let q = Quant::new(n, 1.0, None, 0);
+                work.load(&vec![0.0; n], &[], &q);
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let w = pool.install(|| work.partition(0, n, feature, bin));
+                let mut pos = vec![0u32; n];
+                work.positions(&mut pos);
+                (w, pos)
+            };
+            let (w, pos) = run(2);
+            assert_eq!(run(1), (w, pos.clone()));
+            let goes_left = |r: usize| usize::from(b.get(r, feature)) <= bin;
+            assert_eq!(w, (0..n).filter(|&r| goes_left(r)).count());
+            assert!(pos[..w].iter().all(|&r| goes_left(r as usize)));
+            assert!(pos[w..].iter().all(|&r| !goes_left(r as usize)));
+            let mut sorted = pos.clone();
+            sorted.sort_unstable();
+            assert!(sorted.iter().enumerate().all(|(i, &r)| r as usize == i));
+        }
     }
 
     #[test]
