@@ -339,9 +339,86 @@ struct Node {
 struct Tree {
     nodes: Vec<Node>,
     values: Vec<f64>,
+    /// The same tree for rows given by their bins: the inner nodes, then one node per leaf that
+    /// leads back to itself, so that every row can take the same number of steps.
+    flat: Vec<Step>,
+    /// The depth of the deepest leaf (the steps a row takes).
+    depth: usize,
 }
 
+/// A node of [`Tree::flat`]: rows with `bin(feature) ≤ bin` go to `left`, the others to `right`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Step {
+    feature: u32,
+    bin: u32,
+    left: u32,
+    right: u32,
+}
+
+/// Rows that descend a tree together in a binned prediction.
+const LANES: usize = 16;
+
 impl Tree {
+    fn new(nodes: Vec<Node>, values: Vec<f64>) -> Self {
+        let inner = nodes.len() as u32;
+        let child = |c: i32| if c >= 0 { c as u32 } else { inner + !c as u32 };
+        let mut flat: Vec<Step> = nodes
+            .iter()
+            .map(|n| Step {
+                feature: n.feature,
+                bin: u32::from(n.bin),
+                left: child(n.left),
+                right: child(n.right),
+            })
+            .collect();
+        // a leaf: every bin is ≤ 255, so its rows go "left", to the leaf itself
+        flat.extend((0..values.len() as u32).map(|l| Step {
+            feature: 0,
+            bin: 255,
+            left: inner + l,
+            right: inner + l,
+        }));
+        let mut depth = 0;
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((k, d)) = stack.pop() {
+            if let Some(n) = nodes.get(k) {
+                for c in [n.left, n.right] {
+                    if c >= 0 {
+                        stack.push((c as usize, d + 1));
+                    } else {
+                        depth = depth.max(d + 1);
+                    }
+                }
+            }
+        }
+        Tree {
+            nodes,
+            values,
+            flat,
+            depth,
+        }
+    }
+
+    /// Adds the tree's values at the rows `rows` (their bins) to `out`: [`LANES`] rows descend
+    /// side by side, each the same number of steps with the way chosen as data, not as a branch.
+    fn add_binned(&self, rows: &[&[u8]; LANES], out: &mut [f64; LANES]) {
+        let mut k = [0u32; LANES];
+        for _ in 0..self.depth {
+            for (ki, row) in k.iter_mut().zip(rows) {
+                let s = self.flat[*ki as usize];
+                *ki = if u32::from(row[s.feature as usize]) <= s.bin {
+                    s.left
+                } else {
+                    s.right
+                };
+            }
+        }
+        let inner = self.nodes.len();
+        for (o, &ki) in out.iter_mut().zip(&k) {
+            *o += self.values[ki as usize - inner];
+        }
+    }
+
     fn leaf_of(&self, go_left: impl Fn(&Node) -> bool) -> usize {
         if self.nodes.is_empty() {
             return 0;
@@ -402,17 +479,24 @@ impl Fitted for GbmModel {
         let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
         if x.holds_binned(&self.bins) {
             let b = &*self.bins;
-            let one = |&r: &usize| {
-                link(
-                    self.init
-                        + self
-                            .trees
-                            .iter()
-                            .map(|t| t.predict_binned(b, r))
-                            .sum::<f64>(),
-                )
-            };
-            return rows.par_iter().with_min_len(1024).map(one).collect();
+            let mut out = vec![0.0; rows.len()];
+            out.par_chunks_mut(LANES)
+                .zip(rows.par_chunks(LANES))
+                .with_min_len(128)
+                .for_each(|(o, rs)| {
+                    // a short last chunk repeats its first row in the spare lanes
+                    let bins: [&[u8]; LANES] =
+                        std::array::from_fn(|i| b.row(rs[i.min(rs.len() - 1)]));
+                    // the trees' values summed first, as the path from values does
+                    let mut sum = [0.0; LANES];
+                    for t in &self.trees {
+                        t.add_binned(&bins, &mut sum);
+                    }
+                    for (v, s) in o.iter_mut().zip(sum) {
+                        *v = link(self.init + s);
+                    }
+                });
+            return out;
         }
         let one = |&r: &usize| {
             link(self.init + self.trees.iter().map(|t| t.predict_raw(x, r)).sum::<f64>())
@@ -694,7 +778,7 @@ impl Gbm {
                     })
                     .collect()
             };
-            let tree = Tree { nodes, values };
+            let tree = Tree::new(nodes, values);
             // the rows move to the tree's leaf order, their scores updated on the way
             for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
                 leaf_value[start..start + len].fill(v);
