@@ -238,10 +238,11 @@ impl Quant {
                     seed,
                 }
             }
+            // one level kept in reserve: a stochastic rounding may go one up
             Some(h) => Quant {
                 cb: 32,
-                gscale: scale(gmax, levels(31)),
-                hscale: scale(h, levels(32)),
+                gscale: scale(gmax, (levels(31) - 1.0).max(1.0)),
+                hscale: scale(h, (levels(32) - 1.0).max(1.0)),
                 counted: false,
                 seed,
             },
@@ -250,12 +251,16 @@ impl Quant {
 
     /// The word of the row at position `k` with gradient `g` and hessian `h`.
     fn word(&self, g: f64, h: f64, k: usize) -> i64 {
+        // the scales are powers of two: multiplying by their inverses is exact
         if self.counted {
-            (round(g / self.gscale) << self.cb) + 1
+            (round(g * (1.0 / self.gscale)) << self.cb) + 1
         } else {
-            let u = uniform(self.seed, 2 * k as u64);
-            let v = uniform(self.seed, 2 * k as u64 + 1);
-            (floor(g / self.gscale + u) << 32) + floor(h / self.hscale + v)
+            // one draw gives both uniforms (32 bits each)
+            let z = mix(self.seed ^ k as u64);
+            let (u, v) = ((z >> 32) as f64, (z & 0xFFFF_FFFF) as f64);
+            let scale = 2f64.powi(-32);
+            (floor(g * (1.0 / self.gscale) + u * scale) << 32)
+                + floor(h * (1.0 / self.hscale) + v * scale)
         }
     }
 
@@ -274,19 +279,19 @@ fn round(x: f64) -> i64 {
     (x + 0.5f64.copysign(x)) as i64
 }
 
-/// `⌊x⌋` (without a call to `floor`).
+/// `⌊x⌋` for `|x| < 2^32` (the shift makes it positive, where a conversion truncates down;
+/// without a call to `floor`).
 fn floor(x: f64) -> i64 {
-    let t = x as i64;
-    t - i64::from((t as f64) > x)
+    const SHIFT: f64 = 4_294_967_296.0;
+    (x + SHIFT) as i64 - (1 << 32)
 }
 
-/// A uniform on [0, 1) from SplitMix64's mix of `seed` and `k`.
-fn uniform(seed: u64, k: u64) -> f64 {
-    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+/// SplitMix64's finalizer: 64 well-mixed bits of `z`.
+fn mix(z: u64) -> u64 {
+    let mut z = z.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 * 2f64.powi(-53)
+    z ^ (z >> 31)
 }
 
 /// Quantized sums of a set of rows: gradient, and hessian (the count for unit hessians).
@@ -997,11 +1002,9 @@ impl Gbm {
         for (j, fh) in hist.chunks_exact(HS).enumerate() {
             let k = b.n_bins(j).min(HS).saturating_sub(1);
             let mut acc = 0i64;
-            for t in 0..k {
-                acc = acc.wrapping_add(fh[t]);
-                pre[t] = acc;
-                let l = quant.unpack(acc);
-                (gl[t], hl[t]) = (l.g as f64, l.h as f64);
+            for (slot, &e) in pre[..k].iter_mut().zip(fh) {
+                acc = acc.wrapping_add(e);
+                *slot = acc;
             }
             // the left side grows with t: the thresholds that leave enough rows and hessian on
             // both sides are one run lo..hi
@@ -1015,6 +1018,10 @@ impl Gbm {
                 continue;
             };
             let run = lo..hi + 1;
+            for t in run.clone() {
+                let l = quant.unpack(pre[t]);
+                (gl[t], hl[t]) = (l.g as f64, l.h as f64);
+            }
             let sides = gl[run.clone()].iter().zip(&hl[run.clone()]);
             if lambda == 0.0 {
                 // without a penalty the gain is (G_L H − G H_L)² / (H_L H_R H) + the parent's
