@@ -369,6 +369,16 @@ pub struct DmlFit {
     pub clustered: bool,
 }
 
+/// Three closures side by side (the nuisances of one model, whose folds then share the threads).
+fn join3<A: Send, B: Send, C: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+    c: impl FnOnce() -> C + Send,
+) -> (A, B, C) {
+    let (a, (b, c)) = rayon::join(a, || rayon::join(b, c));
+    (a, b, c)
+}
+
 /// Out-of-fold predictions of one nuisance: fit on each fold's complement (restricted to
 /// `train_filter` rows, e.g. the treated for `g₁`), predict on the fold.
 fn cross_fit(
@@ -649,14 +659,10 @@ impl DmlParamsChecked {
                 Score::IrmAte | Score::IrmAtte => {
                     let g = ml_g.expect("checked");
                     // the three nuisances' folds all in parallel
-                    let (g0, (g1, raw)) = rayon::join(
+                    let (g0, g1, raw) = join3(
                         || cf(g, y, Some(&|i| d[i] == 0.0), "outcome (ml_g, controls)"),
-                        || {
-                            rayon::join(
-                                || cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)"),
-                                || cf(learners.ml_m, d, None, "propensity (ml_m)"),
-                            )
-                        },
+                        || cf(g, y, Some(&|i| d[i] == 1.0), "outcome (ml_g, treated)"),
+                        || cf(learners.ml_m, d, None, "propensity (ml_m)"),
                     );
                     let (g0, g1, raw) = (g0?, g1?, raw?);
                     let (m, clipped) = clip(&raw, o.trimming);
@@ -693,14 +699,10 @@ impl DmlParamsChecked {
                 Score::IivmLate => {
                     let z = z.expect("checked");
                     let g = ml_g.expect("checked");
-                    let (g0, (g1, raw)) = rayon::join(
+                    let (g0, g1, raw) = join3(
                         || cf(g, y, Some(&|i| z[i] == 0.0), "outcome (ml_g, z = 0)"),
-                        || {
-                            rayon::join(
-                                || cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)"),
-                                || cf(learners.ml_m, z, None, "instrument propensity (ml_m)"),
-                            )
-                        },
+                        || cf(g, y, Some(&|i| z[i] == 1.0), "outcome (ml_g, z = 1)"),
+                        || cf(learners.ml_m, z, None, "instrument propensity (ml_m)"),
                     );
                     let (g0, g1, raw) = (g0?, g1?, raw?);
                     let (m, clipped) = clip(&raw, o.trimming);
@@ -745,14 +747,10 @@ impl DmlParamsChecked {
                 }
                 Score::PlivPartialling => {
                     let z = z.expect("checked");
-                    let (l_hat, (m_hat, r_hat)) = rayon::join(
+                    let (l_hat, m_hat, r_hat) = join3(
                         || cf(learners.ml_l, y, None, "outcome (ml_l)"),
-                        || {
-                            rayon::join(
-                                || cf(learners.ml_m, z, None, "instrument (ml_m)"),
-                                || cf(ml_r.expect("checked"), d, None, "treatment (ml_r)"),
-                            )
-                        },
+                        || cf(learners.ml_m, z, None, "instrument (ml_m)"),
+                        || cf(ml_r.expect("checked"), d, None, "treatment (ml_r)"),
                     );
                     let (l_hat, m_hat, r_hat) = (l_hat?, m_hat?, r_hat?);
                     let out = (0..n)

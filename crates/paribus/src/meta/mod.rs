@@ -606,7 +606,7 @@ impl Meta {
                     let mut mu1 = vec![0.0; n];
                     // the folds' outcome models all side by side; results (and the first error)
                     // taken in fold order
-                    let fold_fit = |f: u32| -> Result<Option<(Vec<usize>, Vec<f64>, Vec<f64>)>> {
+                    let fold_fit = |f: u32| -> Result<Option<FoldOutcomes>> {
                         let test: Vec<usize> =
                             pair.iter().copied().filter(|&i| folds[i] == f).collect();
                         if test.is_empty() {
@@ -628,11 +628,20 @@ impl Meta {
                             || Ok::<_, Error>(l.outcome.fit(x, y, &tr0)?.predict(x, &test)),
                             || Ok::<_, Error>(l.outcome.fit(x, y, &tr1)?.predict(x, &test)),
                         );
-                        Ok(Some((test, p0?, p1?)))
+                        Ok(Some(FoldOutcomes {
+                            test,
+                            mu0: p0?,
+                            mu1: p1?,
+                        }))
                     };
                     let parts: Vec<_> = (0..k as u32).into_par_iter().map(fold_fit).collect();
                     for part in parts {
-                        let Some((test, p0, p1)) = part? else {
+                        let Some(FoldOutcomes {
+                            test,
+                            mu0: p0,
+                            mu1: p1,
+                        }) = part?
+                        else {
                             continue;
                         };
                         for ((&i, v0), v1) in test.iter().zip(p0).zip(p1) {
@@ -722,6 +731,13 @@ fn cross_fit(
         }
     }
     Ok(out)
+}
+
+/// One cross-fitting fold's outcome predictions for the DR arm: its rows and both arms' means.
+struct FoldOutcomes {
+    test: Vec<usize>,
+    mu0: Vec<f64>,
+    mu1: Vec<f64>,
 }
 
 fn rmse(pred: &[f64], y: &[f64], rows: &[usize]) -> f64 {
