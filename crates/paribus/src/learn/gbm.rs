@@ -19,10 +19,12 @@
 //!   are the parent's minus the smaller's (histogram subtraction). The histograms sum integers:
 //!   each tree's gradients (and varying hessians) are quantized to a grid of `max |g| / Q`, with
 //!   `Q` as fine as 64-bit sums allow (`2^-22` of the largest gradient at a million rows; see
-//!   `Quant`), and packed with the row count into one word (two with hessians), so a bin is one
-//!   integer add per row. The sums are exact in any order;
+//!   `Quant`), and packed with the row count (or, when hessians vary, with the stochastically
+//!   rounded hessian) into one word, so a bin is one integer add per row. The sums are exact in
+//!   any order;
 //! - a leaf's value is `−η G/(H + λ)` (η the learning rate), with `G` and `H` the sums of its
-//!   rows' gradients and hessians (on the grid: `G` off by at most half a step per row);
+//!   rows' gradients and hessians (with unit hessians from the grid sums, `G` off by at most half
+//!   a step per row; with varying hessians from the exact values);
 //! - early stopping (optional): a seeded share of the training rows is held out, the loss on it is
 //!   tracked after every tree, and the model keeps the trees up to the best round once
 //!   `early_stopping_rounds` rounds pass without improvement.
@@ -35,9 +37,8 @@
 //! partition of a long run by blocks of a fixed size and the prediction work by row; the
 //! histograms are exact integers and every floating-point sum is taken in a fixed order, so a
 //! fit gives the same bytes whatever the thread count. Rows of the view a model was fitted on
-//! are predicted from their
-//! bins. The defaults
-//! are LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
+//! are predicted from their bins, 16 rows descending a tree side by side. The defaults are
+//! LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
 use super::bins::Binned;
