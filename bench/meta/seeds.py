@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Is paribus's CATE RMSE gap to CausalML + LightGBM (meta/README.md) the data set's or the
+learner's? The T- and X-learners of both on fresh draws of bench.py's design (one data set per
+seed, numpy's default_rng(seed), not bench.py's stream), with the true tau, and the ratio of the
+CATE RMSEs paribus / peer per seed, their mean and standard deviation.
+
+    /work/venv-meta-bench/bin/python bench/meta/seeds.py --rows 100000 --seeds 1 2 3 4 5 6 7 8
+
+paribus: `uplift fit --method t|x --learner gbm --propensity 0.5 --threads 2 --seed 1`; peer: two
+LGBMRegressor fits (T) and CausalML's BaseXRegressor.fit_predict (X), LightGBM's defaults as in
+bench.py, n_jobs 2.
+"""
+import argparse
+import json
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from causalml.inference.meta import BaseXRegressor
+from lightgbm import LGBMRegressor
+
+ROOT = Path(__file__).resolve().parents[2]
+LGB = dict(n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1, min_child_samples=20,
+           min_child_weight=1e-3, reg_lambda=0, reg_alpha=0, max_bin=255, subsample=1,
+           subsample_freq=0, colsample_bytree=1, n_jobs=2, verbose=-1)
+
+
+def draw(n, seed):
+    r = np.random.default_rng(seed)
+    x = r.random((n, 20))
+    w = r.integers(0, 2, n)
+    tau = 1 + np.sin(3 * x[:, 0]) + x[:, 1] * x[:, 2] + 0.5 * (x[:, 3] > 0.5)
+    y = (2 * np.sin(np.pi * x[:, 0] * x[:, 4]) + 4 * (x[:, 5] - 0.5) ** 2 + 2 * x[:, 6] + x[:, 7]
+         + w * tau + r.standard_normal(n))
+    return x, w, y, tau
+
+
+def rmse(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 9)))
+    ap.add_argument("--paribus", default=str(ROOT / "target/release/paribus"))
+    a = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data, cate = Path(tmp) / "d.parquet", Path(tmp) / "cate.parquet"
+        for s in a.seeds:
+            x, w, y, tau = draw(a.rows, s)
+            cols = {f"x{j}": x[:, j] for j in range(20)}
+            cols.update(w=w, y=y)
+            pq.write_table(pa.table(cols), data)
+            res = {"seed": s}
+            for m in ("t", "x"):
+                subprocess.run([a.paribus, "uplift", "fit", "--data", str(data), "--outcome", "y",
+                                "--treatment", "w", "--covariates", "x*", "--method", m,
+                                "--learner", "gbm", "--propensity", "0.5", "--threads", "2",
+                                "--seed", "1", "--out", str(cate), "--json"],
+                               check=True, capture_output=True)
+                t = pq.read_table(cate)
+                col = next(c for c in t.column_names if "cate" in c.lower())
+                res[f"paribus_{m}"] = rmse(t.column(col).to_numpy(), tau)
+            m0 = LGBMRegressor(**LGB).fit(x[w == 0], y[w == 0])
+            m1 = LGBMRegressor(**LGB).fit(x[w == 1], y[w == 1])
+            res["peer_t"] = rmse(m1.predict(x) - m0.predict(x), tau)
+            xl = BaseXRegressor(learner=LGBMRegressor(**LGB))
+            res["peer_x"] = rmse(xl.fit_predict(x, w, y, p=np.full(a.rows, 0.5), verbose=False).ravel(), tau)
+            print(json.dumps(res), flush=True)
+            runs.append(res)
+    for m in ("t", "x"):
+        r = np.array([o[f"paribus_{m}"] / o[f"peer_{m}"] for o in runs])
+        sd = r.std(ddof=1) if len(r) > 1 else float("nan")
+        print(f"{m.upper()}-learner, {a.rows:,} rows: RMSE paribus / peer mean {r.mean():.4f}, "
+              f"sd {sd:.4f} over {len(r)} seeds {np.round(r, 3).tolist()}")
+
+
+if __name__ == "__main__":
+    main()
