@@ -9,6 +9,14 @@
 //! so a split "bin ≤ t" on the bins is exactly the split "x ≤ upper[t]" on the raw values, and a
 //! fitted tree predicts new data from its thresholds without the bins.
 //!
+//! [`Binned::new`] (the boosted trees' bins) keeps zero apart as LightGBM does: values with
+//! `|x| ≤` [`ZERO`] get a bin of their own, whether or not the sample holds any, and the
+//! negative and the positive values are binned separately into the other `max_bins − 1` bins,
+//! the negatives getting a share proportional to their count. So a split between "zero" and
+//! "positive" is always available (counts and sparse features), and a column of positive values
+//! gets `max_bins − 1` equal-count bins, LightGBM's 254 at its default of 255 (with an odd
+//! number a bin edge would never fall at the median, which matters for a step there).
+//!
 //! Only the features are binned, never an outcome, so binning all rows of a data set once and
 //! reusing the bins in every fold of a cross-fit leaks no outcome information between folds.
 
@@ -16,6 +24,9 @@ use rayon::prelude::*;
 
 /// Rows sampled to place the bin edges (as LightGBM's `bin_construct_sample_cnt`).
 pub const SAMPLE_ROWS: usize = 200_000;
+
+/// Largest magnitude that [`Binned::new`] treats as zero (LightGBM's `kZeroThreshold`).
+pub const ZERO: f64 = 1e-35;
 
 /// Bin indices by column (one byte per value), with the edges that produced them.
 #[derive(Debug)]
@@ -32,7 +43,8 @@ pub struct Binned {
 
 impl Binned {
     /// Bins every column of `cols` (each of length `n`, finite) into at most `max_bins`
-    /// (2..=256) bins.
+    /// (2..=256) bins, zero apart (see the module documentation; with `max_bins = 2` a column of
+    /// one sign has only the zero bin and the rest, so it cannot split its non-zero values).
     ///
     /// # Panics
     /// If `max_bins` is outside 2..=256 (checked by the learners' parameters).
@@ -40,7 +52,10 @@ impl Binned {
         assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
         let n = cols.first().map_or(0, |c| c.len());
         let p = cols.len();
-        let upper: Vec<Vec<f64>> = cols.par_iter().map(|c| edges(c, max_bins)).collect();
+        let upper: Vec<Vec<f64>> = cols
+            .par_iter()
+            .map(|c| edges_zero_apart(c, max_bins))
+            .collect();
         let cols: Vec<Vec<u8>> = cols
             .par_iter()
             .zip(&upper)
@@ -126,10 +141,44 @@ impl Binned {
 /// Upper bounds of the bins of one column (the last one `+∞`): at most `max_bins` bins (any
 /// `max_bins ≥ 2`; the forests use up to 65,536).
 pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
-    let n = c.len();
-    if n == 0 {
+    if c.is_empty() {
         return vec![f64::INFINITY];
     }
+    edges_of_sorted(&sorted_sample(c), max_bins)
+}
+
+/// As [`edges`], with zero apart (LightGBM's binning with no missing values): the negative
+/// values (`x < −ZERO`) get `max(1, ⌊(max_bins − 1) · negatives / non-zeros⌋)` bins, the
+/// last of them closed at `−ZERO`; then, when there are positive values (`x > ZERO`) and bins
+/// left, the bin of the zeros closes at `ZERO` and the positive values get the bins left.
+pub(crate) fn edges_zero_apart(c: &[f64], max_bins: usize) -> Vec<f64> {
+    if c.is_empty() {
+        return vec![f64::INFINITY];
+    }
+    let v = sorted_sample(c);
+    let neg = v.partition_point(|&x| x < -ZERO);
+    let pos = v.partition_point(|&x| x <= ZERO);
+    let mut upper = Vec::with_capacity(max_bins);
+    if neg > 0 {
+        let non_zero = neg + (v.len() - pos);
+        // truncated as LightGBM truncates it
+        let share = (neg as f64 / non_zero as f64 * (max_bins - 1) as f64) as usize;
+        upper = edges_of_sorted(&v[..neg], share.max(1));
+        *upper.last_mut().expect("at least the +∞ bound") = -ZERO;
+    }
+    let left = max_bins - 1 - upper.len();
+    if pos < v.len() && left > 0 {
+        upper.push(ZERO);
+        upper.extend(edges_of_sorted(&v[pos..], left));
+    } else {
+        upper.push(f64::INFINITY);
+    }
+    upper
+}
+
+/// The values of an evenly strided sample of at most [`SAMPLE_ROWS`] of `c`, sorted.
+fn sorted_sample(c: &[f64]) -> Vec<f64> {
+    let n = c.len();
     let s = n.min(SAMPLE_ROWS);
     // sorted as integers that order as the floats do (IEEE 754 total order)
     let key = |x: f64| {
@@ -139,11 +188,16 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
     let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
     let mut v: Vec<u64> = (0..s).map(|k| key(c[k * n / s])).collect();
     v.sort_unstable();
-    let v = v.into_iter().map(unkey);
+    v.into_iter().map(unkey).collect()
+}
+
+/// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.
+fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
+    let s = v.len();
     // distinct values and their counts
     let mut vals: Vec<f64> = Vec::new();
     let mut cnt: Vec<usize> = Vec::new();
-    for x in v {
+    for &x in v {
         if vals.last() == Some(&x) {
             *cnt.last_mut().expect("non-empty") += 1;
         } else {
@@ -187,20 +241,28 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn few_distinct_values_get_one_bin_each() {
-        let c = [3.0, 1.0, 2.0, 2.0, 1.0, 3.0, 7.0];
-        let b = Binned::new(&[&c], 255);
-        assert_eq!(b.n_bins(0), 4);
-        assert_eq!(b.col(0), &[2, 0, 1, 1, 0, 2, 3]);
-        assert_eq!(b.upper(0, 0), 1.5);
-        assert_eq!(b.upper(0, 2), 5.0);
-        // a split on the bins is the split on the thresholds
+    /// Every split on the bins is the split on the thresholds.
+    fn consistent(c: &[f64], b: &Binned) {
         for (&x, &bin) in c.iter().zip(b.col(0)) {
             for t in 0..b.n_bins(0) {
                 assert_eq!(x <= b.upper(0, t), usize::from(bin) <= t);
             }
         }
+    }
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each() {
+        // positive values: the (empty) zero bin, then one bin per value
+        let c = [3.0, 1.0, 2.0, 2.0, 1.0, 3.0, 7.0];
+        let b = Binned::new(&[&c], 255);
+        assert_eq!(b.n_bins(0), 5);
+        assert_eq!(b.col(0), &[3, 1, 2, 2, 1, 3, 4]);
+        assert_eq!(b.upper(0, 0), ZERO);
+        assert_eq!(b.upper(0, 1), 1.5);
+        assert_eq!(b.upper(0, 3), 5.0);
+        consistent(&c, &b);
+        // the forests' edges have no zero bin
+        assert_eq!(edges(&c, 255), vec![1.5, 2.5, 5.0, f64::INFINITY]);
     }
 
     #[test]
@@ -214,14 +276,77 @@ mod tests {
         for &bin in b.col(0) {
             counts[usize::from(bin)] += 1;
         }
+        // the single zero alone, 99 bins of about 101 for 1..9999
+        assert_eq!(counts[0], 1);
         assert!(
-            counts.iter().all(|&k| (90..=110).contains(&k)),
+            counts[1..].iter().all(|&k| (90..=110).contains(&k)),
             "{counts:?}"
         );
+        consistent(&c, &b);
         let constant = vec![4.0; 50];
         let b = Binned::new(&[&constant], 255);
-        assert_eq!(b.n_bins(0), 1);
-        assert!(b.col(0).iter().all(|&v| v == 0));
+        assert_eq!(b.n_bins(0), 2);
+        assert!(b.col(0).iter().all(|&v| v == 1));
+        assert_eq!(edges(&constant, 255), vec![f64::INFINITY]);
+    }
+
+    #[test]
+    fn an_even_number_of_positive_bins_puts_an_edge_at_the_median() {
+        // 255 bins: the zero bin and 254 equal-count bins of 1..=25400, as LightGBM bins them
+        let c: Vec<f64> = (1..=25_400).map(f64::from).collect();
+        let b = Binned::new(&[&c], 255);
+        assert_eq!(b.n_bins(0), 255);
+        assert_eq!(b.upper(0, 127), 12_700.5);
+        let mut counts = vec![0usize; 255];
+        for &bin in b.col(0) {
+            counts[usize::from(bin)] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        assert!(counts[1..].iter().all(|&k| k == 100), "{counts:?}");
+        // the forests' edges: 255 bins for the values alone
+        assert_eq!(edges(&c, 255).len(), 255);
+    }
+
+    #[test]
+    fn negatives_and_positives_share_the_bins_apart_from_zero() {
+        // 3,000 negative, 1,000 zero, 1,000 positive values; 11 bins: the negatives get
+        // ⌊10 · 3000 / 4000⌋ = 7, the zero bin 1, the positives the 3 left
+        let c: Vec<f64> = (0..5_000)
+            .map(|i| match i % 5 {
+                0..=2 => -1.0 - f64::from(i),
+                3 => 0.0,
+                _ => 1.0 + f64::from(i),
+            })
+            .collect();
+        let b = Binned::new(&[&c], 11);
+        assert_eq!(b.n_bins(0), 11);
+        assert_eq!(b.upper(0, 6), -ZERO);
+        assert_eq!(b.upper(0, 7), ZERO);
+        assert!(
+            c.iter()
+                .zip(b.col(0))
+                .all(|(&x, &bin)| (x == 0.0) == (bin == 7) && (x < 0.0) == (bin < 7))
+        );
+        consistent(&c, &b);
+        // only negative values and zeros: every bin but the last for the negatives, which
+        // closes at −ZERO, and the zeros in the last
+        let c: Vec<f64> = (0..1_000).map(|i| -f64::from(i % 500)).collect();
+        let b = Binned::new(&[&c], 8);
+        assert_eq!(b.n_bins(0), 8);
+        assert_eq!(b.upper(0, 6), -ZERO);
+        assert!(
+            c.iter()
+                .zip(b.col(0))
+                .all(|(&x, &bin)| (x == 0.0) == (bin == 7))
+        );
+        consistent(&c, &b);
+        // two bins: zero and the rest
+        let c = [-2.0, -1.0, 0.0, 3.0];
+        let b = Binned::new(&[&c], 2);
+        assert_eq!(b.col(0), &[0, 0, 1, 1]);
+        let c = [0.0, 1.0, 2.0];
+        let b = Binned::new(&[&c], 2);
+        assert_eq!(b.col(0), &[0, 1, 1]);
     }
 
     #[test]
@@ -238,5 +363,8 @@ mod tests {
                 .all(|(&x, &bin)| (x == 0.0) == (bin == zero_bin))
         );
         assert!(b.n_bins(0) <= 16);
+        // the forests' edges too
+        let e = edges(&c, 16);
+        assert_eq!(e[0], 0.5);
     }
 }
