@@ -87,5 +87,6 @@ def main():
                 parts.append(pq.read_table(out)["cate"].to_numpy())
         print(f"  {'paribus ' + binary:44s} {rmse(0.5 * parts[0] + 0.5 * parts[1]):.5f}")
 
+
 if __name__ == "__main__":
     main()

@@ -151,7 +151,7 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
 /// values (`x < −ZERO`) get `max(1, ⌊(max_bins − 1) · negatives / non-zeros⌋)` bins, the
 /// last of them closed at `−ZERO`; then, when there are positive values (`x > ZERO`) and bins
 /// left, the bin of the zeros closes at `ZERO` and the positive values get the bins left.
-pub(crate) fn edges_zero_apart(c: &[f64], max_bins: usize) -> Vec<f64> {
+fn edges_zero_apart(c: &[f64], max_bins: usize) -> Vec<f64> {
     if c.is_empty() {
         return vec![f64::INFINITY];
     }
@@ -250,6 +250,15 @@ mod tests {
         }
     }
 
+    /// Rows per bin of the first column.
+    fn counts(b: &Binned) -> Vec<usize> {
+        let mut k = vec![0usize; b.n_bins(0)];
+        for &bin in b.col(0) {
+            k[usize::from(bin)] += 1;
+        }
+        k
+    }
+
     #[test]
     fn few_distinct_values_get_one_bin_each() {
         // positive values: the (empty) zero bin, then one bin per value
@@ -272,10 +281,7 @@ mod tests {
             .collect();
         let b = Binned::new(&[&c], 100);
         assert_eq!(b.n_bins(0), 100);
-        let mut counts = vec![0usize; 100];
-        for &bin in b.col(0) {
-            counts[usize::from(bin)] += 1;
-        }
+        let counts = counts(&b);
         // the single zero alone, 99 bins of about 101 for 1..9999
         assert_eq!(counts[0], 1);
         assert!(
@@ -297,10 +303,7 @@ mod tests {
         let b = Binned::new(&[&c], 255);
         assert_eq!(b.n_bins(0), 255);
         assert_eq!(b.upper(0, 127), 12_700.5);
-        let mut counts = vec![0usize; 255];
-        for &bin in b.col(0) {
-            counts[usize::from(bin)] += 1;
-        }
+        let counts = counts(&b);
         assert_eq!(counts[0], 0);
         assert!(counts[1..].iter().all(|&k| k == 100), "{counts:?}");
         // the forests' edges: 255 bins for the values alone
