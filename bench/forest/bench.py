@@ -8,7 +8,7 @@ and the per-row CATE + SE written out, given the true centring; about 2 hours on
 Run from the repository root (see bench/README.md):
 
     /work/venv-forest-bench/bin/python bench/forest/bench.py    # --rows N [N ...] --trees N [N ...]
-        # --part per-tree|e2e|both --only paribus|peer --cap S --ladder N [N ...] --no-predict
+        # --part per-tree|e2e|both --only paribus|peer (the other side carried from results.json) --cap S --ladder N [N ...] --no-predict
         # --peer-nuisance grf|sklearn --big --threads T --repeats R --paribus BIN --out FILE
 
 Per tree, at equal settings (part "per-tree"):
@@ -632,7 +632,17 @@ def summary_table(entries):
 # ---------------------------------------------------------------------------------------
 
 
-def bench_one(part, n, trees, a, ours_ok, why):
+def carried(side, earlier):
+    """The `side` of the stored entry `earlier` (results.json), for a run of the other side only
+    (--only), marked with the date and commit of the run that measured it; None when it has none
+    that finished."""
+    if not earlier or (earlier["entry"].get(side) or {}).get("status") != "ok":
+        return None
+    return {**earlier["entry"][side],
+            "carried_from": {"date": earlier["date"], "paribus_commit": earlier["commit"]}}
+
+
+def bench_one(part, n, trees, a, ours_ok, why, earlier=None):
     path = generate(n)
     warm(path)
     e = {"part": part, "rows": n, "covariates": P, "trees": trees, "threads": a.threads,
@@ -651,8 +661,14 @@ def bench_one(part, n, trees, a, ours_ok, why):
                   else f"{o['status']}: {o.get('error', '')[-500:]}", flush=True)
         else:
             e["paribus"] = {"status": "skipped", "why": why}
+    elif (c := carried("paribus", earlier)) is not None and pfile.exists():
+        e["paribus"] = c
+        print(f"    paribus: carried from the run of {c['carried_from']['date']}", flush=True)
     if a.only != "paribus":
         e["peer"] = run_peer(mode, path, n, trees, a)
+    elif (c := carried("peer", earlier)) is not None:
+        e["peer"] = c
+        print(f"    peer: carried from the run of {c['carried_from']['date']}", flush=True)
     o, p = e.get("paribus") or {}, e.get("peer") or {}
     ok_o, ok_p = o.get("status") == "ok", p.get("status") == "ok"
     e["ratios"] = {}
@@ -728,7 +744,7 @@ def main():
     ap.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--trees", type=int, nargs="+", default=list(TREES))
     ap.add_argument("--part", choices=["per-tree", "e2e", "both"], default="both")
-    ap.add_argument("--only", choices=["paribus", "peer"], help="run one side only")
+    ap.add_argument("--only", choices=["paribus", "peer"], help="run one side only; the other is carried over from results.json")
     ap.add_argument("--big", action="store_true",
                     help=f"only the paribus {BIG_ROWS // 10**6}M x {P}, {BIG_TREES}-tree memory run")
     ap.add_argument("--big-rows", type=int, default=BIG_ROWS, help=argparse.SUPPRESS)
@@ -772,11 +788,17 @@ def main():
         sizes_std = a.big_rows == BIG_ROWS
     else:
         parts = ["per-tree", "e2e"] if a.part == "both" else [a.part]
+        # with --only, the other side is carried over from results.json (its CATE file for the
+        # agreement figures is the one its run left in bench/data/forest_out)
+        old = json.loads(RESULTS.read_text()) if a.only and RESULTS.exists() else {}
         for n in a.rows:
             for trees in a.trees:
                 for part in parts:
                     print(f"\n== {part}: {n:,} rows x {P}, {trees} trees", flush=True)
-                    entries.append(bench_one(part, n, trees, a, ours_ok, why))
+                    stored = old.get("results", {}).get(f"{part}/{n}/{trees}")
+                    earlier = stored and {"entry": stored, "date": old.get("date"),
+                                          "commit": (old.get("paribus") or {}).get("commit")}
+                    entries.append(bench_one(part, n, trees, a, ours_ok, why, earlier))
                     print_row(entries[-1])
         sizes_std = all(n in SIZES for n in a.rows) and all(t in TREES for t in a.trees)
         summary_table(entries)
