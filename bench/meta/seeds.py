@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Is paribus's CATE RMSE gap to CausalML + LightGBM (meta/README.md) the data set's or the
-learner's? The T- and X-learners of both on fresh draws of bench.py's design (one data set per
+learner's? The T-, X- and DR-learners of both on fresh draws of bench.py's design (one data set per
 seed, numpy's default_rng(seed), not bench.py's stream), with the true tau, and the ratio of the
 CATE RMSEs paribus / peer per seed, their mean and standard deviation.
 
     /work/venv-meta-bench/bin/python bench/meta/seeds.py --rows 100000 --seeds 1 2 3 4 5 6 7 8
+        # --methods t x dr (default all three)
 
-paribus: `uplift fit --method t|x --learner gbm --propensity 0.5 --threads 2 --seed 1`; peer: two
-LGBMRegressor fits (T) and CausalML's BaseXRegressor.fit_predict (X), LightGBM's defaults as in
-bench.py, n_jobs 2.
+paribus: `uplift fit --method t|x|dr --learner gbm --propensity 0.5 --threads 2 --seed 1`; peer:
+two LGBMRegressor fits (T), CausalML's BaseXRegressor.fit_predict (X) and
+BaseDRRegressor.fit_predict(..., seed=1) (DR, its own 3-way split: not paribus's 5-fold
+cross-fit, see README.md), LightGBM's defaults as in bench.py, n_jobs 2.
 """
 import argparse
 import json
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from causalml.inference.meta import BaseXRegressor
+from causalml.inference.meta import BaseDRRegressor, BaseXRegressor
 from lightgbm import LGBMRegressor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,7 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 9)))
     ap.add_argument("--paribus", default=str(ROOT / "target/release/paribus"))
+    ap.add_argument("--methods", nargs="+", choices=["t", "x", "dr"], default=["t", "x", "dr"])
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     runs = []
@@ -59,7 +62,7 @@ def main():
             cols.update(w=w, y=y)
             pq.write_table(pa.table(cols), data)
             res = {"seed": s}
-            for m in ("t", "x"):
+            for m in a.methods:
                 subprocess.run([a.paribus, "uplift", "fit", "--data", str(data), "--outcome", "y",
                                 "--treatment", "w", "--covariates", "x*", "--method", m,
                                 "--learner", "gbm", "--propensity", "0.5", "--threads", "2",
@@ -68,14 +71,20 @@ def main():
                 t = pq.read_table(cate)
                 col = next(c for c in t.column_names if "cate" in c.lower())
                 res[f"paribus_{m}"] = rmse(t.column(col).to_numpy(), tau)
-            m0 = LGBMRegressor(**LGB).fit(x[w == 0], y[w == 0])
-            m1 = LGBMRegressor(**LGB).fit(x[w == 1], y[w == 1])
-            res["peer_t"] = rmse(m1.predict(x) - m0.predict(x), tau)
-            xl = BaseXRegressor(learner=LGBMRegressor(**LGB))
-            res["peer_x"] = rmse(xl.fit_predict(x, w, y, p=np.full(a.rows, 0.5), verbose=False).ravel(), tau)
+            p = np.full(a.rows, 0.5)
+            if "t" in a.methods:
+                m0 = LGBMRegressor(**LGB).fit(x[w == 0], y[w == 0])
+                m1 = LGBMRegressor(**LGB).fit(x[w == 1], y[w == 1])
+                res["peer_t"] = rmse(m1.predict(x) - m0.predict(x), tau)
+            if "x" in a.methods:
+                xl = BaseXRegressor(learner=LGBMRegressor(**LGB))
+                res["peer_x"] = rmse(xl.fit_predict(x, w, y, p=p, verbose=False).ravel(), tau)
+            if "dr" in a.methods:
+                dr = BaseDRRegressor(learner=LGBMRegressor(**LGB))
+                res["peer_dr"] = rmse(dr.fit_predict(x, w, y, p=p, verbose=False, seed=1).ravel(), tau)
             print(json.dumps(res), flush=True)
             runs.append(res)
-    for m in ("t", "x"):
+    for m in a.methods:
         r = np.array([o[f"paribus_{m}"] / o[f"peer_{m}"] for o in runs])
         sd = r.std(ddof=1) if len(r) > 1 else float("nan")
         print(f"{m.upper()}-learner, {a.rows:,} rows: RMSE paribus / peer mean {r.mean():.4f}, "
