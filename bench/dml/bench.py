@@ -61,6 +61,8 @@ import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from machine import cpu_name, git_commit  # noqa: E402
 OURS = ROOT / "target" / "release" / "paribus"
 PEER = HERE / "peer_dml.py"
 DATA = ROOT / "bench" / "data"
@@ -214,23 +216,6 @@ def check(model, n, ours, peer):
 def version_of_paribus():
     out = subprocess.run([OURS, "--version"], capture_output=True, text=True)
     return out.stdout.strip() or None
-
-
-def git_commit():
-    out = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 # ---------------------------------------------------------------------------------------

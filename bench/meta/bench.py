@@ -80,6 +80,8 @@ except ImportError:
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from machine import cpu_name, git_commit  # noqa: E402
 OURS = ROOT / "target" / "release" / "paribus"
 PEER = HERE / "peer_meta.py"
 DATA = ROOT / "bench" / "data"
@@ -428,26 +430,6 @@ def run_peer(path, method, n, threads, tau, cap, max_rss_gib, wait_max):
 # ---------------------------------------------------------------------------------------
 # machine and versions
 # ---------------------------------------------------------------------------------------
-
-
-def git_commit():
-    try:
-        out = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
-    except OSError:
-        return None
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def mem_gib(key):
