@@ -12,6 +12,7 @@ On bench.py's 1M-row data set, LightGBM alone (one thread, LightGBM's defaults a
    data set whose other arm's outcome is 0 (so mu0 = 0 and the CATE is the arm's effect model).
 
     /work/venv-meta-bench/bin/python bench/meta/bin_edges.py [--paribus target/release/paribus ...]
+        # --draw S: instead of bench.py's data set, seeds.py's fresh 1M-row draw with seed S
 
 With k even one bin edge falls at the median, so the trees can split at x3 = 0.5; with k odd
 (255 bins for the values alone) the nearest edges are half a bin away on either side.
@@ -51,13 +52,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--paribus", nargs="+", default=[],
                     help="paribus binaries whose effect models to fit on the same imputed effects")
+    ap.add_argument("--draw", type=int, help="seeds.py's 1M-row draw with this seed instead of bench.py's data")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
-    if not DATA.exists():
-        raise SystemExit(f"{DATA} is missing: run bench/meta/bench.py --rows 1000000 first")
-    t = pq.read_table(DATA)
-    x = np.column_stack([t[f"x{j}"].to_numpy() for j in range(20)])
-    w, y, tau = t["w"].to_numpy(), t["y"].to_numpy(), t["tau"].to_numpy()
+    if a.draw is not None:
+        from seeds import draw  # the same folder
+        x, w, y, tau = draw(1_000_000, a.draw)
+    else:
+        if not DATA.exists():
+            raise SystemExit(f"{DATA} is missing: run bench/meta/bench.py --rows 1000000 first")
+        t = pq.read_table(DATA)
+        x = np.column_stack([t[f"x{j}"].to_numpy() for j in range(20)])
+        w, y, tau = t["w"].to_numpy(), t["y"].to_numpy(), t["tau"].to_numpy()
     tr, co = w == 1, w == 0
 
     def fit(xs, target, rows):
