@@ -1,6 +1,6 @@
-"""What the benchmark scripts record about the machine and the repository: the CPU's name and
-the commit of the checkout (with "+dirty" when tracked files differ from it). Imported by
-dml/, forest/ and meta/bench.py."""
+"""What the benchmark scripts record about the machine and the repository: the CPU's name, its
+memory, and the commit of the checkout (with "+dirty" when tracked files differ from it).
+Imported by dml/, forest/ and meta/bench.py."""
 import platform
 import subprocess
 from pathlib import Path
@@ -28,3 +28,16 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def mem_gib(key, ndigits=1):
+    """The /proc/meminfo entry `key` (MemTotal, MemAvailable, ...) in GiB, rounded to `ndigits`
+    (None: not rounded); None when it cannot be read."""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith(key + ":"):
+                gib = int(line.split()[1]) / 2**20
+                return gib if ndigits is None else round(gib, ndigits)
+    except OSError:
+        pass
+    return None

@@ -8,7 +8,8 @@ and the per-row CATE + SE written out, given the true centring; about 2 hours on
 Run from the repository root (see bench/README.md):
 
     /work/venv-forest-bench/bin/python bench/forest/bench.py    # --rows N [N ...] --trees N [N ...]
-        # --part per-tree|e2e|both --only paribus|peer (the other side carried from results.json) --cap S --ladder N [N ...] --no-predict
+        # --part per-tree|e2e|both --only paribus|peer (the other side carried from results.json)
+        # --cap S --ladder N [N ...] --no-predict
         # --peer-nuisance grf|sklearn --big --threads T --repeats R --paribus BIN --out FILE
 
 Per tree, at equal settings (part "per-tree"):
@@ -98,7 +99,7 @@ except ImportError:  # GNU time is used then; psutil only adds the polled peak o
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from machine import cpu_name, git_commit  # noqa: E402
+from machine import cpu_name, git_commit, mem_gib  # noqa: E402
 OURS = ROOT / "target" / "release" / "paribus"
 PEER = HERE / "peer_forest.py"
 DATA = ROOT / "bench" / "data"
@@ -524,26 +525,6 @@ def agreement(path, n, paribus_file, peer_file, sample):
 # ---------------------------------------------------------------------------------------
 
 
-def mem_total_gib():
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def mem_available_gib():
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable"):
-                return int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return 16.0
-
-
 def paribus_version():
     if not OURS.exists():
         return None
@@ -726,12 +707,14 @@ def main():
     ap.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--trees", type=int, nargs="+", default=list(TREES))
     ap.add_argument("--part", choices=["per-tree", "e2e", "both"], default="both")
-    ap.add_argument("--only", choices=["paribus", "peer"], help="run one side only; the other is carried over from results.json")
+    ap.add_argument("--only", choices=["paribus", "peer"],
+                    help="run one side only; the other is carried over from results.json")
     ap.add_argument("--big", action="store_true",
                     help=f"only the paribus {BIG_ROWS // 10**6}M x {P}, {BIG_TREES}-tree memory run")
     ap.add_argument("--big-rows", type=int, default=BIG_ROWS, help=argparse.SUPPRESS)
     ap.add_argument("--cap", type=float, default=900.0, help="seconds for each peer process (default 900)")
-    ap.add_argument("--peer-max-rss-gib", type=float, default=round(0.8 * mem_available_gib(), 1),
+    available = mem_gib("MemAvailable", None) or 16.0
+    ap.add_argument("--peer-max-rss-gib", type=float, default=round(0.8 * available, 1),
                     help="memory for each peer process (default 80%% of the memory available)")
     ap.add_argument("--ladder", type=int, nargs="*", default=[10, 20, 50],
                     help="the peer's smaller tree counts, run before the full one (default 10 20 50; none: "
@@ -793,7 +776,7 @@ def main():
     peer_params = {e["part"]: e["peer"]["params"] for e in entries if (e.get("peer") or {}).get("params")}
     header = {
         "date": datetime.date.today().isoformat(),
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "memory_gib": mem_total_gib(),
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "memory_gib": mem_gib("MemTotal"),
                     "python": platform.python_version(), "os": platform.platform()},
         "paribus": {"version": paribus_version(), "commit": git_commit()},
         "peer_versions": peer_versions,

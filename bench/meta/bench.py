@@ -81,7 +81,7 @@ except ImportError:
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from machine import cpu_name, git_commit  # noqa: E402
+from machine import cpu_name, git_commit, mem_gib  # noqa: E402
 OURS = ROOT / "target" / "release" / "paribus"
 PEER = HERE / "peer_meta.py"
 DATA = ROOT / "bench" / "data"
@@ -430,16 +430,6 @@ def run_peer(path, method, n, threads, tau, cap, max_rss_gib, wait_max):
 # ---------------------------------------------------------------------------------------
 # machine and versions
 # ---------------------------------------------------------------------------------------
-
-
-def mem_gib(key):
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith(key + ":"):
-                return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
 
 
 def binary_info(binary):
