@@ -10,7 +10,7 @@ use paribus::forest::analysis::WithSe;
 use paribus::learn::Features;
 use paribus::meta::uplift::{EvalParams, Evaluation, evaluate};
 use paribus::meta::{
-    KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap, target,
+    FinalFit, KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap, target,
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, Source};
@@ -88,6 +88,11 @@ pub struct FitArgs {
     /// Estimated propensities of R and DR are clipped to [c, 1 − c].
     #[arg(long, default_value_t = 0.01)]
     clip: f64,
+    /// Effect models of R and DR: `all` fits one on every row's cross-fitted pseudo-outcome
+    /// (EconML's way); `folds` one on each fold's rows, the CATE their mean (Kennedy's
+    /// cross-fitted DR-learner; CausalML's way).
+    #[arg(long, default_value = "all", value_name = "all|folds")]
+    final_fit: String,
     /// Bootstrap replicates of the whole pipeline for standard errors (0: none).
     #[arg(long, default_value_t = 0)]
     bootstrap: usize,
@@ -322,9 +327,23 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             out_format(p, flag)?;
         }
     }
+    let final_fit = FinalFit::from_name(&a.final_fit).ok_or_else(|| {
+        InputError(format!(
+            "--final-fit must be all or folds, got {:?}",
+            a.final_fit
+        ))
+    })?;
+    if final_fit == FinalFit::Folds && !method.cross_fits() {
+        return Err(InputError(format!(
+            "--final-fit folds applies to the cross-fitted learners r and dr, not {}",
+            method.name()
+        ))
+        .into());
+    }
     let params = MetaParams {
         folds: a.folds,
         clip: a.clip,
+        final_fit,
         seed: c.seed.unwrap_or(0),
         ..MetaParams::new(method)
     }
@@ -554,7 +573,13 @@ fn run_fit(a: &FitArgs) -> Result<()> {
                 "effect": if matches!(method, Method::S | Method::T) { "none (the outcome models give the CATE)" } else { learners.effect.name() },
             },
             "propensity": if kp.is_some() { "known (--propensity)" } else { "estimated" },
-            "cross_fitting": method.cross_fits().then(|| json!({"folds": if folds.is_some() { "given (--fold-column)".to_string() } else { a.folds.to_string() }})),
+            "cross_fitting": method.cross_fits().then(|| json!({
+                "folds": if folds.is_some() { "given (--fold-column)".to_string() } else { a.folds.to_string() },
+                "effect_models": match final_fit {
+                    FinalFit::All => "one, on every row's cross-fitted pseudo-outcome",
+                    FinalFit::Folds => "one per fold, on that fold's rows; the CATE is their mean",
+                },
+            })),
             "covariates": names,
             "effect_covariates": effect_names,
             "bootstrap": boot.as_ref().map(|b| json!({"replicates": b.replicates, "resampling": "rows with replacement within each treatment level; the whole pipeline refitted"})),

@@ -166,6 +166,37 @@ fn dr_learner_average_effect_equals_econml() {
         (e["std_error"].as_f64().unwrap() - se).abs() < 1e-6 * se.max(1.0),
         "{e}"
     );
+    // one effect model per fold: the same nuisances, so the same AIPW effect, and it says so
+    let (w, _) = run_json(&[
+        "uplift",
+        "fit",
+        "--data",
+        &data,
+        "--outcome",
+        "y",
+        "--treatment",
+        "w",
+        "--covariates",
+        "x*",
+        "--method",
+        "dr",
+        "--learner",
+        "ols",
+        "--fold-column",
+        "fold",
+        "--final-fit",
+        "folds",
+        "--json",
+    ]);
+    assert_eq!(est(&w, "aipw(1)"), est(&v, "aipw(1)"));
+    let cf = &w["diagnostics"]["meta_learner"]["cross_fitting"];
+    assert!(
+        cf["effect_models"]
+            .as_str()
+            .unwrap()
+            .starts_with("one per fold"),
+        "{cf}"
+    );
 }
 
 #[test]
@@ -426,6 +457,37 @@ fn bad_input_is_refused_with_names() {
         ],
         "must lie in (0, 1)",
     );
+    // one effect model per fold is a cross-fitting option; a misspelt choice is named
+    for (method, choice, says) in [
+        (
+            "x",
+            "folds",
+            "applies to the cross-fitted learners r and dr, not x",
+        ),
+        ("dr", "fold", "--final-fit must be all or folds"),
+    ] {
+        bad(
+            &[
+                "uplift",
+                "fit",
+                "--data",
+                &bin,
+                "--outcome",
+                "y",
+                "--treatment",
+                "w",
+                "--covariates",
+                "x*",
+                "--method",
+                method,
+                "--learner",
+                "ols",
+                "--final-fit",
+                choice,
+            ],
+            says,
+        );
+    }
     // a score with NaN
     let mut nan = String::from("y,w,s\n");
     for i in 0..30 {

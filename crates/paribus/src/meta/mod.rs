@@ -261,6 +261,7 @@ impl KnownPropensity {
 /// | `method` | — | the meta-learner |
 /// | `folds` | `5` | cross-fitting folds (R, DR) |
 /// | `clip` | `0.01` | estimated propensities (R, DR) clipped to `[clip, 1 − clip]` |
+/// | `final_fit` | [`FinalFit::All`] | the effect model(s) of R and DR |
 /// | `min_arm_rows` | `10` | fewest rows an arm (and control) may have |
 /// | `seed` | `0` | the random folds |
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +272,8 @@ pub struct MetaParams {
     pub folds: usize,
     /// Propensity clipping bound.
     pub clip: f64,
+    /// R, DR: one effect model on every row, or one per fold averaged.
+    pub final_fit: FinalFit,
     /// Fewest rows per level.
     pub min_arm_rows: usize,
     /// Seed of the folds.
@@ -284,6 +287,7 @@ impl MetaParams {
             method,
             folds: 5,
             clip: 0.01,
+            final_fit: FinalFit::All,
             min_arm_rows: 10,
             seed: 0,
         }
@@ -293,8 +297,18 @@ impl MetaParams {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for fewer than 2 folds, a clip outside `[0, 0.5)` or
-    /// `min_arm_rows` below 2.
+    /// `min_arm_rows` below 2, or [`FinalFit::Folds`] for a learner that does not cross-fit.
     pub fn check(self) -> Result<Meta> {
+        if self.final_fit == FinalFit::Folds && !self.method.cross_fits() {
+            return Err(Error::InvalidParameter {
+                name: "final_fit",
+                reason: format!(
+                    "one effect model per fold applies to the cross-fitted learners r and dr, \
+                     not {}",
+                    self.method.name()
+                ),
+            });
+        }
         if self.folds < 2 {
             return Err(Error::InvalidParameter {
                 name: "folds",
@@ -314,6 +328,36 @@ impl MetaParams {
             });
         }
         Ok(Meta(self))
+    }
+}
+
+/// What the R- and DR-learners regress their cross-fitted pseudo-outcomes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalFit {
+    /// One effect model on the pseudo-outcomes of all rows (EconML's `DRLearner` and
+    /// `NonParamDML`).
+    All,
+    /// One effect model on each fold's rows, the CATE their mean (Kennedy's cross-fitted
+    /// DR-learner, 2023, §3; CausalML's `BaseDRLearner` averages its three rotations alike).
+    /// With the same trees, each model sees a fold's rows and their mean averages away part of
+    /// each one's noise.
+    Folds,
+}
+
+impl FinalFit {
+    /// The option's name: `all` or `folds`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FinalFit::All => "all",
+            FinalFit::Folds => "folds",
+        }
+    }
+
+    /// The option named `s`, if any.
+    pub fn from_name(s: &str) -> Option<FinalFit> {
+        [FinalFit::All, FinalFit::Folds]
+            .into_iter()
+            .find(|f| f.name() == s)
     }
 }
 
@@ -339,8 +383,8 @@ enum ArmModel {
         tau1: Box<dyn Fitted>,
         e: PropensityModel,
     },
-    /// The effect model of R and DR.
-    Final(Box<dyn Fitted>),
+    /// The effect model(s) of R and DR: one, or one per fold (their predictions averaged).
+    Final(Vec<Box<dyn Fitted>>),
 }
 
 /// Cross-fitted nuisance quality of an arm.
@@ -356,7 +400,7 @@ pub struct NuisanceQuality {
 pub struct ArmFit {
     /// The arm's code.
     pub arm: u32,
-    /// CATE at every training row (in-sample for S, T, X; the final model's fit for R, DR).
+    /// CATE at every training row (in-sample for S, T, X; the effect model(s) fit for R, DR).
     pub cate: Vec<f64>,
     /// Rows of the arm and of control.
     pub n_treated: usize,
@@ -526,7 +570,6 @@ impl Meta {
         let d: Vec<f64> = (0..n)
             .map(|i| f64::from(u8::from(data.arm[i] as usize == a)))
             .collect();
-        let rows = all_rows(n);
         let (mut clipped, mut aipw, mut quality) = (0, None, None);
         let model = match self.0.method {
             Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
@@ -540,16 +583,17 @@ impl Meta {
                 if self.0.method == Method::T {
                     ArmModel::T { mu0, mu1 }
                 } else {
-                    let (m0, m1) = rayon::join(|| mu0.predict(x, &rows), || mu1.predict(x, &rows));
-                    let imputed: Vec<f64> = (0..n)
-                        .map(|i| {
-                            if d[i] == 1.0 {
-                                y[i] - m0[i]
-                            } else {
-                                m1[i] - y[i]
-                            }
-                        })
-                        .collect();
+                    // each arm's model predicts the other arm's rows only: the imputed effects
+                    // need nothing else
+                    let (m0, m1) =
+                        rayon::join(|| mu0.predict(x, &treated), || mu1.predict(x, &control));
+                    let mut imputed = vec![0.0; n];
+                    for (&i, v) in treated.iter().zip(m0) {
+                        imputed[i] = y[i] - v;
+                    }
+                    for (&i, v) in control.iter().zip(m1) {
+                        imputed[i] = v - y[i];
+                    }
                     let (tau1, tau0) = rayon::join(
                         || l.effect.fit(&xe, &imputed, &treated),
                         || l.effect.fit(&xe, &imputed, &control),
@@ -595,7 +639,9 @@ impl Meta {
                         pseudo[i] = (y[i] - m[i]) / r;
                         weight[i] = r * r;
                     }
-                    let tau = l.effect.fit_weighted(&xe, &pseudo, &weight, &pair)?;
+                    let tau = self.final_models(&pair, folds, k, |rows| {
+                        l.effect.fit_weighted(&xe, &pseudo, &weight, rows)
+                    })?;
                     quality = Some(NuisanceQuality {
                         outcome_rmse: rmse(&m, y, &pair),
                         propensity_log_loss: log_loss,
@@ -669,7 +715,9 @@ impl Meta {
                         outcome_rmse: rmse(&fitted, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    ArmModel::Final(l.effect.fit(&xe, &phi, &pair)?)
+                    ArmModel::Final(
+                        self.final_models(&pair, folds, k, |rows| l.effect.fit(&xe, &phi, rows))?,
+                    )
                 }
             }
         };
@@ -683,6 +731,32 @@ impl Meta {
             quality,
             model,
         })
+    }
+}
+
+impl Meta {
+    /// The effect model(s) that `fit` fits on the pseudo-outcomes of `pair`: on all of them, or
+    /// (with [`FinalFit::Folds`]) one on each non-empty fold's rows, side by side, kept (and the
+    /// first error taken) in fold order.
+    fn final_models(
+        &self,
+        pair: &[usize],
+        folds: &[u32],
+        k: usize,
+        fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>> + Sync,
+    ) -> Result<Vec<Box<dyn Fitted>>> {
+        match self.0.final_fit {
+            FinalFit::All => Ok(vec![fit(pair)?]),
+            FinalFit::Folds => {
+                let parts: Vec<Vec<usize>> = (0..k as u32)
+                    .map(|f| pair.iter().copied().filter(|&i| folds[i] == f).collect())
+                    .filter(|rows: &Vec<usize>| !rows.is_empty())
+                    .collect();
+                let fits: Vec<Result<Box<dyn Fitted>>> =
+                    parts.par_iter().map(|rows| fit(rows)).collect();
+                fits.into_iter().collect()
+            }
+        }
     }
 }
 
@@ -799,7 +873,20 @@ fn predict_arm(
                 .map(|i| g[i] * t0[i] + (1.0 - g[i]) * t1[i])
                 .collect()
         }
-        ArmModel::Final(tau) => tau.predict(&xe, &rows),
+        ArmModel::Final(taus) => {
+            // the fold models' predictions summed in fold order, then averaged
+            let mut sum = taus[0].predict(&xe, &rows);
+            for tau in &taus[1..] {
+                for (s, v) in sum.iter_mut().zip(tau.predict(&xe, &rows)) {
+                    *s += v;
+                }
+            }
+            if taus.len() > 1 {
+                let k = taus.len() as f64;
+                sum.iter_mut().for_each(|s| *s /= k);
+            }
+            sum
+        }
     })
 }
 

@@ -164,3 +164,73 @@ fn bootstrap_is_thread_independent_and_sized_sensibly() {
     let se = a.mean[0];
     assert!(se > 0.02 && se < 0.15, "{se}");
 }
+
+#[test]
+fn dr_folds_average_one_effect_model_per_fold() {
+    let n = 600;
+    let (x, arm, y) = dgp(n, 2, 7);
+    let f = feats(&x);
+    let data = MetaData::new(&y, &arm, f.clone()).unwrap();
+    let folds: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let half = KnownPropensity(vec![vec![0.5; n], vec![0.5; n]]);
+    let fit = |final_fit| {
+        MetaParams {
+            folds: 3,
+            final_fit,
+            ..MetaParams::new(Method::Dr)
+        }
+        .check()
+        .unwrap()
+        .fit(&data, &L, Some(&half), Some(&folds))
+        .unwrap()
+    };
+    let (all, by_fold) = (fit(FinalFit::All), fit(FinalFit::Folds));
+    // the pseudo-outcomes by hand: each arm's regression on the other folds, e = 1/2
+    let rows: Vec<usize> = (0..n).collect();
+    let mut phi = vec![0.0; n];
+    for k in 0..3 {
+        let test: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] == k).collect();
+        let train =
+            |a: u32| -> Vec<usize> { (0..n).filter(|&i| folds[i] != k && arm[i] == a).collect() };
+        let m0 = LinearRegression
+            .fit(&f, &y, &train(0))
+            .unwrap()
+            .predict(&f, &test);
+        let m1 = LinearRegression
+            .fit(&f, &y, &train(1))
+            .unwrap()
+            .predict(&f, &test);
+        for (t, &i) in test.iter().enumerate() {
+            let d = f64::from(arm[i]);
+            phi[i] = m1[t] - m0[t] + d * (y[i] - m1[t]) / 0.5 - (1.0 - d) * (y[i] - m0[t]) / 0.5;
+        }
+    }
+    let one = LinearRegression
+        .fit(&f, &phi, &rows)
+        .unwrap()
+        .predict(&f, &rows);
+    let mut mean = vec![0.0; n];
+    for k in 0..3 {
+        let part: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] == k).collect();
+        let p = LinearRegression
+            .fit(&f, &phi, &part)
+            .unwrap()
+            .predict(&f, &rows);
+        for (m, v) in mean.iter_mut().zip(p) {
+            *m += v / 3.0;
+        }
+    }
+    for i in 0..n {
+        assert!((all.arms[0].cate[i] - one[i]).abs() < 1e-9, "row {i}");
+        assert!((by_fold.arms[0].cate[i] - mean[i]).abs() < 1e-9, "row {i}");
+    }
+    // the same nuisances: the AIPW effect does not depend on the effect models
+    assert_eq!(all.arms[0].aipw, by_fold.arms[0].aipw);
+    let e = MetaParams {
+        final_fit: FinalFit::Folds,
+        ..MetaParams::new(Method::X)
+    }
+    .check()
+    .unwrap_err();
+    assert!(e.to_string().contains("r and dr"), "{e}");
+}
