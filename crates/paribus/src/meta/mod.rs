@@ -337,10 +337,11 @@ pub enum FinalFit {
     /// One effect model on the pseudo-outcomes of all rows (EconML's `DRLearner` and
     /// `NonParamDML`).
     All,
-    /// One effect model on each fold's rows, the CATE their mean (Kennedy's cross-fitted
-    /// DR-learner, 2023, §3; CausalML's `BaseDRLearner` averages its three rotations alike).
-    /// With the same trees, each model sees a fold's rows and their mean averages away part of
-    /// each one's noise.
+    /// One effect model on each fold's rows, the CATE their mean: the K-fold form of the
+    /// optional cross-fitting step of Kennedy's DR-learner (2023, Algorithm 1: swap the roles
+    /// of the samples and average the estimators); CausalML's `BaseDRLearner` averages its three
+    /// rotations alike. With the same trees, each model sees a fold's rows and their mean
+    /// averages away part of each one's noise.
     Folds,
 }
 
