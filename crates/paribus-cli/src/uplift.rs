@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use paribus::forest::analysis::WithSe;
-use paribus::learn::Features;
+use paribus::learn::{Features, GbmParams};
 use paribus::meta::uplift::{EvalParams, Evaluation, evaluate};
 use paribus::meta::{
     FinalFit, KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap, target,
@@ -444,10 +444,23 @@ fn run_fit(a: &FitArgs) -> Result<()> {
     let folds = fold_at.map(|k| fold_ids(t.codes(k), &t.summary.labels[k]));
     let owned = crate::dml::DefaultLearners::new();
     let set = owned.set();
+    // boosted effect models place their bin edges on their own rows, as LightGBM does: the
+    // models that the CATE averages (X's τ₀ and τ₁, DR's fold models) then cut a feature at
+    // different places and their mean blurs where each one cuts (bench/meta/README.md)
+    let own_bins = GbmParams {
+        bins_from_fit_rows: true,
+        ..GbmParams::default()
+    }
+    .check()
+    .map_err(|e| InputError(e.to_string()))?;
     let learners = MetaLearners {
         outcome: set.regressor(y_name),
         propensity: set.classifier(t_name),
-        effect: set.regressor(e_name),
+        effect: if e_name == "gbm" {
+            &own_bins
+        } else {
+            set.regressor(e_name)
+        },
     };
     // new data for --predict
     let new = match &a.predict {

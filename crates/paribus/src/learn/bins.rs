@@ -49,12 +49,22 @@ impl Binned {
     /// # Panics
     /// If `max_bins` is outside 2..=256 (checked by the learners' parameters).
     pub fn new(cols: &[&[f64]], max_bins: usize) -> Self {
+        Binned::with_edges_from(cols, max_bins, None)
+    }
+
+    /// As [`Binned::new`], with the edges placed on the values of the rows `rows` only (their
+    /// evenly strided sample; all rows when `None`), as LightGBM bins a fit's own training rows;
+    /// every row of the columns is binned with those edges.
+    ///
+    /// # Panics
+    /// If `max_bins` is outside 2..=256, or a row is out of range.
+    pub fn with_edges_from(cols: &[&[f64]], max_bins: usize, rows: Option<&[usize]>) -> Self {
         assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
         let n = cols.first().map_or(0, |c| c.len());
         let p = cols.len();
         let upper: Vec<Vec<f64>> = cols
             .par_iter()
-            .map(|c| edges_zero_apart(c, max_bins))
+            .map(|c| edges_zero_apart(c, max_bins, rows))
             .collect();
         let cols: Vec<Vec<u8>> = cols
             .par_iter()
@@ -151,11 +161,14 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
 /// values (`x < −ZERO`) get `max(1, ⌊(max_bins − 1) · negatives / non-zeros⌋)` bins, the
 /// last of them closed at `−ZERO`; then, when there are positive values (`x > ZERO`) and bins
 /// left, the bin of the zeros closes at `ZERO` and the positive values get the bins left.
-fn edges_zero_apart(c: &[f64], max_bins: usize) -> Vec<f64> {
-    if c.is_empty() {
+fn edges_zero_apart(c: &[f64], max_bins: usize, rows: Option<&[usize]>) -> Vec<f64> {
+    if rows.map_or(c.is_empty(), <[usize]>::is_empty) {
         return vec![f64::INFINITY];
     }
-    let v = sorted_sample(c);
+    let v = match rows {
+        None => sorted_sample(c),
+        Some(rows) => sorted_sample_of(c, rows),
+    };
     let neg = v.partition_point(|&x| x < -ZERO);
     let pos = v.partition_point(|&x| x <= ZERO);
     let mut upper = Vec::with_capacity(max_bins);
@@ -180,13 +193,26 @@ fn edges_zero_apart(c: &[f64], max_bins: usize) -> Vec<f64> {
 fn sorted_sample(c: &[f64]) -> Vec<f64> {
     let n = c.len();
     let s = n.min(SAMPLE_ROWS);
+    sorted_values((0..s).map(|k| c[k * n / s]), s)
+}
+
+/// As [`sorted_sample`], over the rows `rows` of `c` (in their order).
+fn sorted_sample_of(c: &[f64], rows: &[usize]) -> Vec<f64> {
+    let n = rows.len();
+    let s = n.min(SAMPLE_ROWS);
+    sorted_values((0..s).map(|k| c[rows[k * n / s]]), s)
+}
+
+/// `s` values, sorted.
+fn sorted_values(values: impl Iterator<Item = f64>, s: usize) -> Vec<f64> {
     // sorted as integers that order as the floats do (IEEE 754 total order)
     let key = |x: f64| {
         let b = x.to_bits();
         if b >> 63 == 1 { !b } else { b | (1 << 63) }
     };
     let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
-    let mut v: Vec<u64> = (0..s).map(|k| key(c[k * n / s])).collect();
+    let mut v: Vec<u64> = Vec::with_capacity(s);
+    v.extend(values.map(key));
     v.sort_unstable();
     v.into_iter().map(unkey).collect()
 }
@@ -369,5 +395,39 @@ mod tests {
         // the forests' edges too
         let e = edges(&c, 16);
         assert_eq!(e[0], 0.5);
+    }
+
+    #[test]
+    fn edges_from_some_rows_are_those_rows_own() {
+        // the odd rows hold 0..1000, the even rows 1000..2000
+        let c: Vec<f64> = (0..2000)
+            .map(|i| {
+                if i % 2 == 1 {
+                    (i / 2) as f64
+                } else {
+                    1000.0 + (i / 2) as f64
+                }
+            })
+            .collect();
+        let odd: Vec<usize> = (0..2000).filter(|i| i % 2 == 1).collect();
+        let sub: Vec<f64> = odd.iter().map(|&i| c[i]).collect();
+        let from = Binned::with_edges_from(&[&c], 16, Some(&odd));
+        let own = Binned::new(&[&sub], 16);
+        assert_eq!(from.upper, own.upper);
+        // every row binned with them: the even rows all lie in the last bin
+        assert_eq!(from.n_rows(), 2000);
+        consistent(&c, &from);
+        assert!(odd.iter().all(|&i| from.get(i, 0) == own.get(i / 2, 0)));
+        assert!(
+            (0..2000)
+                .step_by(2)
+                .all(|i| usize::from(from.get(i, 0)) == from.n_bins(0) - 1)
+        );
+        // all rows in order: the edges of all rows
+        let all: Vec<usize> = (0..2000).collect();
+        assert_eq!(
+            Binned::with_edges_from(&[&c], 16, Some(&all)).upper,
+            Binned::new(&[&c], 16).upper
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! The algorithm (Friedman 2001 with second-order leaf values, Ke et al. 2017 for the histogram
 //! and leaf-wise parts):
 //! - features are binned once ([`super::bins`], at most `max_bins` quantile bins per feature,
-//!   cached on the [`Features`] view so the folds of a cross-fit share them);
+//!   cached on the [`Features`] view so the folds of a cross-fit share them; or, with
+//!   `bins_from_fit_rows`, edges placed on each fit's own rows and every row binned with them);
 //! - the score starts at the loss's best constant (the mean for squared loss, the log-odds of the
 //!   mean for log loss); each round computes the gradient `g` and hessian `h` of the loss at the
 //!   current score (squared: `g = s − y`, `h = 1`; log loss: `g = p − y`, `h = p(1 − p)`) and
@@ -69,6 +70,10 @@ pub struct GbmParams {
     pub lambda_l2: f64,
     /// Bins per feature (2..=256).
     pub max_bins: usize,
+    /// Place the bin edges on the fit's own training rows (LightGBM's way: models fitted on
+    /// different rows cut a feature at different places) instead of on all rows of the view,
+    /// binned once and shared by every fit on it (the default).
+    pub bins_from_fit_rows: bool,
     /// Stop when the held-out loss has not improved for this many rounds (`None`: no early
     /// stopping, all rows train).
     pub early_stopping_rounds: Option<usize>,
@@ -89,6 +94,7 @@ impl Default for GbmParams {
             min_sum_hessian_in_leaf: 1e-3,
             lambda_l2: 0.0,
             max_bins: 255,
+            bins_from_fit_rows: false,
             early_stopping_rounds: None,
             validation_fraction: 0.1,
             seed: 0,
@@ -616,7 +622,11 @@ impl Gbm {
                 y[r]
             )));
         }
-        let b = x.binned(p.max_bins);
+        let b = if p.bins_from_fit_rows {
+            x.binned_from(p.max_bins, rows)
+        } else {
+            x.binned(p.max_bins)
+        };
         let (mut train, valid) = match p.early_stopping_rounds {
             None => (rows.to_vec(), Vec::new()),
             Some(_) => {
@@ -1605,6 +1615,42 @@ mod tests {
             assert!(fx.holds_binned(&m.bins) && !fresh.holds_binned(&m.bins));
             assert_eq!(m.predict(&fx, &all), m.predict(&fresh, &all));
         }
+    }
+
+    #[test]
+    fn bins_from_the_fit_rows_are_its_own_and_the_view_knows_them_while_used() {
+        let (x, _, y) = data(3000, 5);
+        let fx = feats(&x);
+        let rows: Vec<usize> = (0..3000).filter(|i| i % 3 != 0).collect();
+        let all: Vec<usize> = (0..3000).collect();
+        let own = GbmParams {
+            bins_from_fit_rows: true,
+            ..GbmParams::default()
+        }
+        .check()
+        .unwrap();
+        let m = own.fit_model(&fx, &y, &rows, false).unwrap();
+        // the edges are those of the fit rows' values, not the view's
+        let sub: Vec<Vec<f64>> = x
+            .iter()
+            .map(|c| rows.iter().map(|&r| c[r]).collect())
+            .collect();
+        let subset = Binned::new(&sub.iter().map(Vec::as_slice).collect::<Vec<_>>(), 255);
+        for j in 0..x.len() {
+            assert_eq!(m.bins.n_bins(j), subset.n_bins(j));
+            assert!((0..m.bins.n_bins(j)).all(|b| m.bins.upper(j, b) == subset.upper(j, b)));
+        }
+        assert!(!Arc::ptr_eq(&m.bins, &fx.binned(255)));
+        // the view predicts from them while the model lives; a new view from the thresholds
+        let fresh = feats(&x);
+        assert!(fx.holds_binned(&m.bins) && !fresh.holds_binned(&m.bins));
+        assert_eq!(m.predict(&fx, &all), m.predict(&fresh, &all));
+        let held = Arc::clone(&m.bins);
+        drop(m);
+        assert!(fx.holds_binned(&held));
+        // every row in order: the view's shared bins
+        let m = own.fit_model(&fx, &y, &all, false).unwrap();
+        assert!(Arc::ptr_eq(&m.bins, &fx.binned(255)));
     }
 
     #[test]

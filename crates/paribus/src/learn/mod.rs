@@ -34,8 +34,14 @@ pub struct Features<'a> {
     binned: Arc<Mutex<BinCache>>,
 }
 
-/// Binned forms of a [`Features`] view by `max_bins`.
-type BinCache = Vec<(usize, Arc<Binned>)>;
+/// Binned forms of a [`Features`] view: by `max_bins` (edges from all rows, kept), and those
+/// with edges from a fit's rows ([`Features::binned_from`]), held by the models that use them
+/// and known here only while they live.
+#[derive(Debug, Default)]
+struct BinCache {
+    all: Vec<(usize, Arc<Binned>)>,
+    fitted: Vec<std::sync::Weak<Binned>>,
+}
 
 impl<'a> Features<'a> {
     /// Wraps named columns of equal length with finite values.
@@ -76,6 +82,7 @@ impl<'a> Features<'a> {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             cache
+                .all
                 .iter()
                 .find(|(m, _)| *m == max_bins)
                 .map(|(_, b)| Arc::clone(b))
@@ -91,20 +98,43 @@ impl<'a> Features<'a> {
             .binned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, old)) = cache.iter().find(|(m, _)| *m == max_bins) {
+        if let Some((_, old)) = cache.all.iter().find(|(m, _)| *m == max_bins) {
             return Arc::clone(old);
         }
-        cache.push((max_bins, Arc::clone(&b)));
+        cache.all.push((max_bins, Arc::clone(&b)));
         b
     }
 
-    /// Whether `b` is one of the binned forms this view keeps (computed from these columns).
-    pub fn holds_binned(&self, b: &Arc<Binned>) -> bool {
-        self.binned
+    /// Every row binned with edges placed on the rows `rows` alone ([`Binned::with_edges_from`]),
+    /// for a model that bins its own training rows (two models fitted on different rows then
+    /// cut a feature at different places). Not kept: the caller holds it, and the view knows it
+    /// (for [`Features::holds_binned`]) while someone does. All rows in order give
+    /// [`Features::binned`]'s.
+    pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
+        if rows.len() == self.n && rows.iter().enumerate().all(|(i, &r)| i == r) {
+            return self.binned(max_bins);
+        }
+        let b = Arc::new(Binned::with_edges_from(&self.cols, max_bins, Some(rows)));
+        let mut cache = self
+            .binned
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .any(|(_, c)| Arc::ptr_eq(c, b))
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.fitted.retain(|w| w.strong_count() > 0);
+        cache.fitted.push(Arc::downgrade(&b));
+        b
+    }
+
+    /// Whether `b` is one of the binned forms of this view (computed from these columns).
+    pub fn holds_binned(&self, b: &Arc<Binned>) -> bool {
+        let cache = self
+            .binned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.all.iter().any(|(_, c)| Arc::ptr_eq(c, b))
+            || cache
+                .fitted
+                .iter()
+                .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(b)))
     }
 
     /// Number of rows.
