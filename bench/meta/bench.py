@@ -6,7 +6,7 @@ known propensity 0.5 given to both (neither fits a propensity model), 2 threads.
 
 Run from the repository root (see bench/README.md):
 
-    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr [t]
+    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr dr-folds [t]
         # --repeats R --threads T --cap S --peer-max-rss-gib G --wait-max S --paribus BIN --out FILE
 
 --methods t adds a diagnostic: the T-learner (the two outcome models alone, CATE = mu_1 - mu_0,
@@ -20,6 +20,9 @@ paribus: paribus uplift fit --data FILE --outcome y --treatment w --covariates '
   dr: 5-fold cross-fitting: per fold, mu_0 and mu_1 on the arm's rows of the other 4/5; the
       pseudo-outcome of every row from its out-of-fold models; one effect model on all rows;
       10 outcome fits (each on ~2/5 of the rows) + 1 effect fit (all rows).
+  dr-folds: the same with --final-fit folds: one effect model on each fold's rows, the CATE
+      their mean (Kennedy's cross-fitted DR-learner, as CausalML averages its 3 rotations);
+      10 outcome fits + 5 effect fits (each on 1/5 of the rows), 5 predictions of every row.
 peer:    bench/meta/peer_meta.py: BaseXRegressor(learner=LGBMRegressor(...)).fit_predict(X, w, y,
          p=0.5) / BaseDRRegressor(...).fit_predict(X, w, y, p=0.5, seed=1); CausalML's DR uses
          its own 3-way split: 3 rotations, each with mu_0, mu_1 on one third (~1/6 of the rows
@@ -94,7 +97,11 @@ SEED = 20261208
 P = 20
 CHUNK = 1_000_000
 SIZES = (100_000, 1_000_000)
-METHODS = ("x", "dr")
+METHODS = ("x", "dr", "dr-folds")
+# dr-folds: paribus's DR-learner with one effect model per fold, averaged (--final-fit folds),
+# against the same CausalML DR run as dr
+PARIBUS_METHOD_ARGS = {"dr-folds": ["--method", "dr", "--final-fit", "folds"]}
+PEER_METHOD = {"dr-folds": "dr"}
 # the T-learner is a diagnostic only (--methods t): the two outcome models alone, no second
 # stage, so that the base learners' accuracy can be compared apart from the meta-learners
 DIAGNOSTIC_METHODS = ("t",)
@@ -114,6 +121,13 @@ DESIGN = {
     "t": {
         "paribus": "diagnostic: mu_0 on the control rows, mu_1 on the treated rows; CATE = mu_1 - mu_0; 2 fits",
         "causalml": "diagnostic: the same 2 fits (BaseTRegressor); CATE = mu_1 - mu_0",
+    },
+    "dr-folds": {
+        "paribus": "5-fold cross-fitting as dr (--final-fit folds): per fold mu_0 and mu_1 on the other "
+                   "4/5, the out-of-fold pseudo-outcome of every row, one effect model on each fold's rows; "
+                   "CATE = the mean of the 5 effect models; 10 outcome fits on ~0.4 n rows + 5 effect "
+                   "fits on 0.2 n",
+        "causalml": "the same CausalML run as dr",
     },
     "dr": {
         "paribus": "5-fold cross-fitting: per fold mu_0 and mu_1 on the other 4/5 (each arm's rows), "
@@ -351,12 +365,13 @@ def small(v):
 
 def paribus_cmd(binary, path, method, threads, out):
     return [binary, "uplift", "fit", "--data", path, "--outcome", "y", "--treatment", "w",
-            "--covariates", "x*", "--method", method, "--learner", "gbm", "--propensity", "0.5",
+            "--covariates", "x*", *PARIBUS_METHOD_ARGS.get(method, ["--method", method]),
+            "--learner", "gbm", "--propensity", "0.5",
             "--threads", threads, "--seed", "1", "--out", out, "--json"]
 
 
 def peer_cmd(path, method, threads, out):
-    return [sys.executable, PEER, method, path, threads, out, "--seed", "1"]
+    return [sys.executable, PEER, PEER_METHOD.get(method, method), path, threads, out, "--seed", "1"]
 
 
 def read_paribus_cate(path):
@@ -507,7 +522,8 @@ def bench_one(a, method, n):
         "design": DESIGN[method],
         "paribus_command": " ".join(map(str, paribus_cmd("paribus", path.relative_to(ROOT), method,
                                                          a.threads, "CATE.parquet"))),
-        "peer_command": " ".join(map(str, [Path(sys.executable).name, PEER.relative_to(ROOT), method,
+        "peer_command": " ".join(map(str, [Path(sys.executable).name, PEER.relative_to(ROOT),
+                                           PEER_METHOD.get(method, method),
                                            path.relative_to(ROOT), a.threads, "CATE.npy", "--seed", "1"])),
     }
     o_cate, p_cate = o.pop("_cate", None), (p.pop("_cate", None) if p else None)

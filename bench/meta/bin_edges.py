@@ -7,7 +7,8 @@ On bench.py's 1M-row data set, LightGBM alone (one thread, LightGBM's defaults a
 2. its effect models tau0, tau1 on D, and the CATE RMSE against the true tau, with the
    features as they are (LightGBM bins them itself: a bin for zero, 254 for the positive values)
    and with the features replaced by their bin numbers under k equal-count bins from an evenly
-   strided 200,000-row sample (paribus's sample), k = 254, 255, 256;
+   strided 200,000-row sample (paribus's sample), k = 254, 255, 256, and under 254 such bins
+   from each effect model's own arm (as LightGBM bins each fit's own rows);
 3. optionally (--paribus BIN [BIN ...]) paribus's effect models on the same D, through its T-learner on a
    data set whose other arm's outcome is 0 (so mu0 = 0 and the CATE is the arm's effect model).
 
@@ -36,14 +37,16 @@ LGB = dict(n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1, min
 SAMPLE = 200_000
 
 
-def strided_bins(x, k):
-    """Each column's bin number under k equal-count bins of an evenly strided sample."""
-    n = len(x)
-    idx = (np.arange(SAMPLE) * n) // SAMPLE
+def strided_bins(x, k, rows=None):
+    """Each column's bin number under k equal-count bins of an evenly strided sample (of the
+    rows `rows` when given: edges from those rows, every row binned)."""
+    pool = np.arange(len(x)) if rows is None else np.flatnonzero(rows)
+    size = min(SAMPLE, len(pool))
+    idx = pool[(np.arange(size) * len(pool)) // size]
     out = np.empty_like(x)
     for j in range(x.shape[1]):
         v = np.sort(x[idx, j])
-        edges = v[(np.arange(1, k) * SAMPLE) // k]
+        edges = v[(np.arange(1, k) * size) // k]
         out[:, j] = np.searchsorted(edges, x[:, j], side="left")
     return out
 
@@ -78,6 +81,11 @@ def main():
     for name, xs in variants:
         cate = 0.5 * fit(xs, d, tr).predict(xs) + 0.5 * fit(xs, d, co).predict(xs)
         print(f"  {name:44s} {rmse(cate):.5f}", flush=True)
+    # each effect model's edges from its own arm's rows, as LightGBM samples each fit's own data:
+    # the two models' edges near the step differ, and their mean blurs where each one cuts
+    xt, xc = strided_bins(x, 254, tr), strided_bins(x, 254, co)
+    cate = 0.5 * fit(xt, d, tr).predict(xt) + 0.5 * fit(xc, d, co).predict(xc)
+    print(f"  {'LightGBM, 254 strided bins of its own arm':44s} {rmse(cate):.5f}", flush=True)
     cols = {f"x{j}": x[:, j] for j in range(20)}
     for binary in a.paribus:
         parts = []

@@ -5,9 +5,10 @@ seed, numpy's default_rng(seed), not bench.py's stream), with the true tau, and 
 CATE RMSEs paribus / peer per seed, their mean and standard deviation.
 
     /work/venv-meta-bench/bin/python bench/meta/seeds.py --rows 100000 --seeds 1 2 3 4 5 6 7 8
-        # --methods t x dr (default all three)
+        # --methods t x dr dr-folds (default all four)
 
-paribus: `uplift fit --method t|x|dr --learner gbm --propensity 0.5 --threads 2 --seed 1`; peer:
+paribus: `uplift fit --method t|x|dr --learner gbm --propensity 0.5 --threads 2 --seed 1` (dr-folds:
+`--method dr --final-fit folds`, one effect model per fold, averaged); peer:
 two LGBMRegressor fits (T), CausalML's BaseXRegressor.fit_predict (X) and
 BaseDRRegressor.fit_predict(..., seed=1) (DR, its own 3-way split: not paribus's 5-fold
 cross-fit, see README.md), LightGBM's defaults as in bench.py, n_jobs 2.
@@ -50,7 +51,8 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 9)))
     ap.add_argument("--paribus", default=str(ROOT / "target/release/paribus"))
-    ap.add_argument("--methods", nargs="+", choices=["t", "x", "dr"], default=["t", "x", "dr"])
+    methods = ["t", "x", "dr", "dr-folds"]
+    ap.add_argument("--methods", nargs="+", choices=methods, default=methods)
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     runs = []
@@ -64,7 +66,9 @@ def main():
             res = {"seed": s}
             for m in a.methods:
                 subprocess.run([a.paribus, "uplift", "fit", "--data", str(data), "--outcome", "y",
-                                "--treatment", "w", "--covariates", "x*", "--method", m,
+                                "--treatment", "w", "--covariates", "x*",
+                                *(["--method", "dr", "--final-fit", "folds"] if m == "dr-folds"
+                                  else ["--method", m]),
                                 "--learner", "gbm", "--propensity", "0.5", "--threads", "2",
                                 "--seed", "1", "--out", str(cate), "--json"],
                                check=True, capture_output=True)
@@ -79,9 +83,10 @@ def main():
             if "x" in a.methods:
                 xl = BaseXRegressor(learner=LGBMRegressor(**LGB))
                 res["peer_x"] = rmse(xl.fit_predict(x, w, y, p=p, verbose=False).ravel(), tau)
-            if "dr" in a.methods:
+            if "dr" in a.methods or "dr-folds" in a.methods:
                 dr = BaseDRRegressor(learner=LGBMRegressor(**LGB))
                 res["peer_dr"] = rmse(dr.fit_predict(x, w, y, p=p, verbose=False, seed=1).ravel(), tau)
+                res["peer_dr-folds"] = res["peer_dr"]
             print(json.dumps(res), flush=True)
             runs.append(res)
     for m in a.methods:
