@@ -629,9 +629,14 @@ def bench_one(part, n, trees, a, ours_ok, why, earlier=None):
         print(f"    paribus: carried from the run of {c['carried_from']['date']}", flush=True)
     if a.only != "paribus":
         e["peer"] = run_peer(mode, path, n, trees, a)
-    elif (c := carried("peer", earlier)) is not None:
+    elif (c := carried("peer", earlier)) is not None and (
+            c.get("status") != "ok" or Path(c.get("cate_file") or "").is_file()):
+        # as for paribus above: an ok side is carried only with its CATE file, which the
+        # agreement step reads
         e["peer"] = c
         print(f"    peer: carried from the run of {c['carried_from']['date']}", flush=True)
+    elif c is not None:
+        print(f"    peer: not carried (its CATE file {c.get('cate_file')} is gone)", flush=True)
     o, p = e.get("paribus") or {}, e.get("peer") or {}
     ok_o, ok_p = o.get("status") == "ok", p.get("status") == "ok"
     e["ratios"] = {}
