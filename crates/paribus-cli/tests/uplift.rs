@@ -128,7 +128,7 @@ fn binary_meta_learners_equal_causalml_and_econml() {
 #[test]
 fn dr_learner_average_effect_equals_econml() {
     let data = fixture_path("meta_binary.csv");
-    let (v, _) = run_json(&[
+    let base = [
         "uplift",
         "fit",
         "--data",
@@ -146,7 +146,8 @@ fn dr_learner_average_effect_equals_econml() {
         "--fold-column",
         "fold",
         "--json",
-    ]);
+    ];
+    let (v, _) = run_json(&base);
     let g = fixture("meta_learners.json");
     // EconML's mean CATE (the mean of its pseudo-outcomes); the SE sd(φ)/√n (divisor n − 1) of
     // the script's reference implementation on the same pseudo-outcomes
@@ -167,27 +168,7 @@ fn dr_learner_average_effect_equals_econml() {
         "{e}"
     );
     // one effect model per fold: the same nuisances, so the same AIPW effect, and it says so
-    let (w, _) = run_json(&[
-        "uplift",
-        "fit",
-        "--data",
-        &data,
-        "--outcome",
-        "y",
-        "--treatment",
-        "w",
-        "--covariates",
-        "x*",
-        "--method",
-        "dr",
-        "--learner",
-        "ols",
-        "--fold-column",
-        "fold",
-        "--final-fit",
-        "folds",
-        "--json",
-    ]);
+    let (w, _) = run_json(&[&base[..], &["--final-fit", "folds"]].concat());
     assert_eq!(est(&w, "aipw(1)"), est(&v, "aipw(1)"));
     let cf = &w["diagnostics"]["meta_learner"]["cross_fitting"];
     assert!(
@@ -466,27 +447,10 @@ fn bad_input_is_refused_with_names() {
         ),
         ("dr", "fold", "--final-fit must be all or folds"),
     ] {
-        bad(
-            &[
-                "uplift",
-                "fit",
-                "--data",
-                &bin,
-                "--outcome",
-                "y",
-                "--treatment",
-                "w",
-                "--covariates",
-                "x*",
-                "--method",
-                method,
-                "--learner",
-                "ols",
-                "--final-fit",
-                choice,
-            ],
-            says,
-        );
+        let mut args = vec!["uplift", "fit", "--data", &bin];
+        args.extend("--outcome y --treatment w --covariates x* --learner ols".split(' '));
+        args.extend(["--method", method, "--final-fit", choice]);
+        bad(&args, says);
     }
     // a score with NaN
     let mut nan = String::from("y,w,s\n");
