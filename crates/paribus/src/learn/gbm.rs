@@ -994,15 +994,17 @@ impl Gbm {
         })
     }
 
+    /// [`Gbm::best_split`]'s body, inlined into each of pulp's instruction-set variants.
     #[inline(always)]
-    fn best_split_here(
-        &self,
-        b: &Binned,
-        hist: &[i64],
-        tot: i64,
-        n: usize,
-        quant: &Quant,
-    ) -> Option<Split> {
+    fn best_split_here(&self, search: &SplitSearch<'_>) -> Option<Split> {
+        let &SplitSearch {
+            b,
+            hist,
+            tot,
+            n,
+            quant,
+            ..
+        } = search;
         let p = &self.p;
         let lambda = p.lambda_l2;
         let (gs, hs) = (quant.gscale, quant.hscale);
@@ -1117,8 +1119,7 @@ impl pulp::WithSimd for SplitSearch<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) -> Option<Split> {
-        self.gbm
-            .best_split_here(self.b, self.hist, self.tot, self.n, self.quant)
+        self.gbm.best_split_here(&self)
     }
 }
 
