@@ -333,13 +333,6 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             a.final_fit
         ))
     })?;
-    if final_fit == FinalFit::Folds && !method.cross_fits() {
-        return Err(InputError(format!(
-            "--final-fit folds applies to the cross-fitted learners r and dr, not {}",
-            method.name()
-        ))
-        .into());
-    }
     let params = MetaParams {
         folds: a.folds,
         clip: a.clip,
@@ -348,13 +341,12 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         ..MetaParams::new(method)
     }
     .check()
-    .map_err(|e| {
-        InputError(format!(
-            "--{}",
-            e.to_string()
-                .replace("invalid parameter `", "")
-                .replacen('`', "", 1)
-        ))
+    .map_err(|e| match e {
+        // the option named as its flag: final_fit is --final-fit
+        paribus::Error::InvalidParameter { name, reason } => {
+            InputError(format!("--{}: {reason}", name.replace('_', "-")))
+        }
+        e => InputError(e.to_string()),
     })?;
     let src = c.open()?;
     let path = c.data.display().to_string();

@@ -154,7 +154,7 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
     if c.is_empty() {
         return vec![f64::INFINITY];
     }
-    edges_of_sorted(&sorted_sample(c), max_bins)
+    edges_of_sorted(&sorted_sample(c, None), max_bins)
 }
 
 /// As [`edges`], with zero apart (LightGBM's binning with no missing values): the negative
@@ -165,10 +165,7 @@ fn edges_zero_apart(c: &[f64], max_bins: usize, rows: Option<&[usize]>) -> Vec<f
     if rows.map_or(c.is_empty(), <[usize]>::is_empty) {
         return vec![f64::INFINITY];
     }
-    let v = match rows {
-        None => sorted_sample(c),
-        Some(rows) => sorted_sample_of(c, rows),
-    };
+    let v = sorted_sample(c, rows);
     let neg = v.partition_point(|&x| x < -ZERO);
     let pos = v.partition_point(|&x| x <= ZERO);
     let mut upper = Vec::with_capacity(max_bins);
@@ -189,30 +186,19 @@ fn edges_zero_apart(c: &[f64], max_bins: usize, rows: Option<&[usize]>) -> Vec<f
     upper
 }
 
-/// The values of an evenly strided sample of at most [`SAMPLE_ROWS`] of `c`, sorted.
-fn sorted_sample(c: &[f64]) -> Vec<f64> {
-    let n = c.len();
+/// The values of an evenly strided sample of at most [`SAMPLE_ROWS`] of `c` (of its rows
+/// `rows`, in their order, when given), sorted.
+fn sorted_sample(c: &[f64], rows: Option<&[usize]>) -> Vec<f64> {
+    let n = rows.map_or(c.len(), <[usize]>::len);
     let s = n.min(SAMPLE_ROWS);
-    sorted_values((0..s).map(|k| c[k * n / s]), s)
-}
-
-/// As [`sorted_sample`], over the rows `rows` of `c` (in their order).
-fn sorted_sample_of(c: &[f64], rows: &[usize]) -> Vec<f64> {
-    let n = rows.len();
-    let s = n.min(SAMPLE_ROWS);
-    sorted_values((0..s).map(|k| c[rows[k * n / s]]), s)
-}
-
-/// `s` values, sorted.
-fn sorted_values(values: impl Iterator<Item = f64>, s: usize) -> Vec<f64> {
+    let at = |k: usize| rows.map_or(k, |r| r[k]);
     // sorted as integers that order as the floats do (IEEE 754 total order)
     let key = |x: f64| {
         let b = x.to_bits();
         if b >> 63 == 1 { !b } else { b | (1 << 63) }
     };
     let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
-    let mut v: Vec<u64> = Vec::with_capacity(s);
-    v.extend(values.map(key));
+    let mut v: Vec<u64> = (0..s).map(|k| key(c[at(k * n / s)])).collect();
     v.sort_unstable();
     v.into_iter().map(unkey).collect()
 }

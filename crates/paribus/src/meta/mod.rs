@@ -882,10 +882,9 @@ fn predict_arm(
                     *s += v;
                 }
             }
-            if taus.len() > 1 {
-                let k = taus.len() as f64;
-                sum.iter_mut().for_each(|s| *s /= k);
-            }
+            // (one model: a division by 1, which leaves every value as it is)
+            let k = taus.len() as f64;
+            sum.iter_mut().for_each(|s| *s /= k);
             sum
         }
     })
