@@ -33,9 +33,8 @@ pub const ZERO: f64 = 1e-35;
 pub struct Binned {
     n: usize,
     p: usize,
-    cols: Vec<Vec<u8>>,
-    /// The same bins row by row (`rows[r * stride + j]`, rows padded with zeros to a multiple
-    /// of 16 bytes), for passes over a subset of rows.
+    /// The bins row by row (`rows[r * stride + j]`, rows padded with zeros to a multiple of 16
+    /// bytes), for passes over a subset of rows.
     rows: Vec<u8>,
     stride: usize,
     upper: Vec<Vec<f64>>,
@@ -60,13 +59,11 @@ impl Binned {
     /// If `max_bins` is outside 2..=256, or a row is out of range.
     pub fn with_edges_from(cols: &[&[f64]], max_bins: usize, rows: Option<&[usize]>) -> Self {
         assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
-        let n = cols.first().map_or(0, |c| c.len());
-        let p = cols.len();
         let upper: Vec<Vec<f64>> = cols
             .par_iter()
-            .map(|c| edges_zero_apart(c, max_bins, rows))
+            .map(|c| edges_zero_apart(&sorted_sample(c, rows), max_bins))
             .collect();
-        let cols: Vec<Vec<u8>> = cols
+        let codes: Vec<Vec<u8>> = cols
             .par_iter()
             .zip(&upper)
             .map(|(c, u)| {
@@ -85,6 +82,84 @@ impl Binned {
                     .collect()
             })
             .collect();
+        Binned::from_codes(codes, upper)
+    }
+
+    /// As [`Binned::with_edges_from`] with `Some(rows)`, the same bins and edges, from the
+    /// columns' ranks ([`Ranks`]): the sorted sample of the rows is counted from their ranks
+    /// instead of sorted, and each row's bin is its distinct value's, so a fit that bins its own
+    /// rows costs a few passes over the rows and no sort.
+    ///
+    /// # Panics
+    /// If `max_bins` is outside 2..=256, or a row is out of range.
+    pub fn with_edges_from_ranks(ranks: &Ranks, max_bins: usize, rows: &[usize]) -> Self {
+        assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
+        let (upper, bin_of): (Vec<Vec<f64>>, Vec<Vec<u8>>) = ranks
+            .distinct
+            .par_iter()
+            .zip(&ranks.rank)
+            .map(|(distinct, rank)| {
+                // how many rows of the sample hold each distinct value: the sorted sample, as
+                // runs of equal values
+                let mut count = vec![0usize; distinct.len()];
+                let (m, s) = (rows.len(), rows.len().min(SAMPLE_ROWS));
+                if s == m {
+                    for &r in rows {
+                        count[rank[r] as usize] += 1;
+                    }
+                } else {
+                    for k in 0..s {
+                        count[rank[rows[k * m / s]] as usize] += 1;
+                    }
+                }
+                let (vals, cnt): (Vec<f64>, Vec<usize>) = distinct
+                    .iter()
+                    .zip(&count)
+                    .filter(|&(_, &c)| c > 0)
+                    .map(|(&x, &c)| (x, c))
+                    .unzip();
+                let u = edges_zero_apart_runs(&vals, &cnt, max_bins);
+                // the bin of each distinct value (ascending): the number of edges below it
+                let mut at = 0usize;
+                let bin_of: Vec<u8> = distinct
+                    .iter()
+                    .map(|&x| {
+                        while u[at] < x {
+                            at += 1;
+                        }
+                        at as u8
+                    })
+                    .collect();
+                (u, bin_of)
+            })
+            .unzip();
+        let n = ranks.rank.first().map_or(0, Vec::len);
+        let p = upper.len();
+        let stride = p.next_multiple_of(16).max(16);
+        let mut out = vec![0u8; n * stride];
+        out.par_chunks_mut(stride * 1024)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (i, row) in block.chunks_exact_mut(stride).enumerate() {
+                    let r = c * 1024 + i;
+                    for ((v, b), rank) in row.iter_mut().zip(&bin_of).zip(&ranks.rank) {
+                        *v = b[rank[r] as usize];
+                    }
+                }
+            });
+        Binned {
+            n,
+            p,
+            rows: out,
+            stride,
+            upper,
+        }
+    }
+
+    /// The bins `codes` (by column) with their edges `upper`, copied row by row as well.
+    fn from_codes(cols: Vec<Vec<u8>>, upper: Vec<Vec<f64>>) -> Self {
+        let n = cols.first().map_or(0, Vec::len);
+        let p = cols.len();
         let stride = p.next_multiple_of(16).max(16);
         let mut rows = vec![0u8; n * stride];
         if p > 0 {
@@ -99,7 +174,6 @@ impl Binned {
         Binned {
             n,
             p,
-            cols,
             rows,
             stride,
             upper,
@@ -118,12 +192,12 @@ impl Binned {
 
     /// The bin of row `r` in column `j`.
     pub fn get(&self, r: usize, j: usize) -> u8 {
-        self.cols[j][r]
+        self.rows[r * self.stride + j]
     }
 
-    /// Bin indices of column `j`.
-    pub fn col(&self, j: usize) -> &[u8] {
-        &self.cols[j]
+    /// Bin indices of column `j` (a copy: the bins are kept row by row).
+    pub fn col(&self, j: usize) -> Vec<u8> {
+        (0..self.n).map(|r| self.get(r, j)).collect()
     }
 
     /// The bins of all columns in row `r`, padded with zeros to [`Binned::stride`] bytes.
@@ -161,25 +235,33 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
 /// values (`x < −ZERO`) get `max(1, ⌊(max_bins − 1) · negatives / non-zeros⌋)` bins, the
 /// last of them closed at `−ZERO`; then, when there are positive values (`x > ZERO`) and bins
 /// left, the bin of the zeros closes at `ZERO` and the positive values get the bins left.
-fn edges_zero_apart(c: &[f64], max_bins: usize, rows: Option<&[usize]>) -> Vec<f64> {
-    if rows.map_or(c.is_empty(), <[usize]>::is_empty) {
+/// `v` is the sorted sample of the column.
+fn edges_zero_apart(v: &[f64], max_bins: usize) -> Vec<f64> {
+    let (vals, cnt) = runs(v);
+    edges_zero_apart_runs(&vals, &cnt, max_bins)
+}
+
+/// [`edges_zero_apart`] of the sorted sample given as its distinct values `vals` (ascending)
+/// and their counts `cnt` (each at least 1).
+fn edges_zero_apart_runs(vals: &[f64], cnt: &[usize], max_bins: usize) -> Vec<f64> {
+    if vals.is_empty() {
         return vec![f64::INFINITY];
     }
-    let v = sorted_sample(c, rows);
-    let neg = v.partition_point(|&x| x < -ZERO);
-    let pos = v.partition_point(|&x| x <= ZERO);
+    let kneg = vals.partition_point(|&x| x < -ZERO);
+    let kpos = vals.partition_point(|&x| x <= ZERO);
     let mut upper = Vec::with_capacity(max_bins);
-    if neg > 0 {
-        let non_zero = neg + (v.len() - pos);
+    if kneg > 0 {
+        let neg: usize = cnt[..kneg].iter().sum();
+        let non_zero = neg + cnt[kpos..].iter().sum::<usize>();
         // truncated as LightGBM truncates it
         let share = (neg as f64 / non_zero as f64 * (max_bins - 1) as f64) as usize;
-        upper = edges_of_sorted(&v[..neg], share.max(1));
+        upper = edges_of_runs(&vals[..kneg], &cnt[..kneg], share.max(1));
         *upper.last_mut().expect("at least the +∞ bound") = -ZERO;
     }
     let left = max_bins - 1 - upper.len();
-    if pos < v.len() && left > 0 {
+    if kpos < vals.len() && left > 0 {
         upper.push(ZERO);
-        upper.extend(edges_of_sorted(&v[pos..], left));
+        upper.extend(edges_of_runs(&vals[kpos..], &cnt[kpos..], left));
     } else {
         upper.push(f64::INFINITY);
     }
@@ -192,21 +274,68 @@ fn sorted_sample(c: &[f64], rows: Option<&[usize]>) -> Vec<f64> {
     let n = rows.map_or(c.len(), <[usize]>::len);
     let s = n.min(SAMPLE_ROWS);
     let at = |k: usize| rows.map_or(k, |r| r[k]);
-    // sorted as integers that order as the floats do (IEEE 754 total order)
-    let key = |x: f64| {
-        let b = x.to_bits();
-        if b >> 63 == 1 { !b } else { b | (1 << 63) }
-    };
-    let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
     let mut v: Vec<u64> = (0..s).map(|k| key(c[at(k * n / s)])).collect();
     v.sort_unstable();
     v.into_iter().map(unkey).collect()
 }
 
+/// An integer that orders as the float does (IEEE 754 total order).
+fn key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The float of a [`key`].
+fn unkey(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Each column's distinct values in ascending (IEEE 754 total) order and each row's rank among
+/// them: the one sort that placing bin edges on any subset of the rows needs
+/// ([`Binned::with_edges_from_ranks`]).
+#[derive(Debug)]
+pub struct Ranks {
+    distinct: Vec<Vec<f64>>,
+    rank: Vec<Vec<u32>>,
+}
+
+impl Ranks {
+    /// The ranks of the columns `cols` (of equal length, below 2^32 rows).
+    ///
+    /// # Panics
+    /// If the columns have 2^32 rows or more.
+    pub fn new(cols: &[&[f64]]) -> Self {
+        let (distinct, rank) = cols
+            .par_iter()
+            .map(|c| {
+                let n = u32::try_from(c.len()).expect("fewer than 2^32 rows");
+                let mut order: Vec<(u64, u32)> = c.iter().map(|&x| key(x)).zip(0..n).collect();
+                order.sort_unstable();
+                let mut distinct = Vec::new();
+                let mut rank = vec![0u32; c.len()];
+                let mut last = None;
+                for &(k, r) in &order {
+                    if last != Some(k) {
+                        distinct.push(unkey(k));
+                        last = Some(k);
+                    }
+                    rank[r as usize] = (distinct.len() - 1) as u32;
+                }
+                (distinct, rank)
+            })
+            .unzip();
+        Ranks { distinct, rank }
+    }
+}
+
 /// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.
 fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
-    let s = v.len();
-    // distinct values and their counts
+    let (vals, cnt) = runs(v);
+    edges_of_runs(&vals, &cnt, max_bins)
+}
+
+/// The distinct values of the sorted values `v` and how often each occurs.
+fn runs(v: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let mut vals: Vec<f64> = Vec::new();
     let mut cnt: Vec<usize> = Vec::new();
     for &x in v {
@@ -217,6 +346,13 @@ fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
             cnt.push(1);
         }
     }
+    (vals, cnt)
+}
+
+/// [`edges_of_sorted`] of the sorted values given as their distinct values `vals` (ascending,
+/// non-empty) and their counts `cnt`.
+fn edges_of_runs(vals: &[f64], cnt: &[usize], max_bins: usize) -> Vec<f64> {
+    let s: usize = cnt.iter().sum();
     let mid = |a: f64, b: f64| {
         let m = a + (b - a) / 2.0;
         // guard against rounding up to b for neighbouring floats
@@ -230,18 +366,20 @@ fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
     } else {
         let mut remaining = s;
         let mut acc = 0usize;
-        for k in 0..vals.len() - 1 {
-            let bins_left = max_bins - upper.len();
-            if bins_left == 1 {
-                break;
-            }
+        // a bin's target share: the rows left over the bins left, changed only by a new edge
+        let mut target = remaining as f64 / max_bins as f64;
+        for k in 0..if max_bins > 1 { vals.len() - 1 } else { 0 } {
             acc += cnt[k];
-            let target = remaining as f64 / bins_left as f64;
             // close the bin when it is full, or when the next value alone would overfill it
             if acc as f64 >= target || (acc + cnt[k + 1]) as f64 > 1.5 * target {
                 upper.push(mid(vals[k], vals[k + 1]));
                 remaining -= acc;
                 acc = 0;
+                let bins_left = max_bins - upper.len();
+                if bins_left == 1 {
+                    break;
+                }
+                target = remaining as f64 / bins_left as f64;
             }
         }
     }
@@ -255,7 +393,7 @@ mod tests {
 
     /// Every split on the bins is the split on the thresholds.
     fn consistent(c: &[f64], b: &Binned) {
-        for (&x, &bin) in c.iter().zip(b.col(0)) {
+        for (&x, &bin) in c.iter().zip(&b.col(0)) {
             for t in 0..b.n_bins(0) {
                 assert_eq!(x <= b.upper(0, t), usize::from(bin) <= t);
             }
@@ -265,7 +403,7 @@ mod tests {
     /// Rows per bin of the first column.
     fn counts(b: &Binned) -> Vec<usize> {
         let mut k = vec![0usize; b.n_bins(0)];
-        for &bin in b.col(0) {
+        for &bin in &b.col(0) {
             k[usize::from(bin)] += 1;
         }
         k
@@ -277,7 +415,7 @@ mod tests {
         let c = [3.0, 1.0, 2.0, 2.0, 1.0, 3.0, 7.0];
         let b = Binned::new(&[&c], 255);
         assert_eq!(b.n_bins(0), 5);
-        assert_eq!(b.col(0), &[3, 1, 2, 2, 1, 3, 4]);
+        assert_eq!(b.col(0), [3, 1, 2, 2, 1, 3, 4]);
         assert_eq!(b.upper(0, 0), ZERO);
         assert_eq!(b.upper(0, 1), 1.5);
         assert_eq!(b.upper(0, 3), 5.0);
@@ -339,7 +477,7 @@ mod tests {
         assert_eq!(b.upper(0, 7), ZERO);
         assert!(
             c.iter()
-                .zip(b.col(0))
+                .zip(&b.col(0))
                 .all(|(&x, &bin)| (x == 0.0) == (bin == 7) && (x < 0.0) == (bin < 7))
         );
         consistent(&c, &b);
@@ -351,7 +489,7 @@ mod tests {
         assert_eq!(b.upper(0, 6), -ZERO);
         assert!(
             c.iter()
-                .zip(b.col(0))
+                .zip(&b.col(0))
                 .all(|(&x, &bin)| (x == 0.0) == (bin == 7))
         );
         consistent(&c, &b);
@@ -374,7 +512,7 @@ mod tests {
         let zero_bin = b.col(0)[0];
         assert!(
             c.iter()
-                .zip(b.col(0))
+                .zip(&b.col(0))
                 .all(|(&x, &bin)| (x == 0.0) == (bin == zero_bin))
         );
         assert!(b.n_bins(0) <= 16);
@@ -415,5 +553,51 @@ mod tests {
             Binned::with_edges_from(&[&c], 16, Some(&all)).upper,
             Binned::new(&[&c], 16).upper
         );
+    }
+
+    #[test]
+    fn edges_from_the_ranks_are_those_from_a_sort() {
+        // ties, negatives, both zeros, tiny values near ZERO, a constant column; subsets in
+        // any order, below and above the sample's size (whose strided rows then differ)
+        let n = SAMPLE_ROWS + 60_000;
+        let mut z = 0x1234_5678u64;
+        let mut next = || {
+            z = mix64(z);
+            z
+        };
+        let smooth: Vec<f64> = (0..n)
+            .map(|_| (next() % 1_000_000) as f64 / 1e3 - 300.0)
+            .collect();
+        let coarse: Vec<f64> = (0..n)
+            .map(|i| match next() % 6 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => 1e-40,
+                3 => -1e-36,
+                _ => (i % 7) as f64 - 3.0,
+            })
+            .collect();
+        let constant = vec![2.5; n];
+        let cols: [&[f64]; 3] = [&smooth, &coarse, &constant];
+        let ranks = Ranks::new(&cols);
+        let mut shuffled: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, (next() % (i as u64 + 1)) as usize);
+        }
+        let few: Vec<usize> = (0..n).step_by(97).collect();
+        for (rows, bins) in [(&shuffled, 255), (&few, 255), (&few, 7), (&Vec::new(), 255)] {
+            let sorted = Binned::with_edges_from(&cols, bins, Some(rows));
+            let counted = Binned::with_edges_from_ranks(&ranks, bins, rows);
+            assert_eq!(sorted.upper, counted.upper);
+            assert!(sorted.rows == counted.rows);
+        }
+    }
+
+    /// SplitMix64's finalizer, for test data.
+    fn mix64(z: u64) -> u64 {
+        let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
