@@ -380,7 +380,10 @@ fn join3<A: Send, B: Send, C: Send>(
 }
 
 /// Out-of-fold predictions of one nuisance: fit on each fold's complement (restricted to
-/// `train_filter` rows, e.g. the treated for `g₁`), predict on the fold.
+/// `train_filter` rows, e.g. the treated for `g₁`), predict on the fold. A nuisance fitted on the
+/// `train_filter` rows bins the features ([`Features::with_bins_from`]) with edges from those
+/// rows (in every fold), once for all folds: the treated can be distributed unlike all rows, and
+/// LightGBM's `g₁` places its edges on its own (treated) training rows.
 fn cross_fit(
     learner: Learner<'_>,
     x: &Features<'_>,
@@ -391,6 +394,14 @@ fn cross_fit(
     what: &str,
 ) -> Result<Vec<f64>> {
     let n = target.len();
+    let part;
+    let x = match train_filter {
+        Some(keep) => {
+            part = x.with_bins_from((0..n).filter(|&i| keep(i)).collect());
+            &part
+        }
+        None => x,
+    };
     let parts: Vec<Result<(Vec<usize>, Vec<f64>)>> = (0..k as u32)
         .into_par_iter()
         .map(|f| {

@@ -1696,6 +1696,46 @@ mod tests {
     }
 
     #[test]
+    fn a_view_with_bins_from_some_rows_bins_once_on_them() {
+        let (x, _, y) = data(3000, 6);
+        let fx = feats(&x);
+        let part: Vec<usize> = (0..3000).filter(|i| i % 4 != 0).collect();
+        let px = fx.with_bins_from(part.clone());
+        let sub: Vec<Vec<f64>> = x
+            .iter()
+            .map(|c| part.iter().map(|&r| c[r]).collect())
+            .collect();
+        let subset = Binned::new(&sub.iter().map(Vec::as_slice).collect::<Vec<_>>(), 255);
+        let b = px.binned(255);
+        for j in 0..x.len() {
+            assert_eq!(b.n_bins(j), subset.n_bins(j));
+            assert!((0..b.n_bins(j)).all(|t| b.upper(j, t) == subset.upper(j, t)));
+        }
+        // its own cache: the fits of every fold share these bins, the parent view keeps its own
+        let gbm = Gbm::default();
+        let folds: Vec<Vec<usize>> = (0..2)
+            .map(|f| part.iter().copied().filter(|r| r % 2 == f).collect())
+            .collect();
+        let models: Vec<GbmModel> = folds
+            .iter()
+            .map(|rows| gbm.fit_model(&px, &y, rows, false).unwrap())
+            .collect();
+        assert!(models.iter().all(|m| Arc::ptr_eq(&m.bins, &b)));
+        assert!(!Arc::ptr_eq(&b, &fx.binned(255)));
+        // predictions from its bins are those from the thresholds
+        let all: Vec<usize> = (0..3000).collect();
+        let fresh = feats(&x);
+        assert!(px.holds_binned(&models[0].bins) && !fresh.holds_binned(&models[0].bins));
+        assert_eq!(
+            models[0].predict(&px, &all),
+            models[0].predict(&fresh, &all)
+        );
+        // a fit on all rows of such a view still uses the view's edges
+        let m = gbm.fit_model(&px, &y, &all, false).unwrap();
+        assert!(Arc::ptr_eq(&m.bins, &b));
+    }
+
+    #[test]
     fn leaf_values_are_newton_steps() {
         // one split on a step: the two leaves' values are η times the mean residuals
         let x: Vec<f64> = (0..100).map(f64::from).collect();

@@ -18,20 +18,23 @@ pub use logistic_l1::{L1LogisticCv, l1_logistic};
 pub use penalized::{ElasticNetCv, Ridge, RidgeCv, Selection};
 
 use crate::{Error, Result};
-use bins::Binned;
+use bins::{Binned, Ranks};
 use std::sync::{Arc, Mutex};
 
 /// Features by column (each of length `n`), with names.
 ///
 /// The view keeps the binned form of its columns once a histogram-based learner asks for it
 /// ([`Features::binned`]), so that the folds of a cross-fit, and the nuisances fitted on the same
-/// features, bin them once; clones share that cache.
+/// features, bin them once; clones share that cache. The bin edges come from all rows, or from
+/// some rows in a view made by [`Features::with_bins_from`].
 #[derive(Debug, Clone)]
 pub struct Features<'a> {
     names: Vec<String>,
     cols: Vec<&'a [f64]>,
     n: usize,
     binned: Arc<Mutex<BinCache>>,
+    /// The rows that place the bin edges of [`Features::binned`] (all rows when `None`).
+    bin_rows: Option<Arc<[usize]>>,
 }
 
 /// Binned forms of a [`Features`] view: by `max_bins` (edges from all rows, kept), and those
@@ -41,6 +44,8 @@ pub struct Features<'a> {
 struct BinCache {
     all: Vec<(usize, Arc<Binned>)>,
     fitted: Vec<std::sync::Weak<Binned>>,
+    /// The columns' ranks, from the first fit that binned its own rows on.
+    ranks: Option<Arc<Ranks>>,
 }
 
 impl<'a> Features<'a> {
@@ -70,11 +75,32 @@ impl<'a> Features<'a> {
             cols,
             n,
             binned: Arc::default(),
+            bin_rows: None,
         })
     }
 
-    /// The columns binned into at most `max_bins` (2..=256) bins ([`bins`]), computed on the
-    /// first call for this `max_bins` and shared afterwards.
+    /// The same columns, binned ([`Features::binned`]) with edges placed on the rows `rows`
+    /// alone and kept apart from this view's bins: for the models that a cross-fit fits on one
+    /// part of the data in every fold (the controls, or the treated), whose rows can be
+    /// distributed unlike all rows. LightGBM places each fit's edges on its own training rows;
+    /// edges from the part's rows in every fold come close to that and are still computed once.
+    ///
+    /// # Panics
+    /// If a row is out of range.
+    pub fn with_bins_from(&self, rows: Vec<usize>) -> Features<'a> {
+        assert!(rows.iter().all(|&r| r < self.n), "rows in range");
+        Features {
+            names: self.names.clone(),
+            cols: self.cols.clone(),
+            n: self.n,
+            binned: Arc::default(),
+            bin_rows: Some(rows.into()),
+        }
+    }
+
+    /// The columns binned into at most `max_bins` (2..=256) bins ([`bins`]; edges from all rows,
+    /// or from those of [`Features::with_bins_from`]), computed on the first call for this
+    /// `max_bins` and shared afterwards.
     pub fn binned(&self, max_bins: usize) -> Arc<Binned> {
         let lookup = || {
             let cache = self
@@ -93,7 +119,11 @@ impl<'a> Features<'a> {
         // binned without holding the lock: the binning runs on the thread pool, whose threads
         // may meanwhile pick up another fit that asks for the same bins (the bins are a pure
         // function of the columns, so a race only repeats work)
-        let b = Arc::new(Binned::new(&self.cols, max_bins));
+        let b = Arc::new(Binned::with_edges_from(
+            &self.cols,
+            max_bins,
+            self.bin_rows.as_deref(),
+        ));
         let mut cache = self
             .binned
             .lock()
@@ -111,10 +141,13 @@ impl<'a> Features<'a> {
     /// (for [`Features::holds_binned`]) while someone does. All rows in order give
     /// [`Features::binned`]'s.
     pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
-        if rows.len() == self.n && rows.iter().enumerate().all(|(i, &r)| i == r) {
+        if self.bin_rows.is_none()
+            && rows.len() == self.n
+            && rows.iter().enumerate().all(|(i, &r)| i == r)
+        {
             return self.binned(max_bins);
         }
-        let b = Arc::new(Binned::with_edges_from(&self.cols, max_bins, Some(rows)));
+        let b = Arc::new(Binned::with_edges_from_ranks(&self.ranks(), max_bins, rows));
         let mut cache = self
             .binned
             .lock()
@@ -122,6 +155,27 @@ impl<'a> Features<'a> {
         cache.fitted.retain(|w| w.strong_count() > 0);
         cache.fitted.push(Arc::downgrade(&b));
         b
+    }
+
+    /// The columns' ranks ([`Ranks`]), computed on the first call and shared afterwards.
+    fn ranks(&self) -> Arc<Ranks> {
+        let lookup = || {
+            let cache = self
+                .binned
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.ranks.clone()
+        };
+        if let Some(r) = lookup() {
+            return r;
+        }
+        // computed without holding the lock, as in `binned`
+        let r = Arc::new(Ranks::new(&self.cols));
+        let mut cache = self
+            .binned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(cache.ranks.get_or_insert(r))
     }
 
     /// Whether `b` is one of the binned forms of this view (computed from these columns).
