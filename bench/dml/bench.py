@@ -82,15 +82,17 @@ OVERHEAD_TARGET = 0.10
 # ---------------------------------------------------------------------------------------
 
 
-def generate(model: str, n: int) -> Path:
-    path = DATA / f"dml_{model}_{n}x{P}.parquet"
-    seed = SEEDS[model]
+def generate(model: str, n: int, seed: int | None = None, path: Path | None = None) -> Path:
+    """Writes (or reuses) the data set of `model` with n rows: bench/data/dml_<model>_<n>x20.parquet
+    from the model's fixed seed by default; seeds.py passes its own seed and path."""
+    path = path or DATA / f"dml_{model}_{n}x{P}.parquet"
+    seed = SEEDS[model] if seed is None else seed
     tag = f"{GEN_VERSION} model={model} rows={n} covariates={P} seed={seed}"
     if path.exists():
         md = pq.ParquetFile(path).schema_arrow.metadata or {}
         if md.get(b"paribus_bench") == tag.encode():
             return path
-    DATA.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     j = np.arange(P)
     chol = np.linalg.cholesky(0.5 ** np.abs(j[:, None] - j[None, :]))
