@@ -291,8 +291,10 @@ def report(row):
         print(f"  {nm:6s} {v['metric']:8s} paribus {v['paribus']:.5f}   DoubleML {v['doubleml']:.5f}   "
               f"ratio {v['ratio_paribus_over_doubleml']:.4f}")
     worst = max(v["ratio_paribus_over_doubleml"] for v in row["nuisance_loss"].values())
-    print(f"  nuisance losses equal or better: {'yes' if tgt['nuisance_loss_equal_or_better'] else 'NO'} "
-          f"(worst paribus / DoubleML {worst:.4f})")
+    print(f"  nuisance losses at or below DoubleML's on this draw: "
+          f"{'yes' if tgt['nuisance_loss_equal_or_better'] else 'no'} (worst paribus / DoubleML {worst:.4f}; "
+          f"a draw's losses move with the bin edges by about 0.1% either way: over fresh draws see "
+          f"seeds.py, and bin_rows.py for LightGBM against itself)")
     print(f"  peak RSS  paribus {o['peak_rss_mib']:.0f} MiB   DoubleML {p['peak_rss_mib']:.0f} MiB "
           f"(ratio {row['peak_rss_ratio_paribus_over_doubleml']:.2f}; below the peer: "
           f"{'yes' if tgt['peak_rss_below_peer'] else 'NO'})")
