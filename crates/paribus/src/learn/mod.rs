@@ -135,11 +135,12 @@ impl<'a> Features<'a> {
         b
     }
 
-    /// Every row binned with edges placed on the rows `rows` alone ([`Binned::with_edges_from`]),
-    /// for a model that bins its own training rows (two models fitted on different rows then
-    /// cut a feature at different places). Not kept: the caller holds it, and the view knows it
-    /// (for [`Features::holds_binned`]) while someone does. All rows in order give
-    /// [`Features::binned`]'s.
+    /// Every row binned with edges placed on the rows `rows` alone (those of
+    /// [`Binned::with_edges_from`], counted from the columns' ranks, which the view computes on
+    /// the first call and keeps), for a model that bins its own training rows (two models fitted
+    /// on different rows then cut a feature at different places). Not kept: the caller holds it,
+    /// and the view knows it (for [`Features::holds_binned`]) while someone does. All rows in
+    /// order give [`Features::binned`]'s, in a view whose bins come from all rows.
     pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
         if self.bin_rows.is_none()
             && rows.len() == self.n
