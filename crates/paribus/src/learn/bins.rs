@@ -85,77 +85,6 @@ impl Binned {
         Binned::from_codes(codes, upper)
     }
 
-    /// As [`Binned::with_edges_from`] with `Some(rows)`, the same bins and edges, from the
-    /// columns' ranks ([`Ranks`]): the sorted sample of the rows is counted from their ranks
-    /// instead of sorted, and each row's bin is its distinct value's, so a fit that bins its own
-    /// rows costs a few passes over the rows and no sort.
-    ///
-    /// # Panics
-    /// If `max_bins` is outside 2..=256, or a row is out of range.
-    pub fn with_edges_from_ranks(ranks: &Ranks, max_bins: usize, rows: &[usize]) -> Self {
-        assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
-        let (upper, bin_of): (Vec<Vec<f64>>, Vec<Vec<u8>>) = ranks
-            .distinct
-            .par_iter()
-            .zip(&ranks.rank)
-            .map(|(distinct, rank)| {
-                // how many rows of the sample hold each distinct value: the sorted sample, as
-                // runs of equal values
-                let mut count = vec![0usize; distinct.len()];
-                let (m, s) = (rows.len(), rows.len().min(SAMPLE_ROWS));
-                if s == m {
-                    for &r in rows {
-                        count[rank[r] as usize] += 1;
-                    }
-                } else {
-                    for k in 0..s {
-                        count[rank[rows[k * m / s]] as usize] += 1;
-                    }
-                }
-                let (vals, cnt): (Vec<f64>, Vec<usize>) = distinct
-                    .iter()
-                    .zip(&count)
-                    .filter(|&(_, &c)| c > 0)
-                    .map(|(&x, &c)| (x, c))
-                    .unzip();
-                let u = edges_zero_apart_runs(&vals, &cnt, max_bins);
-                // the bin of each distinct value (ascending): the number of edges below it
-                let mut at = 0usize;
-                let bin_of: Vec<u8> = distinct
-                    .iter()
-                    .map(|&x| {
-                        while u[at] < x {
-                            at += 1;
-                        }
-                        at as u8
-                    })
-                    .collect();
-                (u, bin_of)
-            })
-            .unzip();
-        let n = ranks.rank.first().map_or(0, Vec::len);
-        let p = upper.len();
-        let stride = p.next_multiple_of(16).max(16);
-        let mut out = vec![0u8; n * stride];
-        out.par_chunks_mut(stride * 1024)
-            .enumerate()
-            .for_each(|(c, block)| {
-                for (i, row) in block.chunks_exact_mut(stride).enumerate() {
-                    let r = c * 1024 + i;
-                    for ((v, b), rank) in row.iter_mut().zip(&bin_of).zip(&ranks.rank) {
-                        *v = b[rank[r] as usize];
-                    }
-                }
-            });
-        Binned {
-            n,
-            p,
-            rows: out,
-            stride,
-            upper,
-        }
-    }
-
     /// The bins `codes` (by column) with their edges `upper`, copied row by row as well.
     fn from_codes(cols: Vec<Vec<u8>>, upper: Vec<Vec<f64>>) -> Self {
         let n = cols.first().map_or(0, Vec::len);
@@ -288,44 +217,6 @@ fn key(x: f64) -> u64 {
 /// The float of a [`key`].
 fn unkey(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
-
-/// Each column's distinct values in ascending (IEEE 754 total) order and each row's rank among
-/// them: the one sort that placing bin edges on any subset of the rows needs
-/// ([`Binned::with_edges_from_ranks`]).
-#[derive(Debug)]
-pub struct Ranks {
-    distinct: Vec<Vec<f64>>,
-    rank: Vec<Vec<u32>>,
-}
-
-impl Ranks {
-    /// The ranks of the columns `cols` (of equal length, below 2^32 rows).
-    ///
-    /// # Panics
-    /// If the columns have 2^32 rows or more.
-    pub fn new(cols: &[&[f64]]) -> Self {
-        let (distinct, rank) = cols
-            .par_iter()
-            .map(|c| {
-                let n = u32::try_from(c.len()).expect("fewer than 2^32 rows");
-                let mut order: Vec<(u64, u32)> = c.iter().map(|&x| key(x)).zip(0..n).collect();
-                order.sort_unstable();
-                let mut distinct = Vec::new();
-                let mut rank = vec![0u32; c.len()];
-                let mut last = None;
-                for &(k, r) in &order {
-                    if last != Some(k) {
-                        distinct.push(unkey(k));
-                        last = Some(k);
-                    }
-                    rank[r as usize] = (distinct.len() - 1) as u32;
-                }
-                (distinct, rank)
-            })
-            .unzip();
-        Ranks { distinct, rank }
-    }
 }
 
 /// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.
@@ -553,51 +444,5 @@ mod tests {
             Binned::with_edges_from(&[&c], 16, Some(&all)).upper,
             Binned::new(&[&c], 16).upper
         );
-    }
-
-    #[test]
-    fn edges_from_the_ranks_are_those_from_a_sort() {
-        // ties, negatives, both zeros, tiny values near ZERO, a constant column; subsets in
-        // any order, below and above the sample's size (whose strided rows then differ)
-        let n = SAMPLE_ROWS + 60_000;
-        let mut z = 0x1234_5678u64;
-        let mut next = || {
-            z = mix64(z);
-            z
-        };
-        let smooth: Vec<f64> = (0..n)
-            .map(|_| (next() % 1_000_000) as f64 / 1e3 - 300.0)
-            .collect();
-        let coarse: Vec<f64> = (0..n)
-            .map(|i| match next() % 6 {
-                0 => 0.0,
-                1 => -0.0,
-                2 => 1e-40,
-                3 => -1e-36,
-                _ => (i % 7) as f64 - 3.0,
-            })
-            .collect();
-        let constant = vec![2.5; n];
-        let cols: [&[f64]; 3] = [&smooth, &coarse, &constant];
-        let ranks = Ranks::new(&cols);
-        let mut shuffled: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
-        for i in (1..shuffled.len()).rev() {
-            shuffled.swap(i, (next() % (i as u64 + 1)) as usize);
-        }
-        let few: Vec<usize> = (0..n).step_by(97).collect();
-        for (rows, bins) in [(&shuffled, 255), (&few, 255), (&few, 7), (&Vec::new(), 255)] {
-            let sorted = Binned::with_edges_from(&cols, bins, Some(rows));
-            let counted = Binned::with_edges_from_ranks(&ranks, bins, rows);
-            assert_eq!(sorted.upper, counted.upper);
-            assert!(sorted.rows == counted.rows);
-        }
-    }
-
-    /// SplitMix64's finalizer, for test data.
-    fn mix64(z: u64) -> u64 {
-        let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }

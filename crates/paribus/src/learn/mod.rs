@@ -18,7 +18,7 @@ pub use logistic_l1::{L1LogisticCv, l1_logistic};
 pub use penalized::{ElasticNetCv, Ridge, RidgeCv, Selection};
 
 use crate::{Error, Result};
-use bins::{Binned, Ranks};
+use bins::Binned;
 use std::sync::{Arc, Mutex};
 
 /// Features by column (each of length `n`), with names.
@@ -44,8 +44,6 @@ pub struct Features<'a> {
 struct BinCache {
     all: Vec<(usize, Arc<Binned>)>,
     fitted: Vec<std::sync::Weak<Binned>>,
-    /// The columns' ranks, from the first fit that binned its own rows on.
-    ranks: Option<Arc<Ranks>>,
 }
 
 impl<'a> Features<'a> {
@@ -135,10 +133,9 @@ impl<'a> Features<'a> {
         b
     }
 
-    /// Every row binned with edges placed on the rows `rows` alone (those of
-    /// [`Binned::with_edges_from`], counted from the columns' ranks, which the view computes on
-    /// the first call and keeps), for a model that bins its own training rows (two models fitted
-    /// on different rows then cut a feature at different places). Not kept: the caller holds it,
+    /// Every row binned with edges placed on the rows `rows` alone ([`Binned::with_edges_from`]),
+    /// for a model that bins its own training rows (two models fitted on different rows then cut
+    /// a feature at different places). Not kept: the caller holds it,
     /// and the view knows it (for [`Features::holds_binned`]) while someone does. All rows in
     /// order give [`Features::binned`]'s, in a view whose bins come from all rows.
     pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
@@ -148,7 +145,7 @@ impl<'a> Features<'a> {
         {
             return self.binned(max_bins);
         }
-        let b = Arc::new(Binned::with_edges_from_ranks(&self.ranks(), max_bins, rows));
+        let b = Arc::new(Binned::with_edges_from(&self.cols, max_bins, Some(rows)));
         let mut cache = self
             .binned
             .lock()
@@ -156,27 +153,6 @@ impl<'a> Features<'a> {
         cache.fitted.retain(|w| w.strong_count() > 0);
         cache.fitted.push(Arc::downgrade(&b));
         b
-    }
-
-    /// The columns' ranks ([`Ranks`]), computed on the first call and shared afterwards.
-    fn ranks(&self) -> Arc<Ranks> {
-        let lookup = || {
-            let cache = self
-                .binned
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            cache.ranks.clone()
-        };
-        if let Some(r) = lookup() {
-            return r;
-        }
-        // computed without holding the lock, as in `binned`
-        let r = Arc::new(Ranks::new(&self.cols));
-        let mut cache = self
-            .binned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(cache.ranks.get_or_insert(r))
     }
 
     /// Whether `b` is one of the binned forms of this view (computed from these columns).
