@@ -59,9 +59,11 @@ impl Binned {
     /// If `max_bins` is outside 2..=256, or a row is out of range.
     pub fn with_edges_from(cols: &[&[f64]], max_bins: usize, rows: Option<&[usize]>) -> Self {
         assert!((2..=256).contains(&max_bins), "max_bins in 2..=256");
+        let n = cols.first().map_or(0, |c| c.len());
+        let p = cols.len();
         let upper: Vec<Vec<f64>> = cols
             .par_iter()
-            .map(|c| edges_zero_apart(&sorted_sample(c, rows), max_bins))
+            .map(|c| edges_zero_apart(c, max_bins, rows))
             .collect();
         let codes: Vec<Vec<u8>> = cols
             .par_iter()
@@ -82,20 +84,13 @@ impl Binned {
                     .collect()
             })
             .collect();
-        Binned::from_codes(codes, upper)
-    }
-
-    /// The bins `codes` (by column) with their edges `upper`, copied row by row as well.
-    fn from_codes(cols: Vec<Vec<u8>>, upper: Vec<Vec<f64>>) -> Self {
-        let n = cols.first().map_or(0, Vec::len);
-        let p = cols.len();
         let stride = p.next_multiple_of(16).max(16);
         let mut rows = vec![0u8; n * stride];
         if p > 0 {
             rows.par_chunks_mut(stride)
                 .enumerate()
                 .for_each(|(r, row)| {
-                    for (v, c) in row.iter_mut().zip(&cols) {
+                    for (v, c) in row.iter_mut().zip(&codes) {
                         *v = c[r];
                     }
                 });
@@ -164,33 +159,25 @@ pub(crate) fn edges(c: &[f64], max_bins: usize) -> Vec<f64> {
 /// values (`x < −ZERO`) get `max(1, ⌊(max_bins − 1) · negatives / non-zeros⌋)` bins, the
 /// last of them closed at `−ZERO`; then, when there are positive values (`x > ZERO`) and bins
 /// left, the bin of the zeros closes at `ZERO` and the positive values get the bins left.
-/// `v` is the sorted sample of the column.
-fn edges_zero_apart(v: &[f64], max_bins: usize) -> Vec<f64> {
-    let (vals, cnt) = runs(v);
-    edges_zero_apart_runs(&vals, &cnt, max_bins)
-}
-
-/// [`edges_zero_apart`] of the sorted sample given as its distinct values `vals` (ascending)
-/// and their counts `cnt` (each at least 1).
-fn edges_zero_apart_runs(vals: &[f64], cnt: &[usize], max_bins: usize) -> Vec<f64> {
-    if vals.is_empty() {
+fn edges_zero_apart(c: &[f64], max_bins: usize, rows: Option<&[usize]>) -> Vec<f64> {
+    if rows.map_or(c.is_empty(), <[usize]>::is_empty) {
         return vec![f64::INFINITY];
     }
-    let kneg = vals.partition_point(|&x| x < -ZERO);
-    let kpos = vals.partition_point(|&x| x <= ZERO);
+    let v = sorted_sample(c, rows);
+    let neg = v.partition_point(|&x| x < -ZERO);
+    let pos = v.partition_point(|&x| x <= ZERO);
     let mut upper = Vec::with_capacity(max_bins);
-    if kneg > 0 {
-        let neg: usize = cnt[..kneg].iter().sum();
-        let non_zero = neg + cnt[kpos..].iter().sum::<usize>();
+    if neg > 0 {
+        let non_zero = neg + (v.len() - pos);
         // truncated as LightGBM truncates it
         let share = (neg as f64 / non_zero as f64 * (max_bins - 1) as f64) as usize;
-        upper = edges_of_runs(&vals[..kneg], &cnt[..kneg], share.max(1));
+        upper = edges_of_sorted(&v[..neg], share.max(1));
         *upper.last_mut().expect("at least the +∞ bound") = -ZERO;
     }
     let left = max_bins - 1 - upper.len();
-    if kpos < vals.len() && left > 0 {
+    if pos < v.len() && left > 0 {
         upper.push(ZERO);
-        upper.extend(edges_of_runs(&vals[kpos..], &cnt[kpos..], left));
+        upper.extend(edges_of_sorted(&v[pos..], left));
     } else {
         upper.push(f64::INFINITY);
     }
@@ -203,30 +190,21 @@ fn sorted_sample(c: &[f64], rows: Option<&[usize]>) -> Vec<f64> {
     let n = rows.map_or(c.len(), <[usize]>::len);
     let s = n.min(SAMPLE_ROWS);
     let at = |k: usize| rows.map_or(k, |r| r[k]);
+    // sorted as integers that order as the floats do (IEEE 754 total order)
+    let key = |x: f64| {
+        let b = x.to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    };
+    let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
     let mut v: Vec<u64> = (0..s).map(|k| key(c[at(k * n / s)])).collect();
     v.sort_unstable();
     v.into_iter().map(unkey).collect()
 }
 
-/// An integer that orders as the float does (IEEE 754 total order).
-fn key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 { !b } else { b | (1 << 63) }
-}
-
-/// The float of a [`key`].
-fn unkey(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
-
 /// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.
 fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
-    let (vals, cnt) = runs(v);
-    edges_of_runs(&vals, &cnt, max_bins)
-}
-
-/// The distinct values of the sorted values `v` and how often each occurs.
-fn runs(v: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let s = v.len();
+    // distinct values and their counts
     let mut vals: Vec<f64> = Vec::new();
     let mut cnt: Vec<usize> = Vec::new();
     for &x in v {
@@ -237,13 +215,6 @@ fn runs(v: &[f64]) -> (Vec<f64>, Vec<usize>) {
             cnt.push(1);
         }
     }
-    (vals, cnt)
-}
-
-/// [`edges_of_sorted`] of the sorted values given as their distinct values `vals` (ascending,
-/// non-empty) and their counts `cnt`.
-fn edges_of_runs(vals: &[f64], cnt: &[usize], max_bins: usize) -> Vec<f64> {
-    let s: usize = cnt.iter().sum();
     let mid = |a: f64, b: f64| {
         let m = a + (b - a) / 2.0;
         // guard against rounding up to b for neighbouring floats
@@ -257,20 +228,18 @@ fn edges_of_runs(vals: &[f64], cnt: &[usize], max_bins: usize) -> Vec<f64> {
     } else {
         let mut remaining = s;
         let mut acc = 0usize;
-        // a bin's target share: the rows left over the bins left, changed only by a new edge
-        let mut target = remaining as f64 / max_bins as f64;
-        for k in 0..if max_bins > 1 { vals.len() - 1 } else { 0 } {
+        for k in 0..vals.len() - 1 {
+            let bins_left = max_bins - upper.len();
+            if bins_left == 1 {
+                break;
+            }
             acc += cnt[k];
+            let target = remaining as f64 / bins_left as f64;
             // close the bin when it is full, or when the next value alone would overfill it
             if acc as f64 >= target || (acc + cnt[k + 1]) as f64 > 1.5 * target {
                 upper.push(mid(vals[k], vals[k + 1]));
                 remaining -= acc;
                 acc = 0;
-                let bins_left = max_bins - upper.len();
-                if bins_left == 1 {
-                    break;
-                }
-                target = remaining as f64 / bins_left as f64;
             }
         }
     }

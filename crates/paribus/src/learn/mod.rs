@@ -135,9 +135,9 @@ impl<'a> Features<'a> {
 
     /// Every row binned with edges placed on the rows `rows` alone ([`Binned::with_edges_from`]),
     /// for a model that bins its own training rows (two models fitted on different rows then cut
-    /// a feature at different places). Not kept: the caller holds it,
-    /// and the view knows it (for [`Features::holds_binned`]) while someone does. All rows in
-    /// order give [`Features::binned`]'s, in a view whose bins come from all rows.
+    /// a feature at different places). Not kept: the caller holds it, and the view knows it (for
+    /// [`Features::holds_binned`]) while someone does. All rows in order give
+    /// [`Features::binned`]'s, in a view whose bins come from all rows.
     pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
         if self.bin_rows.is_none()
             && rows.len() == self.n
