@@ -1722,6 +1722,14 @@ mod tests {
             .collect();
         assert!(models.iter().all(|m| Arc::ptr_eq(&m.bins, &b)));
         assert!(!Arc::ptr_eq(&b, &fx.binned(255)));
+        // another view from the same rows (a cross-fit's next repetition) shares them; one from
+        // other rows does not
+        assert!(Arc::ptr_eq(
+            &fx.with_bins_from(part.clone()).binned(255),
+            &b
+        ));
+        let other: Vec<usize> = (0..3000).filter(|i| i % 4 == 0).collect();
+        assert!(!Arc::ptr_eq(&fx.with_bins_from(other).binned(255), &b));
         // predictions from its bins are those from the thresholds
         let all: Vec<usize> = (0..3000).collect();
         let fresh = feats(&x);

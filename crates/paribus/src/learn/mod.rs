@@ -32,19 +32,24 @@ pub struct Features<'a> {
     names: Vec<String>,
     cols: Vec<&'a [f64]>,
     n: usize,
-    binned: Arc<Mutex<BinCache>>,
+    binned: SharedBins,
     /// The rows that place the bin edges of [`Features::binned`] (all rows when `None`).
     bin_rows: Option<Arc<[usize]>>,
 }
 
-/// Binned forms of a [`Features`] view: by `max_bins` (edges from all rows, kept), and those
-/// with edges from a fit's rows ([`Features::binned_from`]), held by the models that use them
-/// and known here only while they live.
+/// Binned forms of a [`Features`] view: by `max_bins` (edges from all rows, kept), those with
+/// edges from a fit's rows ([`Features::binned_from`]), held by the models that use them and
+/// known here only while they live, and the caches of the views made from this one by
+/// [`Features::with_bins_from`], by their rows.
 #[derive(Debug, Default)]
 struct BinCache {
     all: Vec<(usize, Arc<Binned>)>,
     fitted: Vec<std::sync::Weak<Binned>>,
+    parts: Vec<(Arc<[usize]>, SharedBins)>,
 }
+
+/// A [`BinCache`] shared by the clones of a view.
+type SharedBins = Arc<Mutex<BinCache>>;
 
 impl<'a> Features<'a> {
     /// Wraps named columns of equal length with finite values.
@@ -82,17 +87,33 @@ impl<'a> Features<'a> {
     /// part of the data in every fold (the controls, or the treated), whose rows can be
     /// distributed unlike all rows. LightGBM places each fit's edges on its own training rows;
     /// edges from the part's rows in every fold come close to that and are still computed once.
+    /// Views made from this one with the same rows share their bins (the repetitions of a
+    /// cross-fit, two nuisances fitted on the same part).
     ///
     /// # Panics
     /// If a row is out of range.
     pub fn with_bins_from(&self, rows: Vec<usize>) -> Features<'a> {
         assert!(rows.iter().all(|&r| r < self.n), "rows in range");
+        let (bin_rows, binned) = {
+            let mut cache = self
+                .binned
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match cache.parts.iter().find(|(r, _)| **r == *rows) {
+                Some((r, c)) => (Arc::clone(r), Arc::clone(c)),
+                None => {
+                    let part = (Arc::<[usize]>::from(rows), Arc::default());
+                    cache.parts.push((Arc::clone(&part.0), Arc::clone(&part.1)));
+                    part
+                }
+            }
+        };
         Features {
             names: self.names.clone(),
             cols: self.cols.clone(),
             n: self.n,
-            binned: Arc::default(),
-            bin_rows: Some(rows.into()),
+            binned,
+            bin_rows: Some(bin_rows),
         }
     }
 
