@@ -18,13 +18,15 @@ two runs of LightGBM's own binning that differ only in `data_random_seed` (2 ove
 much the loss of one draw moves with nothing but the sample of the binning.
 """
 import argparse
-import math
+import tempfile
+from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pyarrow.parquet as pq
 
 from bench import generate
+from seeds import summary
 
 PARAMS = dict(num_leaves=31, learning_rate=0.1, max_depth=-1, min_data_in_leaf=20,
               min_sum_hessian_in_leaf=1e-3, lambda_l1=0.0, lambda_l2=0.0, max_bin=255,
@@ -76,8 +78,6 @@ def main():
     ap.add_argument("--vary", choices=["bins", "sample-seed"], default="bins")
     a = ap.parse_args()
     what = "shared / own bins" if a.vary == "bins" else "data_random_seed 2 / 1"
-    import tempfile
-    from pathlib import Path
     ratios = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in a.seeds:
@@ -97,11 +97,9 @@ def main():
                 line.append(f"{nm} {r:.5f}")
             print(f"irm {a.rows} seed {seed}: {what} " + ", ".join(line), flush=True)
     for nm, rs in ratios.items():
-        k = len(rs)
-        mean = sum(rs) / k
-        se = math.sqrt(sum((r - mean) ** 2 for r in rs) / (k - 1) / k) if k > 1 else float("nan")
-        sd = se * math.sqrt(k) if k > 1 else float("nan")
-        print(f"{nm}: {what}: mean ratio {mean:.5f} (SE {se:.5f}, sd of a draw {sd:.5f}) over {k} draws")
+        s = summary(rs)
+        print(f"{nm}: {what}: mean ratio {s['mean']:.5f} (SE {s['se_of_mean']}, sd of a draw {s['sd']}) "
+              f"over {len(rs)} draws")
 
 
 if __name__ == "__main__":
