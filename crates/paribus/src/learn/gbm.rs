@@ -351,83 +351,78 @@ struct Node {
 struct Tree {
     nodes: Vec<Node>,
     values: Vec<f64>,
-    /// The same tree for rows given by their bins: the inner nodes, then one node per leaf that
-    /// leads back to itself, so that every row can take the same number of steps.
-    flat: Vec<Step>,
-    /// The depth of the deepest leaf (the steps a row takes).
-    depth: usize,
 }
 
-/// A node of [`Tree::flat`]: rows with `bin(feature) ≤ bin` go to `left`, the others to `right`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Step {
-    feature: u32,
-    bin: u32,
-    left: u32,
-    right: u32,
-}
+/// Rows predicted together from their bins: their bins copied side by side (16 KiB at 32 bytes
+/// a row) stay in the L1 cache while every tree sorts them.
+const BLOCK: usize = 512;
+const _: () = assert!(BLOCK.is_power_of_two() && BLOCK <= 1 << 16);
 
-/// Rows that descend a tree together in a binned prediction.
-const LANES: usize = 16;
+/// The scratch of [`Tree::add_block`]: row numbers within a block, in two buffers that a node's
+/// rows move between, and the nodes left to visit (node, first row, rows, whether the rows are
+/// in `tmp`).
+struct Scratch {
+    idx: [u16; BLOCK],
+    tmp: [u16; BLOCK],
+    stack: Vec<(i32, usize, usize, bool)>,
+}
 
 impl Tree {
     fn new(nodes: Vec<Node>, values: Vec<f64>) -> Self {
-        let inner = nodes.len() as u32;
-        let child = |c: i32| if c >= 0 { c as u32 } else { inner + !c as u32 };
-        let mut flat: Vec<Step> = nodes
-            .iter()
-            .map(|n| Step {
-                feature: n.feature,
-                bin: u32::from(n.bin),
-                left: child(n.left),
-                right: child(n.right),
-            })
-            .collect();
-        // a leaf: every bin is ≤ 255, so its rows go "left", to the leaf itself
-        flat.extend((0..values.len() as u32).map(|l| Step {
-            feature: 0,
-            bin: 255,
-            left: inner + l,
-            right: inner + l,
-        }));
-        let mut depth = 0;
-        let mut stack = vec![(0usize, 0usize)];
-        while let Some((k, d)) = stack.pop() {
-            if let Some(n) = nodes.get(k) {
-                for c in [n.left, n.right] {
-                    if c >= 0 {
-                        stack.push((c as usize, d + 1));
-                    } else {
-                        depth = depth.max(d + 1);
-                    }
-                }
-            }
-        }
-        Tree {
-            nodes,
-            values,
-            flat,
-            depth,
-        }
+        Tree { nodes, values }
     }
 
-    /// Adds the tree's values at the rows `rows` (their bins) to `out`: [`LANES`] rows descend
-    /// side by side, each the same number of steps with the way chosen as data, not as a branch.
-    fn add_binned(&self, rows: &[&[u8]; LANES], out: &mut [f64; LANES]) {
-        let mut k = [0u32; LANES];
-        for _ in 0..self.depth {
-            for (ki, row) in k.iter_mut().zip(rows) {
-                let s = self.flat[*ki as usize];
-                *ki = if u32::from(row[s.feature as usize]) <= s.bin {
-                    s.left
-                } else {
-                    s.right
-                };
+    /// Adds the tree's value at each of the `n` rows whose bins are `bins` (`stride` bytes a
+    /// row) to `sum`: the rows are partitioned node by node down the tree, as training
+    /// partitioned them, so a row takes as many steps as its leaf is deep, without a branch on
+    /// its bins. `idx` and `tmp` (at least `n` entries) and `stack` are scratch.
+    fn add_block(&self, bins: &[u8], stride: usize, sum: &mut [f64], scratch: &mut Scratch) {
+        let n = sum.len();
+        let Scratch { idx, tmp, stack } = scratch;
+        if self.nodes.is_empty() {
+            for s in &mut sum[..n] {
+                *s += self.values[0];
             }
+            return;
         }
-        let inner = self.nodes.len();
-        for (o, &ki) in out.iter_mut().zip(&k) {
-            *o += self.values[ki as usize - inner];
+        for (k, i) in idx[..n].iter_mut().enumerate() {
+            *i = k as u16;
+        }
+        stack.push((0, 0, n, false));
+        while let Some((k, start, len, in_tmp)) = stack.pop() {
+            let (from, to) = if in_tmp {
+                (&mut *tmp, &mut *idx)
+            } else {
+                (&mut *idx, &mut *tmp)
+            };
+            if k < 0 {
+                let v = self.values[!k as usize];
+                for &i in &from[start..start + len] {
+                    sum[usize::from(i)] += v;
+                }
+                continue;
+            }
+            let node = &self.nodes[k as usize];
+            let (f, bin) = (node.feature as usize, node.bin);
+            // left rows forward from `start`, right rows backward from the end: each row is
+            // written at both cursors and only its side's cursor moves (both cursors stay in
+            // the node's rows, so the masks, which keep them in the array, change nothing)
+            let (mut l, mut r) = (start, start + len);
+            for &i in &from[start..start + len] {
+                let left = u16::from(bins[usize::from(i) * stride + f]) <= bin;
+                to[l & (BLOCK - 1)] = i;
+                to[(r - 1) & (BLOCK - 1)] = i;
+                l += usize::from(left);
+                r -= usize::from(!left);
+            }
+            for (child, s, m) in [
+                (node.right, l, start + len - l),
+                (node.left, start, l - start),
+            ] {
+                if m > 0 {
+                    stack.push((child, s, m, !in_tmp));
+                }
+            }
         }
     }
 
@@ -491,18 +486,25 @@ impl Fitted for GbmModel {
         let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
         if x.holds_binned(&self.bins) {
             let b = &*self.bins;
+            let stride = b.stride();
             let mut out = vec![0.0; rows.len()];
-            out.par_chunks_mut(LANES)
-                .zip(rows.par_chunks(LANES))
-                .with_min_len(128)
+            out.par_chunks_mut(BLOCK)
+                .zip(rows.par_chunks(BLOCK))
                 .for_each(|(o, rs)| {
-                    // a short last chunk repeats its first row in the spare lanes
-                    let bins: [&[u8]; LANES] =
-                        std::array::from_fn(|i| b.row(rs[i.min(rs.len() - 1)]));
+                    let n = rs.len();
+                    let mut bins = vec![0u8; n * stride];
+                    for (dst, &r) in bins.chunks_exact_mut(stride).zip(rs) {
+                        dst.copy_from_slice(b.row(r));
+                    }
                     // the trees' values summed first, as the path from values does
-                    let mut sum = [0.0; LANES];
+                    let mut sum = [0.0; BLOCK];
+                    let mut scratch = Scratch {
+                        idx: [0; BLOCK],
+                        tmp: [0; BLOCK],
+                        stack: Vec::with_capacity(64),
+                    };
                     for t in &self.trees {
-                        t.add_binned(&bins, &mut sum);
+                        t.add_block(&bins, stride, &mut sum[..n], &mut scratch);
                     }
                     for (v, s) in o.iter_mut().zip(sum) {
                         *v = link(self.init + s);
