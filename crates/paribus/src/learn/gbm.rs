@@ -1752,6 +1752,24 @@ mod tests {
         // a fit on all rows of such a view still uses the view's edges
         let m = gbm.fit_model(&px, &y, &all, false).unwrap();
         assert!(Arc::ptr_eq(&m.bins, &b));
+        // the parent view (and its clones) predicts from the part's bins too
+        assert!(fx.holds_binned(&b) && fx.clone().holds_binned(&b));
+        // a model that bins its own fit rows, fitted on the rows that place the view's edges,
+        // takes the view's bins (an X-learner's τ₀ on the controls shares μ₀'s)
+        let own = GbmParams {
+            bins_from_fit_rows: true,
+            ..GbmParams::default()
+        }
+        .check()
+        .unwrap();
+        assert!(Arc::ptr_eq(
+            &own.fit_model(&px, &y, &part, false).unwrap().bins,
+            &b
+        ));
+        assert!(!Arc::ptr_eq(
+            &own.fit_model(&px, &y, &folds[0], false).unwrap().bins,
+            &b
+        ));
     }
 
     #[test]

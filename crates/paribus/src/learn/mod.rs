@@ -51,6 +51,17 @@ struct BinCache {
 /// A [`BinCache`] shared by the clones of a view.
 type SharedBins = Arc<Mutex<BinCache>>;
 
+impl BinCache {
+    /// Whether `b` is one of the bins kept or known here (not those of the parts).
+    fn holds(&self, b: &Arc<Binned>) -> bool {
+        self.all.iter().any(|(_, c)| Arc::ptr_eq(c, b))
+            || self
+                .fitted
+                .iter()
+                .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(b)))
+    }
+}
+
 impl<'a> Features<'a> {
     /// Wraps named columns of equal length with finite values.
     ///
@@ -157,13 +168,15 @@ impl<'a> Features<'a> {
     /// Every row binned with edges placed on the rows `rows` alone ([`Binned::with_edges_from`]),
     /// for a model that bins its own training rows (two models fitted on different rows then cut
     /// a feature at different places). Not kept: the caller holds it, and the view knows it (for
-    /// [`Features::holds_binned`]) while someone does. All rows in order give
-    /// [`Features::binned`]'s, in a view whose bins come from all rows.
+    /// [`Features::holds_binned`]) while someone does. The rows that place this view's own
+    /// edges (all rows in order, or those of [`Features::with_bins_from`]) give
+    /// [`Features::binned`]'s.
     pub fn binned_from(&self, max_bins: usize, rows: &[usize]) -> Arc<Binned> {
-        if self.bin_rows.is_none()
-            && rows.len() == self.n
-            && rows.iter().enumerate().all(|(i, &r)| i == r)
-        {
+        let own = match self.bin_rows.as_deref() {
+            Some(b) => b == rows,
+            None => rows.len() == self.n && rows.iter().enumerate().all(|(i, &r)| i == r),
+        };
+        if own {
             return self.binned(max_bins);
         }
         let b = Arc::new(Binned::with_edges_from(&self.cols, max_bins, Some(rows)));
@@ -176,17 +189,19 @@ impl<'a> Features<'a> {
         b
     }
 
-    /// Whether `b` is one of the binned forms of this view (computed from these columns).
+    /// Whether `b` is one of the binned forms of this view (computed from these columns),
+    /// those of the views made from it by [`Features::with_bins_from`] included.
     pub fn holds_binned(&self, b: &Arc<Binned>) -> bool {
         let cache = self
             .binned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.all.iter().any(|(_, c)| Arc::ptr_eq(c, b))
-            || cache
-                .fitted
-                .iter()
-                .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(b)))
+        cache.holds(b)
+            || cache.parts.iter().any(|(_, part)| {
+                part.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .holds(b)
+            })
     }
 
     /// Number of rows.

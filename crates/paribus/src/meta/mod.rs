@@ -575,10 +575,16 @@ impl Meta {
         let model = match self.0.method {
             Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
             Method::T | Method::X => {
+                // each arm's models bin the features on that arm's rows, as LightGBM bins a
+                // fit's own rows (the X-learner's τ₀ then shares μ₀'s bins, and τ₁ μ₁'s)
+                let (x0, x1) = (
+                    x.with_bins_from(control.clone()),
+                    x.with_bins_from(treated.clone()),
+                );
                 // independent fits run side by side
                 let (mu0, mu1) = rayon::join(
-                    || l.outcome.fit(x, y, &control),
-                    || l.outcome.fit(x, y, &treated),
+                    || l.outcome.fit(&x0, y, &control),
+                    || l.outcome.fit(&x1, y, &treated),
                 );
                 let (mu0, mu1) = (mu0?, mu1?);
                 if self.0.method == Method::T {
@@ -596,8 +602,14 @@ impl Meta {
                         imputed[i] = v - y[i];
                     }
                     let (tau1, tau0) = rayon::join(
-                        || l.effect.fit(&xe, &imputed, &treated),
-                        || l.effect.fit(&xe, &imputed, &control),
+                        || {
+                            l.effect
+                                .fit(&xe.with_bins_from(treated.clone()), &imputed, &treated)
+                        },
+                        || {
+                            l.effect
+                                .fit(&xe.with_bins_from(control.clone()), &imputed, &control)
+                        },
                     );
                     let (tau1, tau0) = (tau1?, tau0?);
                     let e = match known {
@@ -651,6 +663,12 @@ impl Meta {
                 } else {
                     let mut mu0 = vec![0.0; n];
                     let mut mu1 = vec![0.0; n];
+                    // each arm's outcome models bin the features on that arm's rows, once for
+                    // all folds (as dml's cross-fit does)
+                    let (x0, x1) = (
+                        x.with_bins_from(control.clone()),
+                        x.with_bins_from(treated.clone()),
+                    );
                     // the folds' outcome models all side by side; results (and the first error)
                     // taken in fold order
                     let fold_fit = |f: u32| -> Result<Option<FoldOutcomes>> {
@@ -672,8 +690,8 @@ impl Meta {
                             }
                         }
                         let (p0, p1) = rayon::join(
-                            || Ok::<_, Error>(l.outcome.fit(x, y, &tr0)?.predict(x, &test)),
-                            || Ok::<_, Error>(l.outcome.fit(x, y, &tr1)?.predict(x, &test)),
+                            || Ok::<_, Error>(l.outcome.fit(&x0, y, &tr0)?.predict(&x0, &test)),
+                            || Ok::<_, Error>(l.outcome.fit(&x1, y, &tr1)?.predict(&x1, &test)),
                         );
                         Ok(Some(FoldOutcomes {
                             test,
