@@ -6,7 +6,7 @@ known propensity 0.5 given to both (neither fits a propensity model), 2 threads.
 
 Run from the repository root (see bench/README.md):
 
-    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr dr-folds [t]
+    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr dr-all [t]
         # --repeats R --threads T --cap S --peer-max-rss-gib G --wait-max S --paribus BIN --out FILE
 
 --methods t adds a diagnostic: the T-learner (the two outcome models alone, CATE = mu_1 - mu_0,
@@ -18,11 +18,12 @@ paribus: paribus uplift fit --data FILE --outcome y --treatment w --covariates '
   x:  mu_0, mu_1 on each arm's rows, the effect models tau_0, tau_1 on the imputed effects,
       CATE = 0.5 tau_0 + 0.5 tau_1; 4 fits, no cross-fitting.
   dr: 5-fold cross-fitting: per fold, mu_0 and mu_1 on the arm's rows of the other 4/5; the
-      pseudo-outcome of every row from its out-of-fold models; one effect model on all rows;
-      10 outcome fits (each on ~2/5 of the rows) + 1 effect fit (all rows).
-  dr-folds: the same with --final-fit folds: one effect model on each fold's rows, the CATE
-      their mean (Kennedy's cross-fitted DR-learner, as CausalML averages its 3 rotations);
-      10 outcome fits + 5 effect fits (each on 1/5 of the rows), 5 predictions of every row.
+      pseudo-outcome of every row from its out-of-fold models; one effect model on each fold's
+      rows, the CATE their mean (the default, --final-fit folds: Kennedy's cross-fitted
+      DR-learner, as CausalML averages its 3 rotations); 10 outcome fits (each on ~2/5 of the
+      rows) + 5 effect fits (each on 1/5), 5 predictions of every row.
+  dr-all: the same with --final-fit all: one effect model on all rows (EconML's DRLearner);
+      10 outcome fits + 1 effect fit (all rows).
 peer:    bench/meta/peer_meta.py: BaseXRegressor(learner=LGBMRegressor(...)).fit_predict(X, w, y,
          p=0.5) / BaseDRRegressor(...).fit_predict(X, w, y, p=0.5, seed=1); CausalML's DR uses
          its own 3-way split: 3 rotations, each with mu_0, mu_1 on one third (~1/6 of the rows
@@ -97,11 +98,11 @@ SEED = 20261208
 P = 20
 CHUNK = 1_000_000
 SIZES = (100_000, 1_000_000)
-METHODS = ("x", "dr", "dr-folds")
-# dr-folds: paribus's DR-learner with one effect model per fold, averaged (--final-fit folds),
-# against the same CausalML DR run as dr
-PARIBUS_METHOD_ARGS = {"dr-folds": ["--method", "dr", "--final-fit", "folds"]}
-PEER_METHOD = {"dr-folds": "dr"}
+METHODS = ("x", "dr", "dr-all")
+# dr-all: paribus's DR-learner with one effect model on all rows (--final-fit all, EconML's
+# way), against the same CausalML DR run as dr
+PARIBUS_METHOD_ARGS = {"dr-all": ["--method", "dr", "--final-fit", "all"]}
+PEER_METHOD = {"dr-all": "dr"}
 # the T-learner is a diagnostic only (--methods t): the two outcome models alone, no second
 # stage, so that the base learners' accuracy can be compared apart from the meta-learners
 DIAGNOSTIC_METHODS = ("t",)
@@ -122,17 +123,16 @@ DESIGN = {
         "paribus": "diagnostic: mu_0 on the control rows, mu_1 on the treated rows; CATE = mu_1 - mu_0; 2 fits",
         "causalml": "diagnostic: the same 2 fits (BaseTRegressor); CATE = mu_1 - mu_0",
     },
-    "dr-folds": {
-        "paribus": "5-fold cross-fitting as dr (--final-fit folds): per fold mu_0 and mu_1 on the other "
-                   "4/5, the out-of-fold pseudo-outcome of every row, one effect model on each fold's rows; "
-                   "CATE = the mean of the 5 effect models; 10 outcome fits on ~0.4 n rows + 5 effect "
-                   "fits on 0.2 n",
+    "dr-all": {
+        "paribus": "5-fold cross-fitting as dr, then one effect model on all rows (--final-fit all, "
+                   "EconML's way): 10 outcome fits on ~0.4 n rows + 1 effect fit on n",
         "causalml": "the same CausalML run as dr",
     },
     "dr": {
         "paribus": "5-fold cross-fitting: per fold mu_0 and mu_1 on the other 4/5 (each arm's rows), "
-                   "the out-of-fold pseudo-outcome of every row, one effect model on all rows: "
-                   "10 outcome fits on ~0.4 n rows + 1 effect fit on n (5 n rows fitted)",
+                   "the out-of-fold pseudo-outcome of every row, one effect model on each fold's rows "
+                   "(the default --final-fit folds); CATE = the mean of the 5 effect models: 10 outcome "
+                   "fits on ~0.4 n rows + 5 effect fits on 0.2 n (5 n rows fitted)",
         "causalml": "CausalML's own 3-way split (KFold(3, shuffle=True, random_state=seed)): in each of "
                     "3 rotations mu_0, mu_1 on the arms of one third, tau on the pseudo-outcome of another "
                     "third (the last third would fit the propensity, not needed with p given); CATE = the "
@@ -668,9 +668,9 @@ def main():
         "notes": [
             "CausalML's DR-learner cross-fits with its own 3-way split (3 rotations; the outcome "
             "models on one third, the effect model on another), paribus's with 5 folds (the outcome "
-            "models on 4/5, one effect model on all rows): the two DR-learners are different "
-            "estimators with different amounts of work (CausalML fits 2 n rows in 9 fits, paribus "
-            "5 n rows in 11 fits).",
+            "models on 4/5, one effect model per fold, averaged; dr-all: one on all rows): the "
+            "averaging is the same, the splits are not, and the amounts of work differ (CausalML "
+            "fits 2 n rows in 9 fits, paribus 5 n rows in 15 fits, dr-all 11).",
             "CausalML's fit_predict is called with verbose=False: no in-sample error metrics of "
             "the outcome models (extra predictions that paribus does not make).",
         ],

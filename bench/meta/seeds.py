@@ -5,10 +5,11 @@ seed, numpy's default_rng(seed), not bench.py's stream), with the true tau, and 
 CATE RMSEs paribus / peer per seed, their mean and standard deviation.
 
     /work/venv-meta-bench/bin/python bench/meta/seeds.py --rows 100000 --seeds 1 2 3 4 5 6 7 8
-        # --methods t x dr dr-folds (default all four)
+        # --methods t x dr dr-all (default all four)
 
-paribus: `uplift fit --method t|x|dr --learner gbm --propensity 0.5 --threads 2 --seed 1` (dr-folds:
-`--method dr --final-fit folds`, one effect model per fold, averaged); peer:
+paribus: `uplift fit --method t|x|dr --learner gbm --propensity 0.5 --threads 2 --seed 1` (dr: one
+effect model per fold, averaged, the default; dr-all: `--method dr --final-fit all`, one effect
+model on all rows); peer:
 two LGBMRegressor fits (T), CausalML's BaseXRegressor.fit_predict (X) and
 BaseDRRegressor.fit_predict(..., seed=1) (DR, its own 3-way split: not paribus's 5-fold
 cross-fit, see README.md), LightGBM's defaults as in bench.py, n_jobs 2.
@@ -51,7 +52,7 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 9)))
     ap.add_argument("--paribus", default=str(ROOT / "target/release/paribus"))
-    methods = ["t", "x", "dr", "dr-folds"]
+    methods = ["t", "x", "dr", "dr-all"]
     ap.add_argument("--methods", nargs="+", choices=methods, default=methods)
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -67,7 +68,7 @@ def main():
             for m in a.methods:
                 subprocess.run([a.paribus, "uplift", "fit", "--data", str(data), "--outcome", "y",
                                 "--treatment", "w", "--covariates", "x*",
-                                *(["--method", "dr", "--final-fit", "folds"] if m == "dr-folds"
+                                *(["--method", "dr", "--final-fit", "all"] if m == "dr-all"
                                   else ["--method", m]),
                                 "--learner", "gbm", "--propensity", "0.5", "--threads", "2",
                                 "--seed", "1", "--out", str(cate), "--json"],
@@ -83,10 +84,10 @@ def main():
             if "x" in a.methods:
                 xl = BaseXRegressor(learner=LGBMRegressor(**LGB))
                 res["peer_x"] = rmse(xl.fit_predict(x, w, y, p=p, verbose=False).ravel(), tau)
-            if "dr" in a.methods or "dr-folds" in a.methods:
+            if "dr" in a.methods or "dr-all" in a.methods:
                 dr = BaseDRRegressor(learner=LGBMRegressor(**LGB))
                 res["peer_dr"] = rmse(dr.fit_predict(x, w, y, p=p, verbose=False, seed=1).ravel(), tau)
-                res["peer_dr-folds"] = res["peer_dr"]
+                res["peer_dr-all"] = res["peer_dr"]
             print(json.dumps(res), flush=True)
             runs.append(res)
     for m in a.methods:

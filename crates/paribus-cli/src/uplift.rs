@@ -89,10 +89,10 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 0.01)]
     clip: f64,
     /// Effect models of R and DR: `all` fits one on every row's cross-fitted pseudo-outcome
-    /// (EconML's way); `folds` one on each fold's rows, the CATE their mean (Kennedy's
-    /// cross-fitted DR-learner; CausalML's way).
-    #[arg(long, default_value = "all", value_name = "all|folds")]
-    final_fit: String,
+    /// (EconML's way; the default for r); `folds` one on each fold's rows, the CATE their mean
+    /// (Kennedy's cross-fitted DR-learner; CausalML's way; the default for dr).
+    #[arg(long, value_name = "all|folds")]
+    final_fit: Option<String>,
     /// Bootstrap replicates of the whole pipeline for standard errors (0: none).
     #[arg(long, default_value_t = 0)]
     bootstrap: usize,
@@ -327,18 +327,18 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             out_format(p, flag)?;
         }
     }
-    let final_fit = FinalFit::from_name(&a.final_fit).ok_or_else(|| {
-        InputError(format!(
-            "--final-fit must be all or folds, got {:?}",
-            a.final_fit
-        ))
-    })?;
+    let defaults = MetaParams::new(method);
+    let final_fit = match &a.final_fit {
+        None => defaults.final_fit,
+        Some(f) => FinalFit::from_name(f)
+            .ok_or_else(|| InputError(format!("--final-fit must be all or folds, got {f:?}")))?,
+    };
     let params = MetaParams {
         folds: a.folds,
         clip: a.clip,
         final_fit,
         seed: c.seed.unwrap_or(0),
-        ..MetaParams::new(method)
+        ..defaults
     }
     .check()
     .map_err(|e| match e {

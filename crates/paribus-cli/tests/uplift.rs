@@ -113,7 +113,13 @@ fn binary_meta_learners_equal_causalml_and_econml() {
             1e-9,
         ),
         ("r", fold.to_vec(), vec!["r_econml"], 1e-6),
-        ("dr", fold.to_vec(), vec!["dr_econml"], 1e-6),
+        // EconML's DRLearner fits one effect model on all rows
+        (
+            "dr",
+            [&fold[..], &["--final-fit", "all"]].concat(),
+            vec!["dr_econml"],
+            1e-6,
+        ),
     ];
     for (k, (method, extra, cols, tol)) in cases.iter().enumerate() {
         let out = out_path(&format!("binary_{k}.csv"));
@@ -167,17 +173,17 @@ fn dr_learner_average_effect_equals_econml() {
         (e["std_error"].as_f64().unwrap() - se).abs() < 1e-6 * se.max(1.0),
         "{e}"
     );
-    // one effect model per fold: the same nuisances, so the same AIPW effect, and it says so
-    let (w, _) = run_json(&[&base[..], &["--final-fit", "folds"]].concat());
+    // DR's default is one effect model per fold; one on all rows has the same nuisances, so
+    // the same AIPW effect; each says which it fitted
+    let (w, _) = run_json(&[&base[..], &["--final-fit", "all"]].concat());
     assert_eq!(est(&w, "aipw(1)"), est(&v, "aipw(1)"));
-    let cf = &w["diagnostics"]["meta_learner"]["cross_fitting"];
-    assert!(
-        cf["effect_models"]
-            .as_str()
-            .unwrap()
-            .starts_with("one per fold"),
-        "{cf}"
-    );
+    for (out, says) in [(&v, "one per fold"), (&w, "one, on every row")] {
+        let cf = &out["diagnostics"]["meta_learner"]["cross_fitting"];
+        assert!(
+            cf["effect_models"].as_str().unwrap().starts_with(says),
+            "{cf}"
+        );
+    }
 }
 
 #[test]

@@ -272,7 +272,9 @@ pub struct MetaParams {
     pub folds: usize,
     /// Propensity clipping bound.
     pub clip: f64,
-    /// R, DR: one effect model on every row, or one per fold averaged.
+    /// R, DR: one effect model on every row, or one per fold averaged (default: one per fold
+    /// for DR, Kennedy's cross-fitted form; one on every row for R, Nie and Wager's single
+    /// minimization; one for the learners that do not cross-fit, which have no other).
     pub final_fit: FinalFit,
     /// Fewest rows per level.
     pub min_arm_rows: usize,
@@ -287,7 +289,11 @@ impl MetaParams {
             method,
             folds: 5,
             clip: 0.01,
-            final_fit: FinalFit::All,
+            final_fit: if method == Method::Dr {
+                FinalFit::Folds
+            } else {
+                FinalFit::All
+            },
             min_arm_rows: 10,
             seed: 0,
         }
