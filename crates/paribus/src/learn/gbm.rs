@@ -38,7 +38,8 @@
 //! partition of a long run by blocks of a fixed size and the prediction work by row; the
 //! histograms are exact integers and every floating-point sum is taken in a fixed order, so a
 //! fit gives the same bytes whatever the thread count. Rows of the view a model was fitted on
-//! are predicted from their bins, 16 rows descending a tree side by side. The defaults are
+//! are predicted from their bins, a block of rows partitioned down each tree node by node (each
+//! row takes its own leaf's depth, not the deepest leaf's). The defaults are
 //! LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
