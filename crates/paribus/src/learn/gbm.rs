@@ -356,28 +356,24 @@ struct Tree {
 
 /// Rows predicted together from their bins: their bins copied column by column (10 KiB for 20
 /// features) stay in the L1 cache while every tree sorts them.
-const BLOCK: usize = 512;
-const _: () = assert!(BLOCK.is_power_of_two() && BLOCK <= 1 << 16);
+const PREDICT_ROWS: usize = 512;
+const _: () = assert!(PREDICT_ROWS.is_power_of_two() && PREDICT_ROWS <= 1 << 16);
 
 /// The scratch of [`Tree::add_block`]: row numbers within a block, in two buffers that a node's
 /// rows move between, and the nodes left to visit (node, first row, rows, whether the rows are
 /// in `tmp`).
 struct Scratch {
-    idx: [u16; BLOCK],
-    tmp: [u16; BLOCK],
+    idx: [u16; PREDICT_ROWS],
+    tmp: [u16; PREDICT_ROWS],
     stack: Vec<(i32, usize, usize, bool)>,
 }
 
 impl Tree {
-    fn new(nodes: Vec<Node>, values: Vec<f64>) -> Self {
-        Tree { nodes, values }
-    }
-
     /// Adds the tree's value at each row of a block to `sum` (one entry per row), `cols[j][k]`
     /// being the bin of the block's row `k` in feature `j`: the rows are partitioned node by
     /// node down the tree, as training partitioned them, so a row takes as many steps as its
     /// leaf is deep, without a branch on its bins.
-    fn add_block(&self, cols: &[[u8; BLOCK]], sum: &mut [f64], scratch: &mut Scratch) {
+    fn add_block(&self, cols: &[[u8; PREDICT_ROWS]], sum: &mut [f64], scratch: &mut Scratch) {
         let n = sum.len();
         let Scratch { idx, tmp, stack } = scratch;
         if self.nodes.is_empty() {
@@ -407,12 +403,12 @@ impl Tree {
             let (col, bin) = (&cols[node.feature as usize], node.bin);
             // left rows forward from `start`, right rows backward from the end: each row is
             // written at both cursors and only its side's cursor moves (both cursors stay in
-            // the node's rows, and rows are below BLOCK, so the masks change nothing)
+            // the node's rows, and rows are below PREDICT_ROWS, so the masks change nothing)
             let (mut l, mut r) = (start, start + len);
             for &i in &from[start..start + len] {
-                let left = u16::from(col[usize::from(i) & (BLOCK - 1)]) <= bin;
-                to[l & (BLOCK - 1)] = i;
-                to[(r - 1) & (BLOCK - 1)] = i;
+                let left = u16::from(col[usize::from(i) & (PREDICT_ROWS - 1)]) <= bin;
+                to[l & (PREDICT_ROWS - 1)] = i;
+                to[(r - 1) & (PREDICT_ROWS - 1)] = i;
                 l += usize::from(left);
                 r -= usize::from(!left);
             }
@@ -482,27 +478,27 @@ impl GbmModel {
     }
 
     /// The predictions at `rows` of the view whose bins the model was fitted on, from those
-    /// bins ([`BLOCK`] rows at a time).
+    /// bins ([`PREDICT_ROWS`] rows at a time).
     fn predict_binned(&self, rows: &[usize]) -> Vec<f64> {
         let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
         let b = &*self.bins;
         let p = b.n_features();
         let mut out = vec![0.0; rows.len()];
-        out.par_chunks_mut(BLOCK)
-            .zip(rows.par_chunks(BLOCK))
+        out.par_chunks_mut(PREDICT_ROWS)
+            .zip(rows.par_chunks(PREDICT_ROWS))
             .for_each(|(o, rs)| {
                 let n = rs.len();
-                let mut cols = vec![[0u8; BLOCK]; p];
+                let mut cols = vec![[0u8; PREDICT_ROWS]; p];
                 for (k, &r) in rs.iter().enumerate() {
                     for (c, &v) in cols.iter_mut().zip(b.row(r)) {
                         c[k] = v;
                     }
                 }
                 // the trees' values summed first, as the path from values does
-                let mut sum = [0.0; BLOCK];
+                let mut sum = [0.0; PREDICT_ROWS];
                 let mut scratch = Scratch {
-                    idx: [0; BLOCK],
-                    tmp: [0; BLOCK],
+                    idx: [0; PREDICT_ROWS],
+                    tmp: [0; PREDICT_ROWS],
                     stack: Vec::with_capacity(64),
                 };
                 for t in &self.trees {
@@ -806,7 +802,7 @@ impl Gbm {
                     })
                     .collect()
             };
-            let tree = Tree::new(nodes, values);
+            let tree = Tree { nodes, values };
             // the rows move to the tree's leaf order, their scores updated on the way
             for (&(start, len), &v) in ranges.iter().zip(&tree.values) {
                 leaf_value[start..start + len].fill(v);
