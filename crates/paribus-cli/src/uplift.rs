@@ -381,7 +381,8 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         Some(p) => Some(items(p, "--propensity", &src, &mut specs)?),
         None => None,
     };
-    let t = src.read(&specs, c.missing())?;
+    // read on the pool: a Parquet file's columns are decoded by two readers side by side
+    let t = c.install(|| src.read(&specs, c.missing()))??;
     let n = t.summary.rows_kept as usize;
     let (arm, labels) = arms_of(
         t.codes(1),
@@ -390,19 +391,17 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         &treatment,
         &path,
     )?;
-    let x: Vec<Vec<f64>> = (0..names.len())
-        .map(|k| t.numeric(2 + k).to_vec())
-        .collect();
+    // the library borrows the columns as read
     let feats = Features::new(
         names
             .iter()
-            .cloned()
-            .zip(x.iter().map(Vec::as_slice))
+            .enumerate()
+            .map(|(k, name)| (name.clone(), t.numeric(2 + k)))
             .collect(),
     )
     .map_err(|e| anyhow::Error::new(e).context(path.clone()))?;
-    let y = t.numeric(0).to_vec();
-    let mut data = MetaData::new(&y, &arm, feats)
+    let y = t.numeric(0);
+    let mut data = MetaData::new(y, &arm, feats)
         .and_then(|d| {
             d.labels(
                 labels

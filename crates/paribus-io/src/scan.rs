@@ -8,7 +8,9 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::Error;
 use crate::source::{Format, Source, corrupt, csv_reader, open_file};
@@ -213,6 +215,41 @@ impl Dictionary {
 
 type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
+/// Two Parquet readers of the same rows, each of some of the columns (the first reader's all
+/// before the second's in the file), advanced side by side on the thread pool: each batch is
+/// the two readers' batches, column by column, as one reader of all the columns gives it.
+struct SplitColumns {
+    first: ParquetRecordBatchReader,
+    second: ParquetRecordBatchReader,
+}
+
+impl Iterator for SplitColumns {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (first, second) = (&mut self.first, &mut self.second);
+        match rayon::join(|| first.next(), || second.next()) {
+            (None, None) => None,
+            (Some(Ok(a)), Some(Ok(b))) => {
+                let schema = Schema::new(
+                    a.schema()
+                        .fields()
+                        .iter()
+                        .chain(b.schema().fields())
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                let columns = a.columns().iter().chain(b.columns()).cloned().collect();
+                Some(RecordBatch::try_new(Arc::new(schema), columns))
+            }
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
+            _ => Some(Err(ArrowError::ParquetError(
+                "the readers of the two halves of the columns ended at different rows".into(),
+            ))),
+        }
+    }
+}
+
 /// The outcome of scanning one partition.
 type PartResult<S> = Result<(S, PartStats), Error>;
 
@@ -278,40 +315,70 @@ impl Source {
                 Ok(Box::new(reader))
             }
             Format::Parquet => {
-                let fields: Vec<Field> = self
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        let categorical = specs
-                            .iter()
-                            .any(|s| s.role == Role::Categorical && &s.name == f.name());
-                        match f.data_type() {
-                            DataType::Utf8 if categorical => {
-                                f.as_ref().clone().with_data_type(dict_utf8())
-                            }
-                            _ => f.as_ref().clone(),
-                        }
-                    })
-                    .collect();
-                let options = ArrowReaderOptions::new().with_schema(Arc::new(
-                    Schema::new_with_metadata(fields, self.schema.metadata().clone()),
-                ));
-                let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-                    .map_err(|e| corrupt(&self.path, "Parquet", e))?;
-                let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-                let builder = match row_groups {
-                    Some(rg) => builder.with_row_groups(rg),
-                    None => builder,
-                };
-                let reader = builder
-                    .with_projection(mask)
-                    .with_batch_size(BATCH_ROWS)
-                    .build()
-                    .map_err(|e| corrupt(&self.path, "Parquet", e))?;
-                Ok(Box::new(reader))
+                // inside a thread pool of two or more (the CLI's `--threads`), two readers decode
+                // halves of the columns side by side; their batches hold the same rows
+                let parallel = rayon::current_thread_index().is_some()
+                    && rayon::current_num_threads() >= 2
+                    && indices.len() >= 2;
+                if parallel {
+                    let second = indices.split_off(indices.len() / 2);
+                    Ok(Box::new(SplitColumns {
+                        first: self.parquet_reader(file, specs, indices, row_groups.clone())?,
+                        second: self.parquet_reader(
+                            open_file(&self.path)?,
+                            specs,
+                            second,
+                            row_groups,
+                        )?,
+                    }))
+                } else {
+                    Ok(Box::new(
+                        self.parquet_reader(file, specs, indices, row_groups)?,
+                    ))
+                }
             }
         }
+    }
+
+    /// A Parquet reader of the columns `indices` (sorted) of `file`, categorical text read as
+    /// dictionaries.
+    fn parquet_reader(
+        &self,
+        file: std::fs::File,
+        specs: &[ColumnSpec],
+        indices: Vec<usize>,
+        row_groups: Option<Vec<usize>>,
+    ) -> Result<ParquetRecordBatchReader, Error> {
+        let fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let categorical = specs
+                    .iter()
+                    .any(|s| s.role == Role::Categorical && &s.name == f.name());
+                match f.data_type() {
+                    DataType::Utf8 if categorical => f.as_ref().clone().with_data_type(dict_utf8()),
+                    _ => f.as_ref().clone(),
+                }
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        )));
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .map_err(|e| corrupt(&self.path, "Parquet", e))?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+        let builder = match row_groups {
+            Some(rg) => builder.with_row_groups(rg),
+            None => builder,
+        };
+        builder
+            .with_projection(mask)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| corrupt(&self.path, "Parquet", e))
     }
 
     /// Turns an Arrow error met while reading into this crate's error, naming the column and

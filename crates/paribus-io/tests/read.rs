@@ -325,3 +325,61 @@ fn partitioned_scan_of_row_groups() {
         assert_eq!(summary.rows_dropped(), 2);
     }
 }
+
+/// Inside a thread pool a Parquet file's columns are decoded by two readers side by side; the
+/// table is the one a single reader gives, over several batches and row groups, with dropped
+/// rows and categories.
+#[test]
+fn parquet_read_on_a_pool_equals_one_reader() {
+    let n = 150_000usize;
+    let arm: ArrayRef = Arc::new(StringArray::from(
+        (0..n)
+            .map(|i| ["a", "b", "c"][(i * 7) % 3])
+            .collect::<Vec<_>>(),
+    ));
+    let num = |f: fn(usize) -> Option<f64>| -> ArrayRef {
+        Arc::new(Float64Array::from((0..n).map(f).collect::<Vec<_>>()))
+    };
+    let y = num(|i| (i != 70_001).then_some(i as f64 * 0.5));
+    let x0 = num(|i| Some(((i * 31) % 1000) as f64));
+    let x1 = num(|i| (i != 3).then_some(-(i as f64)));
+    let k: ArrayRef = Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>()));
+    let batch =
+        RecordBatch::try_from_iter([("arm", arm), ("y", y), ("x0", x0), ("k", k), ("x1", x1)])
+            .unwrap();
+    let p = tmp("halves.parquet", b"");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(100_000))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&p).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let src = Source::open(&p, None).unwrap();
+    // in another order than the file's
+    let specs = [
+        ColumnSpec::numeric("x1"),
+        ColumnSpec::categorical("arm"),
+        ColumnSpec::numeric("y"),
+        ColumnSpec::numeric("k"),
+        ColumnSpec::numeric("x0"),
+    ];
+    let one = src.read(&specs, Missing::Drop).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let two = pool.install(|| src.read(&specs, Missing::Drop)).unwrap();
+    assert_eq!(one.summary.rows_kept, (n - 2) as u64);
+    assert_eq!(two.summary.rows_kept, one.summary.rows_kept);
+    assert_eq!(two.summary.labels, one.summary.labels);
+    for c in [0, 2, 3, 4] {
+        assert_eq!(two.numeric(c), one.numeric(c), "column {c}");
+    }
+    assert_eq!(two.codes(1), one.codes(1));
+    assert_eq!(one.numeric(3)[3], 4.0);
+}
