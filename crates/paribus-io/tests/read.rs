@@ -212,11 +212,7 @@ fn parquet_types_nulls_and_codes() {
     let k: ArrayRef = Arc::new(Int64Array::from(vec![10, 20, 30, 40]));
     let b: ArrayRef = Arc::new(BooleanArray::from(vec![true, false, true, true]));
     let batch = RecordBatch::try_from_iter([("arm", arm), ("y", y), ("k", k), ("b", b)]).unwrap();
-    let p = tmp("l.parquet", b"");
-    let file = std::fs::File::create(&p).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    let p = parquet_in_row_groups("l.parquet", &batch, 1 << 20);
     let src = Source::open(&p, None).unwrap();
     let specs = [
         ColumnSpec::categorical("arm"),
@@ -249,6 +245,23 @@ fn corrupt_parquet() {
     assert!(e.contains("m.parquet") && e.contains("Parquet"), "{e}");
 }
 
+/// `batch` written to a Parquet file in row groups of at most `rows` rows.
+fn parquet_in_row_groups(name: &str, batch: &RecordBatch, rows: usize) -> PathBuf {
+    let p = tmp(name, b"");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&p).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    p
+}
+
 /// Partitioned scans number rows globally and merge their labels in file order.
 #[test]
 fn partitioned_scan_of_row_groups() {
@@ -270,18 +283,7 @@ fn partitioned_scan_of_row_groups() {
             .collect::<Vec<_>>(),
     ));
     let batch = RecordBatch::try_from_iter([("arm", arm), ("v", v)]).unwrap();
-    let p = tmp("rg.parquet", b"");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(1000))
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&p).unwrap(),
-        batch.schema(),
-        Some(props),
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    let p = parquet_in_row_groups("rg.parquet", &batch, 1000);
     let src = Source::open(&p, None).unwrap();
     let specs = [ColumnSpec::categorical("arm"), ColumnSpec::numeric("v")];
     for threads in [1, 2, 4] {
@@ -347,18 +349,7 @@ fn parquet_read_on_a_pool_equals_one_reader() {
     let batch =
         RecordBatch::try_from_iter([("arm", arm), ("y", y), ("x0", x0), ("k", k), ("x1", x1)])
             .unwrap();
-    let p = tmp("halves.parquet", b"");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(100_000))
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&p).unwrap(),
-        batch.schema(),
-        Some(props),
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    let p = parquet_in_row_groups("halves.parquet", &batch, 100_000);
     let src = Source::open(&p, None).unwrap();
     // in another order than the file's
     let specs = [
