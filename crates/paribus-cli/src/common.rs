@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use std::path::Path;
 
-use paribus_io::{Format, Missing, OutFormat, Source, Values};
+use paribus_io::{ColumnSpec, Format, Missing, OutFormat, Source, Table, Values};
 
 use crate::InputError;
 
@@ -67,6 +67,13 @@ impl Common {
             .num_threads(self.threads())
             .build()?;
         Ok(pool.install(f))
+    }
+
+    /// Reads the columns `specs` of `src` with the `--drop-missing` policy, on the pool of
+    /// [`Common::install`]: there a Parquet file's columns are decoded by two readers side by
+    /// side (the same table as one reader's).
+    pub fn read(&self, src: &Source, specs: &[ColumnSpec]) -> Result<Table> {
+        Ok(self.install(|| src.read(specs, self.missing()))??)
     }
 
     /// Refuses an `--alpha` outside (0, 1).

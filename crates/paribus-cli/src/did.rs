@@ -281,7 +281,7 @@ fn read_long(p: &PanelArgs, role: (&str, &str), factors: &[String]) -> Result<Lo
     for f in factors {
         specs.push(ColumnSpec::categorical(src.column(f, "--fe/--cluster")?));
     }
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let n_rows = t.summary.rows_kept as usize;
     let summary = t.summary;
     // move the columns out of the table (no copies of tens of millions of values)

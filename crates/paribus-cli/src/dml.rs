@@ -292,7 +292,7 @@ fn dml(a: &DmlArgs, model: &str) -> Result<()> {
             ColumnSpec::categorical(col)
         });
     }
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let read_s = started.elapsed().as_secs_f64();
     let n = t.summary.rows_kept as usize;
     let z = a.instrument.as_ref().map(|_| t.numeric(z_at));

@@ -222,7 +222,7 @@ fn read(a: &ForestArgs, causal: bool) -> Result<Data> {
     let k_weight = extra(&a.weight, "--weight", true)?;
     let k_yhat = extra(&a.y_hat, "--y-hat", true)?;
     let k_what = extra(&a.w_hat, "--w-hat", true)?;
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let n = t.summary.rows_kept as usize;
     let w = treatment.as_ref().map(|_| t.numeric(1).to_vec());
     if let (Some(w), Some(name)) = (&w, &treatment)

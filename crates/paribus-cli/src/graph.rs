@@ -204,7 +204,7 @@ fn run_discover(a: &DiscoverArgs) -> Result<()> {
         .iter()
         .map(|n| paribus_io::ColumnSpec::numeric(n.clone()))
         .collect();
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let data: Vec<&[f64]> = (0..cols.len()).map(|k| t.numeric(k)).collect();
     let mut kn = graph::Knowledge::default();
     if let Some(f) = &a.forbid {

@@ -83,8 +83,8 @@ pub fn run(a: &SurrogateArgs) -> Result<()> {
             hist.column(n, "--surrogates/--covariates (in --historical)")?,
         ));
     }
-    let te = exp.read(&exp_specs, c.missing())?;
-    let th = hist.read(&hist_specs, c.missing())?;
+    let te = c.read(&exp, &exp_specs)?;
+    let th = c.read(&hist, &hist_specs)?;
     let w = te.numeric(0);
     if let Some(i) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(InputError(format!(

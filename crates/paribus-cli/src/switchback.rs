@@ -369,7 +369,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<()> {
     if let Some(col) = &a.centre_col {
         specs.push(ColumnSpec::numeric(src.column(col, "--centre-col")?));
     }
-    let table = src.read(&specs, c.missing())?;
+    let table = c.read(&src, &specs)?;
     let path = src.path().display().to_string();
     let y = table.numeric(0);
     let time = table.numeric(1);

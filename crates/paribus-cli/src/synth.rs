@@ -236,7 +236,7 @@ fn wide(a: &SynthArgs, path: &str) -> Result<(Wide, u64, Option<String>)> {
     for p in predictor_names(a) {
         specs.push(ColumnSpec::numeric(src.column(&p, "--predictors")?));
     }
-    let t = src.read(&specs, a.common.missing())?;
+    let t = a.common.read(&src, &specs)?;
     let units = t.summary.labels[0].clone();
     let (uc, tv, yv, dv) = (t.codes(0), t.numeric(1), t.numeric(2), t.numeric(3));
     let mut times: Vec<f64> = tv.to_vec();

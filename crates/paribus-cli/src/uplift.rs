@@ -381,8 +381,7 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         Some(p) => Some(items(p, "--propensity", &src, &mut specs)?),
         None => None,
     };
-    // read on the pool: a Parquet file's columns are decoded by two readers side by side
-    let t = c.install(|| src.read(&specs, c.missing()))??;
+    let t = c.read(&src, &specs)?;
     let n = t.summary.rows_kept as usize;
     let (arm, labels) = arms_of(
         t.codes(1),
@@ -465,7 +464,7 @@ fn run_fit(a: &FitArgs) -> Result<()> {
                 Some(pr) => Some(items(pr, "--propensity", &nsrc, &mut nspecs)?),
                 None => None,
             };
-            let nt = nsrc.read(&nspecs, c.missing())?;
+            let nt = c.read(&nsrc, &nspecs)?;
             let nn = nt.summary.rows_kept as usize;
             let nx: Vec<Vec<f64>> = (0..names.len()).map(|k| nt.numeric(k).to_vec()).collect();
             let nk = match &nitems {
@@ -665,7 +664,7 @@ fn run_evaluate(a: &EvalArgs) -> Result<()> {
         }
         None => None,
     };
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let n = t.summary.rows_kept as usize;
     let e = prop.map(|p| values(&p, &t, n));
     let params = EvalParams {
@@ -806,7 +805,7 @@ fn run_target(a: &TargetArgs) -> Result<()> {
         Some(p) => Some(items(p, "--propensity", &src, &mut specs)?),
         None => None,
     };
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let n = t.summary.rows_kept as usize;
     let uplift: Vec<Vec<f64>> = (0..k).map(|j| t.numeric(j).to_vec()).collect();
     for (j, u) in uplift.iter().enumerate() {

@@ -257,7 +257,7 @@ fn read(r: &Roles, exact: Option<&str>) -> Result<Data> {
     for e in &exact_cols {
         specs.push(ColumnSpec::categorical(e.clone()));
     }
-    let t = src.read(&specs, c.missing())?;
+    let t = c.read(&src, &specs)?;
     let n = t.summary.rows_kept as usize;
     let d = t.numeric(1).to_vec();
     if let Some(i) = d.iter().position(|&v| v != 0.0 && v != 1.0) {
