@@ -51,6 +51,13 @@ struct BinCache {
 /// A [`BinCache`] shared by the clones of a view.
 type SharedBins = Arc<Mutex<BinCache>>;
 
+/// The cache behind `bins`, locked. A lock poisoned by a panic elsewhere is used as it is: the
+/// cache only holds bins computed in full, so a bin it holds is still right.
+fn lock(bins: &SharedBins) -> std::sync::MutexGuard<'_, BinCache> {
+    bins.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl BinCache {
     /// Whether `b` is one of the bins kept or known here (not those of the parts).
     fn holds(&self, b: &Arc<Binned>) -> bool {
@@ -106,10 +113,7 @@ impl<'a> Features<'a> {
     pub fn with_bins_from(&self, rows: Vec<usize>) -> Features<'a> {
         assert!(rows.iter().all(|&r| r < self.n), "rows in range");
         let (bin_rows, binned) = {
-            let mut cache = self
-                .binned
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut cache = lock(&self.binned);
             match cache.parts.iter().find(|(r, _)| **r == *rows) {
                 Some((r, c)) => (Arc::clone(r), Arc::clone(c)),
                 None => {
@@ -133,10 +137,7 @@ impl<'a> Features<'a> {
     /// `max_bins` and shared afterwards.
     pub fn binned(&self, max_bins: usize) -> Arc<Binned> {
         let lookup = || {
-            let cache = self
-                .binned
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cache = lock(&self.binned);
             cache
                 .all
                 .iter()
@@ -154,10 +155,7 @@ impl<'a> Features<'a> {
             max_bins,
             self.bin_rows.as_deref(),
         ));
-        let mut cache = self
-            .binned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = lock(&self.binned);
         if let Some((_, old)) = cache.all.iter().find(|(m, _)| *m == max_bins) {
             return Arc::clone(old);
         }
@@ -180,10 +178,7 @@ impl<'a> Features<'a> {
             return self.binned(max_bins);
         }
         let b = Arc::new(Binned::with_edges_from(&self.cols, max_bins, Some(rows)));
-        let mut cache = self
-            .binned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = lock(&self.binned);
         cache.fitted.retain(|w| w.strong_count() > 0);
         cache.fitted.push(Arc::downgrade(&b));
         b
@@ -192,16 +187,8 @@ impl<'a> Features<'a> {
     /// Whether `b` is one of the binned forms of this view (computed from these columns),
     /// those of the views made from it by [`Features::with_bins_from`] included.
     pub fn holds_binned(&self, b: &Arc<Binned>) -> bool {
-        let cache = self
-            .binned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.holds(b)
-            || cache.parts.iter().any(|(_, part)| {
-                part.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .holds(b)
-            })
+        let cache = lock(&self.binned);
+        cache.holds(b) || cache.parts.iter().any(|(_, part)| lock(part).holds(b))
     }
 
     /// Number of rows.
