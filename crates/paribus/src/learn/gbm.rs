@@ -377,7 +377,7 @@ impl Tree {
         let n = sum.len();
         let Scratch { idx, tmp, stack } = scratch;
         if self.nodes.is_empty() {
-            for s in &mut sum[..n] {
+            for s in sum.iter_mut() {
                 *s += self.values[0];
             }
             return;

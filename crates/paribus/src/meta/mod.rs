@@ -577,16 +577,20 @@ impl Meta {
         let d: Vec<f64> = (0..n)
             .map(|i| f64::from(u8::from(data.arm[i] as usize == a)))
             .collect();
+        // the views in which each arm's outcome models bin the features on that arm's rows,
+        // as LightGBM bins a fit's own rows
+        let arm_views = || {
+            (
+                x.with_bins_from(control.clone()),
+                x.with_bins_from(treated.clone()),
+            )
+        };
         let (mut clipped, mut aipw, mut quality) = (0, None, None);
         let model = match self.0.method {
             Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
             Method::T | Method::X => {
-                // each arm's models bin the features on that arm's rows, as LightGBM bins a
-                // fit's own rows (the X-learner's τ₀ then shares μ₀'s bins, and τ₁ μ₁'s)
-                let (x0, x1) = (
-                    x.with_bins_from(control.clone()),
-                    x.with_bins_from(treated.clone()),
-                );
+                // (the X-learner's τ₀ then shares μ₀'s bins, and τ₁ μ₁'s)
+                let (x0, x1) = arm_views();
                 // independent fits run side by side
                 let (mu0, mu1) = rayon::join(
                     || l.outcome.fit(&x0, y, &control),
@@ -669,12 +673,8 @@ impl Meta {
                 } else {
                     let mut mu0 = vec![0.0; n];
                     let mut mu1 = vec![0.0; n];
-                    // each arm's outcome models bin the features on that arm's rows, once for
-                    // all folds (as dml's cross-fit does)
-                    let (x0, x1) = (
-                        x.with_bins_from(control.clone()),
-                        x.with_bins_from(treated.clone()),
-                    );
+                    // once for all folds (as dml's cross-fit does)
+                    let (x0, x1) = arm_views();
                     // the folds' outcome models all side by side; results (and the first error)
                     // taken in fold order
                     let fold_fit = |f: u32| -> Result<Option<FoldOutcomes>> {
