@@ -949,22 +949,34 @@ impl Gbm {
             }
             let sl = &leaves[small];
             let small_hist = work.hist(sl.start, sl.len, pool);
+            // the two children's searches side by side (the larger child's histograms are its
+            // parent's less the smaller child's)
+            let (ls, ss) = (&leaves[large], &leaves[small]);
+            let ((large_hist, large_best), small_best) = rayon::join(
+                || {
+                    if !cl {
+                        return (parent_hist, None);
+                    }
+                    let mut h = parent_hist;
+                    for (a, s) in h.iter_mut().zip(&small_hist) {
+                        *a = a.wrapping_sub(*s);
+                    }
+                    let best = self.best_split(b, &h, ls.tot, ls.len, quant);
+                    (h, best)
+                },
+                || {
+                    cs.then(|| self.best_split(b, &small_hist, ss.tot, ss.len, quant))
+                        .flatten()
+                },
+            );
             if cl {
-                let mut large_hist = parent_hist;
-                for (a, s) in large_hist.iter_mut().zip(&small_hist) {
-                    *a = a.wrapping_sub(*s);
-                }
-                let l = &leaves[large];
-                let best = self.best_split(b, &large_hist, l.tot, l.len, quant);
-                leaves[large].best = best;
+                leaves[large].best = large_best;
                 leaves[large].hist = Some(large_hist);
             } else {
-                pool.push(parent_hist);
+                pool.push(large_hist);
             }
             if cs {
-                let l = &leaves[small];
-                let best = self.best_split(b, &small_hist, l.tot, l.len, quant);
-                leaves[small].best = best;
+                leaves[small].best = small_best;
                 leaves[small].hist = Some(small_hist);
             } else {
                 pool.push(small_hist);

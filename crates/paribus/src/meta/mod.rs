@@ -586,48 +586,53 @@ impl Meta {
             )
         };
         let (mut clipped, mut aipw, mut quality) = (0, None, None);
+        // the CATE at every row, when the fit gives it on the way
+        let mut cate = None;
         let model = match self.0.method {
             Method::S => ArmModel::S(l.outcome.fit(&with_arm(x, &d)?, y, &pair)?),
-            Method::T | Method::X => {
-                // (the X-learner's τ₀ then shares μ₀'s bins, and τ₁ μ₁'s)
+            Method::T => {
                 let (x0, x1) = arm_views();
                 // independent fits run side by side
                 let (mu0, mu1) = rayon::join(
                     || l.outcome.fit(&x0, y, &control),
                     || l.outcome.fit(&x1, y, &treated),
                 );
-                let (mu0, mu1) = (mu0?, mu1?);
-                if self.0.method == Method::T {
-                    ArmModel::T { mu0, mu1 }
-                } else {
-                    // each arm's model predicts the other arm's rows only: the imputed effects
-                    // need nothing else
-                    let (m0, m1) =
-                        rayon::join(|| mu0.predict(x, &treated), || mu1.predict(x, &control));
-                    let mut imputed = vec![0.0; n];
-                    for (&i, v) in treated.iter().zip(m0) {
-                        imputed[i] = y[i] - v;
-                    }
-                    for (&i, v) in control.iter().zip(m1) {
-                        imputed[i] = v - y[i];
-                    }
-                    let (tau1, tau0) = rayon::join(
-                        || {
-                            l.effect
-                                .fit(&xe.with_bins_from(treated.clone()), &imputed, &treated)
-                        },
-                        || {
-                            l.effect
-                                .fit(&xe.with_bins_from(control.clone()), &imputed, &control)
-                        },
-                    );
-                    let (tau1, tau0) = (tau1?, tau0?);
-                    let e = match known {
-                        Some(_) => PropensityModel::Known,
-                        None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
-                    };
-                    ArmModel::X { tau0, tau1, e }
+                ArmModel::T {
+                    mu0: mu0?,
+                    mu1: mu1?,
                 }
+            }
+            Method::X => {
+                // two independent chains side by side: μ₀ gives the treated rows' imputed effects,
+                // on which τ₁ is fitted; μ₁ the control rows', for τ₀ (τ₀ shares μ₀'s bins, τ₁
+                // μ₁'s). Each outcome model predicts the other arm's rows only; each effect
+                // model then every row.
+                let (x0, x1) = arm_views();
+                let all = all_rows(n);
+                let chain = |xo: &Features<'_>, fit_rows: &[usize], other: &[usize], sign: f64| {
+                    let mu = l.outcome.fit(xo, y, fit_rows)?;
+                    let mut imputed = vec![0.0; n];
+                    for (&i, v) in other.iter().zip(mu.predict(x, other)) {
+                        imputed[i] = sign * (y[i] - v);
+                    }
+                    let tau = l
+                        .effect
+                        .fit(&xe.with_bins_from(other.to_vec()), &imputed, other)?;
+                    let at = tau.predict(&xe, &all);
+                    Ok::<_, Error>((tau, at))
+                };
+                let (c1, c0) = rayon::join(
+                    || chain(&x0, &control, &treated, 1.0),
+                    || chain(&x1, &treated, &control, -1.0),
+                );
+                let ((tau1, t1), (tau0, t0)) = (c1?, c0?);
+                let e = match known {
+                    Some(_) => PropensityModel::Known,
+                    None => PropensityModel::Fitted(l.propensity.fit(x, &d, &pair)?),
+                };
+                let g = x_weights(&e, x, known.map(|k| (k, a)))?;
+                cate = Some(x_cate(&g, &t0, &t1));
+                ArmModel::X { tau0, tau1, e }
             }
             Method::R | Method::Dr => {
                 let folds = folds.expect("cross-fitting methods have folds");
@@ -662,9 +667,10 @@ impl Meta {
                         pseudo[i] = (y[i] - m[i]) / r;
                         weight[i] = r * r;
                     }
-                    let tau = self.final_models(&pair, folds, k, |rows| {
+                    let (tau, at) = self.final_models(&xe, &pair, folds, k, |rows| {
                         l.effect.fit_weighted(&xe, &pseudo, &weight, rows)
                     })?;
+                    cate = Some(at);
                     quality = Some(NuisanceQuality {
                         outcome_rmse: rmse(&m, y, &pair),
                         propensity_log_loss: log_loss,
@@ -740,15 +746,19 @@ impl Meta {
                         outcome_rmse: rmse(&fitted, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    ArmModel::Final(
-                        self.final_models(&pair, folds, k, |rows| l.effect.fit(&xe, &phi, rows))?,
-                    )
+                    let (tau, at) =
+                        self.final_models(&xe, &pair, folds, k, |rows| l.effect.fit(&xe, &phi, rows))?;
+                    cate = Some(at);
+                    ArmModel::Final(tau)
                 }
             }
         };
         Ok(ArmFit {
             arm: a as u32,
-            cate: predict_arm(&model, x, ef, known.map(|k| (k, a)))?,
+            cate: match cate {
+                Some(c) => c,
+                None => predict_arm(&model, x, ef, known.map(|k| (k, a)))?,
+            },
             n_treated: treated.len(),
             n_control: control.len(),
             clipped,
@@ -762,26 +772,34 @@ impl Meta {
 impl Meta {
     /// The effect model(s) that `fit` fits on the pseudo-outcomes of `pair`: on all of them, or
     /// (with [`FinalFit::Folds`]) one on each non-empty fold's rows, side by side, kept (and the
-    /// first error taken) in fold order.
+    /// first error taken) in fold order; with the CATE at every row of `xe` (each model
+    /// predicts as soon as it is fitted).
     fn final_models(
         &self,
+        xe: &Features<'_>,
         pair: &[usize],
         folds: &[u32],
         k: usize,
         fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>> + Sync,
-    ) -> Result<Vec<Box<dyn Fitted>>> {
-        match self.0.final_fit {
-            FinalFit::All => Ok(vec![fit(pair)?]),
+    ) -> Result<(Vec<Box<dyn Fitted>>, Vec<f64>)> {
+        let all = all_rows(xe.n_rows());
+        let one = |rows: &[usize]| {
+            let tau = fit(rows)?;
+            let at = tau.predict(xe, &all);
+            Ok::<_, Error>((tau, at))
+        };
+        let fits: Vec<Result<(Box<dyn Fitted>, Vec<f64>)>> = match self.0.final_fit {
+            FinalFit::All => vec![one(pair)],
             FinalFit::Folds => {
                 let parts: Vec<Vec<usize>> = (0..k as u32)
                     .map(|f| pair.iter().copied().filter(|&i| folds[i] == f).collect())
                     .filter(|rows: &Vec<usize>| !rows.is_empty())
                     .collect();
-                let fits: Vec<Result<Box<dyn Fitted>>> =
-                    parts.par_iter().map(|rows| fit(rows)).collect();
-                fits.into_iter().collect()
+                parts.par_iter().map(|rows| one(rows)).collect()
             }
-        }
+        };
+        let (models, preds): (Vec<_>, Vec<_>) = fits.into_iter().collect::<Result<Vec<_>>>()?.into_iter().unzip();
+        Ok((models, average(preds)))
     }
 }
 
@@ -880,38 +898,56 @@ fn predict_arm(
         ArmModel::X { tau0, tau1, e } => {
             let t0 = tau0.predict(&xe, &rows);
             let t1 = tau1.predict(&xe, &rows);
-            let g: Vec<f64> = match e {
-                PropensityModel::Fitted(m) => m.predict(x, &rows),
-                PropensityModel::Known => {
-                    let (k, a) = known.ok_or_else(|| {
-                        Error::InvalidData(
-                            "the X-learner was fitted with known propensities: give them for the \
-                             new rows too"
-                                .into(),
-                        )
-                    })?;
-                    k.check(k.0.len(), n)?;
-                    (0..n).map(|i| k.pair(a, i)).collect()
-                }
-            };
-            (0..n)
-                .map(|i| g[i] * t0[i] + (1.0 - g[i]) * t1[i])
-                .collect()
+            x_cate(&x_weights(e, x, known)?, &t0, &t1)
         }
-        ArmModel::Final(taus) => {
-            // the fold models' predictions summed in fold order, then averaged
-            let mut sum = taus[0].predict(&xe, &rows);
-            for tau in &taus[1..] {
-                for (s, v) in sum.iter_mut().zip(tau.predict(&xe, &rows)) {
-                    *s += v;
-                }
-            }
-            // (one model: a division by 1, which leaves every value as it is)
-            let k = taus.len() as f64;
-            sum.iter_mut().for_each(|s| *s /= k);
-            sum
+        ArmModel::Final(taus) => average(taus.iter().map(|tau| tau.predict(&xe, &rows)).collect()),
+    })
+}
+
+/// The X-learner's weight of τ₀ at every row of `x`: the fitted propensity, or arm `a`'s known one
+/// from `known` (rows of `x`).
+fn x_weights(
+    e: &PropensityModel,
+    x: &Features<'_>,
+    known: Option<(&KnownPropensity, usize)>,
+) -> Result<Vec<f64>> {
+    let n = x.n_rows();
+    Ok(match e {
+        PropensityModel::Fitted(m) => m.predict(x, &all_rows(n)),
+        PropensityModel::Known => {
+            let (k, a) = known.ok_or_else(|| {
+                Error::InvalidData(
+                    "the X-learner was fitted with known propensities: give them for the new \
+                     rows too"
+                        .into(),
+                )
+            })?;
+            k.check(k.0.len(), n)?;
+            (0..n).map(|i| k.pair(a, i)).collect()
         }
     })
+}
+
+/// The X-learner's CATE: `g τ₀ + (1 − g) τ₁` at every row.
+fn x_cate(g: &[f64], t0: &[f64], t1: &[f64]) -> Vec<f64> {
+    (0..g.len())
+        .map(|i| g[i] * t0[i] + (1.0 - g[i]) * t1[i])
+        .collect()
+}
+
+/// The mean of the effect models' predictions: summed in model (fold) order, then divided by
+/// their number (one model: a division by 1, which leaves every value as it is).
+fn average(preds: Vec<Vec<f64>>) -> Vec<f64> {
+    let mut it = preds.into_iter();
+    let mut sum = it.next().unwrap_or_default();
+    let k = 1.0 + it.len() as f64;
+    for p in it {
+        for (s, v) in sum.iter_mut().zip(p) {
+            *s += v;
+        }
+    }
+    sum.iter_mut().for_each(|s| *s /= k);
+    sum
 }
 
 impl MetaFit {
