@@ -483,6 +483,8 @@ impl GbmModel {
         let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
         let b = &*self.bins;
         let p = b.n_features();
+        // trees of at most 64 leaves by their leaves' masks, the others node by node
+        let masked: Vec<Option<Masked>> = self.trees.iter().map(Masked::of).collect();
         let mut out = vec![0.0; rows.len()];
         out.par_chunks_mut(PREDICT_ROWS)
             .zip(rows.par_chunks(PREDICT_ROWS))
@@ -501,14 +503,113 @@ impl GbmModel {
                     tmp: [0; PREDICT_ROWS],
                     stack: Vec::with_capacity(64),
                 };
-                for t in &self.trees {
-                    t.add_block(&cols, &mut sum[..n], &mut scratch);
+                for (t, m) in self.trees.iter().zip(&masked) {
+                    match m {
+                        Some(m) => pulp::Arch::new().dispatch(AddMasked {
+                            tree: m,
+                            cols: &cols,
+                            sum: &mut sum[..n],
+                        }),
+                        None => t.add_block(&cols, &mut sum[..n], &mut scratch),
+                    }
                 }
                 for (v, s) in o.iter_mut().zip(sum) {
                     *v = link(self.init + s);
                 }
             });
         out
+    }
+}
+
+/// A tree of at most 64 leaves as QuickScorer evaluates it (Lucchese et al. 2015): the leaves
+/// numbered from left to right, and for each inner node the leaves still possible for a row that
+/// goes right (all but those of its left subtree). A row's leaf is the first leaf left by the
+/// masks of all the nodes it goes right at: every leaf to its left lies in the left subtree of
+/// a node on its path where it went right. Every row tests every node, without a branch.
+struct Masked {
+    feature: Vec<usize>,
+    bin: Vec<u8>,
+    keep: Vec<u64>,
+    /// Leaf values, left to right.
+    values: Vec<f64>,
+}
+
+impl Masked {
+    fn of(t: &Tree) -> Option<Masked> {
+        if t.values.len() > 64 || t.nodes.is_empty() {
+            return None;
+        }
+        let mut m = Masked {
+            feature: Vec::with_capacity(t.nodes.len()),
+            bin: Vec::with_capacity(t.nodes.len()),
+            keep: Vec::with_capacity(t.nodes.len()),
+            values: Vec::with_capacity(t.values.len()),
+        };
+        // numbers the leaves under `k` from `m.values.len()` on; returns how many there are
+        fn walk(t: &Tree, k: i32, m: &mut Masked) -> Option<usize> {
+            if k < 0 {
+                m.values.push(t.values[!k as usize]);
+                return Some(1);
+            }
+            let node = &t.nodes[k as usize];
+            let first = m.values.len();
+            let slot = m.feature.len();
+            m.feature.push(node.feature as usize);
+            m.bin.push(u8::try_from(node.bin).ok()?);
+            m.keep.push(0);
+            let left = walk(t, node.left, m)?;
+            let right = walk(t, node.right, m)?;
+            // the left subtree's leaves are first..first + left
+            let span = if left == 64 {
+                u64::MAX
+            } else {
+                (1u64 << left) - 1
+            };
+            m.keep[slot] = !(span << first);
+            Some(left + right)
+        }
+        walk(t, 0, &mut m)?;
+        Some(m)
+    }
+}
+
+/// Adds a [`Masked`] tree's value at each row of a block to `sum`, `cols[j][k]` being the bin of
+/// the block's row `k` in feature `j` (for pulp's dispatch, so that the loops over the rows are
+/// compiled for the widest vector instructions the CPU has).
+struct AddMasked<'a> {
+    tree: &'a Masked,
+    cols: &'a [[u8; PREDICT_ROWS]],
+    sum: &'a mut [f64],
+}
+
+impl pulp::WithSimd for AddMasked<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let AddMasked { tree, cols, sum } = self;
+        let n = sum.len();
+        // 32-bit masks for at most 32 leaves (twice the rows per vector instruction)
+        macro_rules! add {
+            ($t:ty) => {{
+                let mut mask = [<$t>::MAX; PREDICT_ROWS];
+                for ((&f, &bin), &keep) in tree.feature.iter().zip(&tree.bin).zip(&tree.keep) {
+                    let keep = keep as $t;
+                    for (m, &c) in mask[..n].iter_mut().zip(&cols[f][..n]) {
+                        // all ones when the row goes left, `keep` when it goes right
+                        *m &= keep | (0 as $t).wrapping_sub(<$t>::from(c <= bin));
+                    }
+                }
+                for (s, m) in sum.iter_mut().zip(&mask[..n]) {
+                    *s += tree.values[m.trailing_zeros() as usize];
+                }
+            }};
+        }
+        if tree.values.len() <= 32 {
+            add!(u32)
+        } else {
+            add!(u64)
+        }
     }
 }
 
@@ -1676,6 +1777,39 @@ mod tests {
             let fresh = feats(&x);
             assert!(fx.holds_binned(&m.bins) && !fresh.holds_binned(&m.bins));
             assert_eq!(m.predict(&fx, &all), m.predict(&fresh, &all));
+        }
+    }
+
+    #[test]
+    fn leaf_masks_find_the_leaves_that_the_nodes_do() {
+        // trees of up to 32 leaves (32-bit masks), up to 64 (64-bit) and more (node by node),
+        // on 3,000 rows (blocks of 512 and a remainder): predictions from the bins, through the
+        // masks, equal those from the values, which walk the nodes
+        let (x, _, y) = data(3000, 9);
+        let fx = feats(&x);
+        let rows: Vec<usize> = (0..3000).collect();
+        for leaves in [2, 31, 32, 33, 64, 65, 120] {
+            let gbm = GbmParams {
+                num_leaves: leaves,
+                min_data_in_leaf: 5,
+                n_estimators: 8,
+                ..GbmParams::default()
+            }
+            .check()
+            .unwrap();
+            let m = gbm.fit_model(&fx, &y, &rows, false).unwrap();
+            assert!(
+                m.n_leaves().iter().any(|&l| l == leaves),
+                "{leaves}: {:?}",
+                m.n_leaves()
+            );
+            let masked = m.trees.iter().filter_map(Masked::of).count();
+            assert_eq!(masked > 0, leaves <= 64);
+            assert_eq!(
+                m.predict(&fx, &rows),
+                m.predict(&feats(&x), &rows),
+                "{leaves} leaves"
+            );
         }
     }
 

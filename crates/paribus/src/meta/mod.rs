@@ -746,8 +746,8 @@ impl Meta {
                         outcome_rmse: rmse(&fitted, y, &pair),
                         propensity_log_loss: log_loss,
                     });
-                    let (tau, at) =
-                        self.final_models(&xe, &pair, folds, k, |rows| l.effect.fit(&xe, &phi, rows))?;
+                    let (tau, at) = self
+                        .final_models(&xe, &pair, folds, k, |rows| l.effect.fit(&xe, &phi, rows))?;
                     cate = Some(at);
                     ArmModel::Final(tau)
                 }
@@ -798,7 +798,11 @@ impl Meta {
                 parts.par_iter().map(|rows| one(rows)).collect()
             }
         };
-        let (models, preds): (Vec<_>, Vec<_>) = fits.into_iter().collect::<Result<Vec<_>>>()?.into_iter().unzip();
+        let (models, preds): (Vec<_>, Vec<_>) = fits
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         Ok((models, average(preds)))
     }
 }
