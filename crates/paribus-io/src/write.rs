@@ -10,6 +10,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::Error;
 
@@ -104,8 +105,15 @@ impl TableWriter {
         let file = File::create(path).map_err(|e| io_error(path, e))?;
         let sink = match format {
             OutFormat::Parquet => {
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::SNAPPY)
+                // no dictionary for floating-point columns: their values rarely repeat, and
+                // trying to intern every one costs more than the rest of the write
+                let props = columns
+                    .iter()
+                    .filter(|(_, v)| matches!(v.data_type(), DataType::Float64))
+                    .fold(
+                        WriterProperties::builder().set_compression(Compression::SNAPPY),
+                        |b, (n, _)| b.set_column_dictionary_enabled(ColumnPath::from(*n), false),
+                    )
                     .build();
                 Sink::Parquet(
                     ArrowWriter::try_new(file, schema.clone(), Some(props))
