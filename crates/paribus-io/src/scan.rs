@@ -11,6 +11,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
+use rayon::prelude::*;
 
 use crate::Error;
 use crate::source::{Format, Source, corrupt, csv_reader, open_file};
@@ -317,9 +318,7 @@ impl Source {
             Format::Parquet => {
                 // inside a thread pool of two or more (the CLI's `--threads`), two readers decode
                 // halves of the columns side by side; their batches hold the same rows
-                let parallel = rayon::current_thread_index().is_some()
-                    && rayon::current_num_threads() >= 2
-                    && indices.len() >= 2;
+                let parallel = on_pool() && indices.len() >= 2;
                 if parallel {
                     let second = indices.split_off(indices.len() / 2);
                     Ok(Box::new(SplitColumns {
@@ -534,38 +533,47 @@ impl Source {
             let rb = rb.map_err(|e| self.read_error(e))?;
             let n = rb.num_rows();
             let mut keep = vec![true; n];
-            let mut cols: Vec<(Vec<f64>, Vec<u32>)> = Vec::with_capacity(specs.len());
-            for (si, spec) in specs.iter().enumerate() {
+            // each column converted, with its missing rows (columns side by side on a pool)
+            let convert = |(spec, dict): (&ColumnSpec, &mut Dictionary)| {
                 let arr = rb.column_by_name(&spec.name).ok_or_else(|| {
                     corrupt(&self.path, "data", format!("column {} vanished", spec.name))
                 })?;
-                let mut mark = |i: usize, keep: &mut [bool]| {
+                Ok::<_, Error>(match spec.role {
+                    Role::Numeric => {
+                        let v = self.to_f64(arr, &spec.name, offset + rows_read)?;
+                        let miss = if spec.keep_missing {
+                            Vec::new()
+                        } else {
+                            (0..n).filter(|&i| v[i].is_nan()).collect()
+                        };
+                        ((v, Vec::new()), miss)
+                    }
+                    Role::Categorical => {
+                        let (codes, nulls) = self.to_codes(arr, &spec.name, dict)?;
+                        ((Vec::new(), codes), nulls)
+                    }
+                })
+            };
+            let converted: Vec<Result<_, Error>> = if on_pool() {
+                specs
+                    .par_iter()
+                    .zip(dicts.par_iter_mut())
+                    .map(convert)
+                    .collect()
+            } else {
+                specs.iter().zip(dicts.iter_mut()).map(convert).collect()
+            };
+            let mut cols: Vec<(Vec<f64>, Vec<u32>)> = Vec::with_capacity(specs.len());
+            for (si, c) in converted.into_iter().enumerate() {
+                let (col, miss) = c?;
+                for i in miss {
                     if miss_count[si] == 0 {
                         miss_first[si] = offset + rows_read + i as u64 + 1;
                     }
                     miss_count[si] += 1;
                     keep[i] = false;
-                };
-                match spec.role {
-                    Role::Numeric => {
-                        let v = self.to_f64(arr, &spec.name, offset + rows_read)?;
-                        if !spec.keep_missing {
-                            for (i, x) in v.iter().enumerate() {
-                                if x.is_nan() {
-                                    mark(i, &mut keep);
-                                }
-                            }
-                        }
-                        cols.push((v, Vec::new()));
-                    }
-                    Role::Categorical => {
-                        let (codes, nulls) = self.to_codes(arr, &spec.name, &mut dicts[si])?;
-                        for i in nulls {
-                            mark(i, &mut keep);
-                        }
-                        cols.push((Vec::new(), codes));
-                    }
                 }
+                cols.push(col);
             }
             rows_read += n as u64;
             let all_kept = keep.iter().all(|&k| k);
@@ -689,13 +697,17 @@ impl Source {
                 Role::Categorical => Column::Codes(Vec::with_capacity(cap)),
             })
             .collect();
+        let add = |(out, col): (&mut Column, &Column)| match (out, col) {
+            (Column::Numeric(o), Column::Numeric(c)) => o.extend_from_slice(c),
+            (Column::Codes(o), Column::Codes(c)) => o.extend_from_slice(c),
+            _ => unreachable!("roles are fixed per spec"),
+        };
+        let pool = on_pool();
         let summary = self.scan(specs, missing, |b| {
-            for (out, col) in columns.iter_mut().zip(&b.columns) {
-                match (out, col) {
-                    (Column::Numeric(o), Column::Numeric(c)) => o.extend_from_slice(c),
-                    (Column::Codes(o), Column::Codes(c)) => o.extend_from_slice(c),
-                    _ => unreachable!("roles are fixed per spec"),
-                }
+            if pool {
+                columns.par_iter_mut().zip(&b.columns).for_each(add);
+            } else {
+                columns.iter_mut().zip(&b.columns).for_each(add);
             }
         })?;
         Ok(Table { columns, summary })
@@ -855,6 +867,12 @@ impl Source {
         };
         Ok(out)
     }
+}
+
+/// Whether the read runs inside a thread pool of two or more threads (the CLI's `--threads`),
+/// where the columns are decoded, converted and copied side by side.
+fn on_pool() -> bool {
+    rayon::current_thread_index().is_some() && rayon::current_num_threads() >= 2
 }
 
 /// The type text categories are read as: dictionary-encoded strings.
