@@ -69,19 +69,8 @@ impl Binned {
             .par_iter()
             .zip(&upper)
             .map(|(c, u)| {
-                // the number of edges below x, by a search of fixed length over the edges
-                // padded with +∞ to 256 (no branch on the data)
-                let mut pad = [f64::INFINITY; 256];
-                pad[..u.len()].copy_from_slice(u);
-                c.iter()
-                    .map(|&x| {
-                        let mut i = 0usize;
-                        for step in [128, 64, 32, 16, 8, 4, 2, 1] {
-                            i += usize::from(pad[i + step - 1] < x) * step;
-                        }
-                        i as u8
-                    })
-                    .collect()
+                let pad = padded(u);
+                c.iter().map(|&x| bin_in(&pad, x)).collect()
             })
             .collect();
         let stride = p.next_multiple_of(16).max(16);
@@ -102,6 +91,11 @@ impl Binned {
             stride,
             upper,
         }
+    }
+
+    /// The upper bounds of column `j`'s bins padded with +∞ to 256, for [`bin_in`].
+    pub(crate) fn padded(&self, j: usize) -> [f64; 256] {
+        padded(&self.upper[j])
     }
 
     /// Number of rows.
@@ -199,6 +193,23 @@ fn sorted_sample(c: &[f64], rows: Option<&[usize]>) -> Vec<f64> {
     let mut v: Vec<u64> = (0..s).map(|k| key(c[at(k * n / s)])).collect();
     v.sort_unstable();
     v.into_iter().map(unkey).collect()
+}
+
+/// Upper bounds (at most 256) padded with +∞ to 256.
+fn padded(upper: &[f64]) -> [f64; 256] {
+    let mut pad = [f64::INFINITY; 256];
+    pad[..upper.len()].copy_from_slice(upper);
+    pad
+}
+
+/// The bin of `x`: the number of upper bounds below it, by a search of fixed length over the
+/// bounds padded with +∞ to 256 (no branch on the data).
+pub(crate) fn bin_in(pad: &[f64; 256], x: f64) -> u8 {
+    let mut i = 0usize;
+    for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+        i += usize::from(pad[i + step - 1] < x) * step;
+    }
+    i as u8
 }
 
 /// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.

@@ -43,7 +43,7 @@
 //! LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
-use super::bins::Binned;
+use super::bins::{Binned, bin_in};
 use super::{Classifier, Features, Fitted, Regressor};
 use crate::{Error, Result};
 use rand::SeedableRng;
@@ -437,6 +437,9 @@ impl Tree {
         }
     }
 
+    /// The tree's value at row `r` of `x`, walking its nodes on the values (the reference that
+    /// the predictions from bins are tested against).
+    #[cfg(test)]
     fn predict_raw(&self, x: &Features<'_>, r: usize) -> f64 {
         self.values[self.leaf_of(|n| x.col(n.feature as usize)[r] <= n.threshold)]
     }
@@ -477,12 +480,15 @@ impl GbmModel {
         self.trees.iter().map(|t| t.values.len()).collect()
     }
 
-    /// The predictions at `rows` of the view whose bins the model was fitted on, from those
-    /// bins ([`PREDICT_ROWS`] rows at a time).
-    fn predict_binned(&self, rows: &[usize]) -> Vec<f64> {
+    /// The predictions at `rows`, [`PREDICT_ROWS`] rows at a time, `bins(rows, cols)` writing
+    /// the bins of a block's rows column by column (`cols[j][k]`: row `k`'s bin in feature `j`).
+    fn predict_blocks(
+        &self,
+        rows: &[usize],
+        bins: impl Fn(&[usize], &mut [[u8; PREDICT_ROWS]]) + Sync,
+    ) -> Vec<f64> {
         let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
-        let b = &*self.bins;
-        let p = b.n_features();
+        let p = self.bins.n_features();
         // trees of at most 64 leaves by their leaves' masks, the others node by node
         let masked: Vec<Option<Masked>> = self.trees.iter().map(Masked::of).collect();
         let mut out = vec![0.0; rows.len()];
@@ -491,11 +497,7 @@ impl GbmModel {
             .for_each(|(o, rs)| {
                 let n = rs.len();
                 let mut cols = vec![[0u8; PREDICT_ROWS]; p];
-                for (k, &r) in rs.iter().enumerate() {
-                    for (c, &v) in cols.iter_mut().zip(b.row(r)) {
-                        c[k] = v;
-                    }
-                }
+                bins(rs, &mut cols);
                 // the trees' values summed first, as the path from values does
                 let mut sum = [0.0; PREDICT_ROWS];
                 let mut scratch = Scratch {
@@ -614,15 +616,30 @@ impl pulp::WithSimd for AddMasked<'_> {
 }
 
 impl Fitted for GbmModel {
+    /// Rows of the view whose bins the model was fitted on are predicted from those bins; the
+    /// rows of any other view are binned on the way with the same bounds (a value's bin is at
+    /// most a split's exactly when the value is at most the split's threshold, so the splits
+    /// are the same).
     fn predict(&self, x: &Features<'_>, rows: &[usize]) -> Vec<f64> {
+        let b = &*self.bins;
         if x.holds_binned(&self.bins) {
-            return self.predict_binned(rows);
+            return self.predict_blocks(rows, |rs, cols| {
+                for (k, &r) in rs.iter().enumerate() {
+                    for (c, &v) in cols.iter_mut().zip(b.row(r)) {
+                        c[k] = v;
+                    }
+                }
+            });
         }
-        let link = |s: f64| if self.logistic { sigmoid(s) } else { s };
-        let one = |&r: &usize| {
-            link(self.init + self.trees.iter().map(|t| t.predict_raw(x, r)).sum::<f64>())
-        };
-        rows.par_iter().with_min_len(1024).map(one).collect()
+        let bounds: Vec<[f64; 256]> = (0..b.n_features()).map(|j| b.padded(j)).collect();
+        self.predict_blocks(rows, |rs, cols| {
+            for (j, (c, pad)) in cols.iter_mut().zip(&bounds).enumerate() {
+                let v = x.col(j);
+                for (slot, &r) in c.iter_mut().zip(rs) {
+                    *slot = bin_in(pad, v[r]);
+                }
+            }
+        })
     }
 }
 
@@ -1773,11 +1790,23 @@ mod tests {
             let m = Gbm::default()
                 .fit_model(&fx, &target, &rows, classify)
                 .unwrap();
-            // the same columns in a new view, which holds no bins: the thresholds decide
+            // the same columns in a new view, which holds no bins: binned on the way with the
+            // model's bounds; both equal the walk of the nodes on the values
             let fresh = feats(&x);
             assert!(fx.holds_binned(&m.bins) && !fresh.holds_binned(&m.bins));
-            assert_eq!(m.predict(&fx, &all), m.predict(&fresh, &all));
+            let walked = walk(&m, &fresh, &all);
+            assert_eq!(m.predict(&fx, &all), walked);
+            assert_eq!(m.predict(&fresh, &all), walked);
         }
+    }
+
+    /// The model's predictions by walking each tree's nodes on the values (trees summed first,
+    /// as the predictions from bins are).
+    fn walk(m: &GbmModel, x: &Features<'_>, rows: &[usize]) -> Vec<f64> {
+        let link = |s: f64| if m.logistic { sigmoid(s) } else { s };
+        rows.iter()
+            .map(|&r| link(m.init + m.trees.iter().fold(0.0, |a, t| a + t.predict_raw(x, r))))
+            .collect()
     }
 
     #[test]
@@ -1805,10 +1834,12 @@ mod tests {
             );
             let masked = m.trees.iter().filter_map(Masked::of).count();
             assert_eq!(masked > 0, leaves <= 64);
+            let walked = walk(&m, &fx, &rows);
+            assert_eq!(m.predict(&fx, &rows), walked, "{leaves} leaves");
             assert_eq!(
-                m.predict(&fx, &rows),
                 m.predict(&feats(&x), &rows),
-                "{leaves} leaves"
+                walked,
+                "{leaves} leaves, new view"
             );
         }
     }
