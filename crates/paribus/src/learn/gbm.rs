@@ -1828,7 +1828,7 @@ mod tests {
             .unwrap();
             let m = gbm.fit_model(&fx, &y, &rows, false).unwrap();
             assert!(
-                m.n_leaves().iter().any(|&l| l == leaves),
+                m.n_leaves().contains(&leaves),
                 "{leaves}: {:?}",
                 m.n_leaves()
             );

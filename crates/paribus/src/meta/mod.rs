@@ -769,6 +769,9 @@ impl Meta {
     }
 }
 
+/// The effect model(s) of R or DR, with their mean prediction at every row.
+type FinalModels = (Vec<Box<dyn Fitted>>, Vec<f64>);
+
 impl Meta {
     /// The effect model(s) that `fit` fits on the pseudo-outcomes of `pair`: on all of them, or
     /// (with [`FinalFit::Folds`]) one on each non-empty fold's rows, side by side, kept (and the
@@ -781,14 +784,16 @@ impl Meta {
         folds: &[u32],
         k: usize,
         fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>> + Sync,
-    ) -> Result<(Vec<Box<dyn Fitted>>, Vec<f64>)> {
+    ) -> Result<FinalModels> {
+        // a fitted effect model with its predictions at every row
+        type Predicted = (Box<dyn Fitted>, Vec<f64>);
         let all = all_rows(xe.n_rows());
         let one = |rows: &[usize]| {
             let tau = fit(rows)?;
             let at = tau.predict(xe, &all);
             Ok::<_, Error>((tau, at))
         };
-        let fits: Vec<Result<(Box<dyn Fitted>, Vec<f64>)>> = match self.0.final_fit {
+        let fits: Vec<Result<Predicted>> = match self.0.final_fit {
             FinalFit::All => vec![one(pair)],
             FinalFit::Folds => {
                 let parts: Vec<Vec<usize>> = (0..k as u32)
