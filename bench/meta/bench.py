@@ -6,11 +6,13 @@ known propensity 0.5 given to both (neither fits a propensity model), 2 threads.
 
 Run from the repository root (see bench/README.md):
 
-    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr dr-all [t]
+    /work/venv-meta-bench/bin/python bench/meta/bench.py   # --rows N [N ...] --methods x dr dr-all [t] [dr-3]
         # --repeats R --threads T --cap S --peer-max-rss-gib G --wait-max S --paribus BIN --out FILE
 
 --methods t adds a diagnostic: the T-learner (the two outcome models alone, CATE = mu_1 - mu_0,
 BaseTRegressor on the peer's side), to compare the base learners apart from the second stage.
+--methods dr-3 adds another: the DR-learner with 3 folds (--folds 3) against the same CausalML
+DR run, the amount of fitting against accuracy.
 
 paribus: paribus uplift fit --data FILE --outcome y --treatment w --covariates 'x*'
          --method x|dr --learner gbm --propensity 0.5 --threads T --seed 1
@@ -104,11 +106,14 @@ SIZES = (100_000, 1_000_000)
 METHODS = ("x", "dr", "dr-all")
 # dr-all: paribus's DR-learner with one effect model on all rows (--final-fit all, EconML's
 # way), against the same CausalML DR run as dr
-PARIBUS_METHOD_ARGS = {"dr-all": ["--method", "dr", "--final-fit", "all"]}
-PEER_METHOD = {"dr-all": "dr"}
+# dr-3 (a diagnostic): the default DR-learner with 3 folds instead of 5 (--folds 3), the work
+# against accuracy trade-off, against the same CausalML DR run as dr
+PARIBUS_METHOD_ARGS = {"dr-all": ["--method", "dr", "--final-fit", "all"],
+                       "dr-3": ["--method", "dr", "--folds", "3"]}
+PEER_METHOD = {"dr-all": "dr", "dr-3": "dr"}
 # the T-learner is a diagnostic only (--methods t): the two outcome models alone, no second
 # stage, so that the base learners' accuracy can be compared apart from the meta-learners
-DIAGNOSTIC_METHODS = ("t",)
+DIAGNOSTIC_METHODS = ("t", "dr-3")
 # the issue's targets: end-to-end speed-up (peer / paribus) by size, and CATE RMSE no worse
 SPEEDUP_TARGET = {100_000: 5.0, 1_000_000: 2.0}
 BUILDERS = ("cargo", "rustc")
@@ -129,6 +134,11 @@ DESIGN = {
     "dr-all": {
         "paribus": "5-fold cross-fitting as dr, then one effect model on all rows (--final-fit all, "
                    "EconML's way): 10 outcome fits on ~0.4 n rows + 1 effect fit on n",
+        "causalml": "the same CausalML run as dr",
+    },
+    "dr-3": {
+        "paribus": "diagnostic: dr with 3 folds (--folds 3): 6 outcome fits on ~0.33 n rows + 3 effect "
+                   "fits on n/3 (3 n rows fitted)",
         "causalml": "the same CausalML run as dr",
     },
     "dr": {
