@@ -28,12 +28,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from lightgbm import LGBMRegressor
+from peer_meta import params
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "bench/data/meta_1000000x20.parquet"
-LGB = dict(n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1, min_child_samples=20,
-           min_child_weight=1e-3, reg_lambda=0, reg_alpha=0, max_bin=255, subsample=1,
-           subsample_freq=0, colsample_bytree=1, n_jobs=1, verbose=-1)
+# LightGBM's parameters as bench.py's peer runs them (peer_meta.py), 1 thread
+LGB = params(1)
 SAMPLE = 200_000
 
 

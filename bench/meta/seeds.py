@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from causalml.inference.meta import BaseDRRegressor, BaseXRegressor
 from lightgbm import LGBMRegressor
+from peer_meta import params
 
 ROOT = Path(__file__).resolve().parents[2]
 # paribus's arguments for the variants of a method (the others: --method M)
 ARGS = {"dr-all": ["--method", "dr", "--final-fit", "all"], "dr-3": ["--method", "dr", "--folds", "3"]}
-LGB = dict(n_estimators=100, learning_rate=0.1, num_leaves=31, max_depth=-1, min_child_samples=20,
-           min_child_weight=1e-3, reg_lambda=0, reg_alpha=0, max_bin=255, subsample=1,
-           subsample_freq=0, colsample_bytree=1, n_jobs=2, verbose=-1)
+# LightGBM's parameters as bench.py's peer runs them (peer_meta.py), 2 threads
+LGB = params(2)
 
 
 def draw(n, seed):
