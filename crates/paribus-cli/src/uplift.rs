@@ -466,22 +466,22 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             };
             let nt = c.read(&nsrc, &nspecs)?;
             let nn = nt.summary.rows_kept as usize;
-            let nx: Vec<Vec<f64>> = (0..names.len()).map(|k| nt.numeric(k).to_vec()).collect();
             let nk = match &nitems {
                 Some(it) => Some(known(it, &nt, nn, labels.len())?),
                 None => None,
             };
-            Some((p.display().to_string(), nx, nk))
+            Some((p.display().to_string(), nt, nk))
         }
         None => None,
     };
     let new_feats = match &new {
-        Some((p, nx, _)) => Some(
+        // the library borrows the columns as read, as for the training data
+        Some((p, nt, _)) => Some(
             Features::new(
                 names
                     .iter()
-                    .cloned()
-                    .zip(nx.iter().map(Vec::as_slice))
+                    .enumerate()
+                    .map(|(k, name)| (name.clone(), nt.numeric(k)))
                     .collect(),
             )
             .map_err(|e| anyhow::Error::new(e).context(p.clone()))?,
