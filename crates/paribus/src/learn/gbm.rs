@@ -37,9 +37,10 @@
 //! rows into each tree's leaf order. Threads split the histogram work by groups of features, the
 //! partition of a long run by blocks of a fixed size and the prediction work by row; the
 //! histograms are exact integers and every floating-point sum is taken in a fixed order, so a
-//! fit gives the same bytes whatever the thread count. Rows of the view a model was fitted on
-//! are predicted from their bins, a block of rows partitioned down each tree node by node (each
-//! row takes its own leaf's depth, not the deepest leaf's). The defaults are
+//! fit gives the same bytes whatever the thread count. Rows are predicted a block at a time from
+//! their bins (those of the view the model was fitted on, or computed on the way with the
+//! model's bounds for other views): a tree of at most 64 leaves by its leaves' masks
+//! (QuickScorer), larger ones by partitioning the block's rows node by node. The defaults are
 //! LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
@@ -355,7 +356,7 @@ struct Tree {
 }
 
 /// Rows predicted together from their bins: their bins copied column by column (10 KiB for 20
-/// features) stay in the L1 cache while every tree sorts them.
+/// features) stay in the L1 cache while every tree is evaluated on them.
 const PREDICT_ROWS: usize = 512;
 const _: () = assert!(PREDICT_ROWS.is_power_of_two() && PREDICT_ROWS <= 1 << 16);
 
@@ -498,7 +499,7 @@ impl GbmModel {
                 let n = rs.len();
                 let mut cols = vec![[0u8; PREDICT_ROWS]; p];
                 bins(rs, &mut cols);
-                // the trees' values summed first, as the path from values does
+                // the trees' values summed first (in tree order), then added to the initial score
                 let mut sum = [0.0; PREDICT_ROWS];
                 let mut scratch = Scratch {
                     idx: [0; PREDICT_ROWS],
