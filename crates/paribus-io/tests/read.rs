@@ -367,7 +367,19 @@ fn parquet_read_on_a_pool_equals_one_reader() {
     let two = pool.install(|| src.read(&specs, Missing::Drop)).unwrap();
     assert_eq!(one.summary.rows_kept, (n - 2) as u64);
     assert_eq!(two.summary.rows_kept, one.summary.rows_kept);
+    assert_eq!(two.summary.missing, one.summary.missing);
     assert_eq!(two.summary.labels, one.summary.labels);
+    // the first missing value named as one reader names it (columns converted side by side)
+    let e1 = src.read(&specs, Missing::Error).unwrap_err().to_string();
+    let e2 = pool
+        .install(|| src.read(&specs, Missing::Error))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e2, e1);
+    assert!(
+        e1.contains(r#""x1" has 1 missing value (first at row 4)"#),
+        "{e1}"
+    );
     for c in [0, 2, 3, 4] {
         assert_eq!(two.numeric(c), one.numeric(c), "column {c}");
     }
