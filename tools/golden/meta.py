@@ -37,11 +37,13 @@ u = uniform(n), eps = standard_normal(n), perm = permutation(n);
   e = 1/(1 + exp(-(0.5 x0 - 0.25 x1))), w = 1{u < e},
   tau = 1 + 0.5 x0 - 0.5 x3, y = 1 + x0 + 0.5 x1 - 0.5 x2 + w tau + eps,
   fold[perm[i]] = i mod 5 (400 rows per fold).
-  Columns x0..x3, w, y, e_true, tau_true, fold.
+  Columns x0..x3, w, y, e_true, tau_true, fold, part3.
+  part3[idx_k] = k for the k-th test index set of sklearn's KFold(n_splits=3, shuffle=True,
+  random_state=PART3_SEED).split(rows) (CausalML's DR-learner split with seed=PART3_SEED).
 meta_multi.csv (seed 9102; n = 3000): x = standard_normal((n, 4)), w = choice(3, n,
 p = [0.4, 0.3, 0.3]), eps = standard_normal(n), perm = permutation(n);
   y = 1 + x0 - 0.5 x2 + 1{w=1}(1 + x0) + 1{w=2}(0.5 - x1) + eps; fold as above.
-  Columns x0..x3, w, y, fold.
+  Columns x0..x3, w, y, fold, part3 (as above).
 uplift_eval.csv (seed 9103; n = 5000): x0 = standard_normal(n), u = uniform(n),
 eps = standard_normal(n), noise = standard_normal(n);
   w = 1{u < 0.5}, tau = 0.5 + x0, y = x0 + w tau + eps, score = tau + 0.5 noise,
@@ -71,6 +73,11 @@ For an arm a against control 0, "pair" = the rows with w in {0, a}, d = 1{w = a}
 * DR (Kennedy), binary: mu_a = OLS on the arm-a rows of the other folds (a = 0, 1), e as in R;
   phi = mu1 - mu0 + w (y - mu1)/e - (1 - w)(y - mu0)/(1 - e); tau = OLS of phi on [1, x] over
   all rows. ATE = mean(phi), SE = sd(phi, ddof=1)/sqrt(n) (ddof 0 also recorded).
+* DR with Kennedy's three-way split ("dr3"; binary and multi): the parts are the column part3
+  (0, 1, 2). The pseudo-outcomes of part t come from mu_0, mu_a = OLS on the control and arm-a
+  rows of part (t + 2) mod 3 and the known propensity (binary: e_true; multi: the pair's
+  randomization probability, 0.3 / (0.4 + 0.3)); tau_t = OLS of phi on [1, x] over the pair's
+  rows of part t; CATE = (tau_0 + tau_1 + tau_2) / 3 at every row.
 
 Peers (sources read: causalml/inference/meta/{slearner,tlearner,xlearner,rlearner,base,utils}.py,
 causalml/propensity.py; econml/metalearners/_metalearners.py, econml/dml/dml.py,
@@ -101,6 +108,12 @@ econml/dr/_drlearner.py, econml/_ortho_learner.py)
   compute_r_residuals (causalml/propensity.py), which builds its own
   StratifiedKFold(n_folds, shuffle=True, random_state) on the treatment; there is no cv
   attribute or argument to replace.
+* causalml BaseDRRegressor(LinearRegression()).fit_predict(X, treatment=w, y=y, p=...,
+  seed=PART3_SEED, verbose=False) = dr3: its fit draws KFold(n_splits=3, shuffle=True,
+  random_state=seed) and in rotation i fits the propensity on split i (skipped: p is given),
+  mu_0 and mu_a on split i + 1 and tau on split i + 2 (mod 3), and predicts the mean of the
+  three tau models (causalml/inference/meta/drlearner.py). part3 is that KFold's split of the
+  rows, so that paribus (--cross-fit three-way --fold-column part3) gets the same parts.
 * econml DRLearner(model_regression=PerArmOLS(), model_propensity=LogisticRegression(C=inf,
   ...), model_final=LinearRegression(), cv=folds, min_propensity=1e-6): = DR. econml passes
   model_regression the features hstack([X, W, T]) with T one-hot drop-first (binary: the last
@@ -143,11 +156,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import KFold
 
 from golden_common import quiet, to_py
 
 import causalml.metrics as cm_metrics
-from causalml.inference.meta import BaseSRegressor, BaseTRegressor, BaseXRegressor
+from causalml.inference.meta import BaseDRRegressor, BaseSRegressor, BaseTRegressor, BaseXRegressor
 from econml.dml import NonParamDML
 from econml.dr import DRLearner
 from econml.metalearners import SLearner, TLearner, XLearner
@@ -173,11 +187,15 @@ XCOLS = ["x0", "x1", "x2", "x3"]
 # of the true effect (binary: tau = 1 + 0.5 x0 - 0.5 x3; multi: arm 1 x0, arm 2 x1)
 XR_COLS = {"binary": [0, 3], "multi": [0, 1]}
 K_FOLDS = 5
+# the seed of CausalML's DR-learner split (BaseDRLearner.fit(..., seed)), whose parts are part3
+PART3_SEED = 9104
+# the multi-arm fixture's randomization probabilities (control, arm 1, arm 2)
+MULTI_P = [0.4, 0.3, 0.3]
 
 # max |peer - reference| allowed, per learner. OLS-only learners agree to rounding; learners
 # with a propensity carry lbfgs's stopping error (the MLE is the reference).
 TOL = {"s": 1e-10, "t": 1e-10, "x": 1e-6, "x_same_p": 1e-10, "x_etrue": 1e-10, "r": 1e-6,
-       "dr": 1e-6, "propensity": 1e-6, "uplift": 1e-9}
+       "dr": 1e-6, "dr3": 1e-10, "propensity": 1e-6, "uplift": 1e-9}
 
 
 def logit_model():
@@ -195,6 +213,14 @@ def balanced_folds(perm):
     return fold
 
 
+def parts3(n):
+    """CausalML's DR-learner parts of n rows: the k-th test set of its KFold is part k."""
+    part = np.empty(n, dtype=np.int64)
+    for k, (_, test) in enumerate(KFold(n_splits=3, shuffle=True, random_state=PART3_SEED).split(np.zeros(n))):
+        part[test] = k
+    return part
+
+
 def simulate_binary():
     rng = np.random.default_rng(SEEDS["meta_binary"])
     x = rng.standard_normal((N_BIN, 4))
@@ -206,20 +232,20 @@ def simulate_binary():
     tau = 1.0 + 0.5 * x[:, 0] - 0.5 * x[:, 3]
     y = 1.0 + x[:, 0] + 0.5 * x[:, 1] - 0.5 * x[:, 2] + w * tau + eps
     cols = {c: x[:, j] for j, c in enumerate(XCOLS)}
-    cols.update(w=w, y=y, e_true=e, tau_true=tau, fold=balanced_folds(perm))
+    cols.update(w=w, y=y, e_true=e, tau_true=tau, fold=balanced_folds(perm), part3=parts3(N_BIN))
     return cols
 
 
 def simulate_multi():
     rng = np.random.default_rng(SEEDS["meta_multi"])
     x = rng.standard_normal((N_MULTI, 4))
-    w = rng.choice(3, size=N_MULTI, p=[0.4, 0.3, 0.3]).astype(np.int64)
+    w = rng.choice(3, size=N_MULTI, p=MULTI_P).astype(np.int64)
     eps = rng.standard_normal(N_MULTI)
     perm = rng.permutation(N_MULTI)
     y = (1.0 + x[:, 0] - 0.5 * x[:, 2] + (w == 1) * (1.0 + x[:, 0]) + (w == 2) * (0.5 - x[:, 1])
          + eps)
     cols = {c: x[:, j] for j, c in enumerate(XCOLS)}
-    cols.update(w=w, y=y, fold=balanced_folds(perm))
+    cols.update(w=w, y=y, fold=balanced_folds(perm), part3=parts3(N_MULTI))
     return cols
 
 
@@ -363,6 +389,25 @@ def ref_dr(x, w, y, fold):
     phi = mu1 - mu0 + w * (y - mu1) / e - (1 - w) * (y - mu0) / (1.0 - e)
     tau = ols_pred(ols(x, phi), x)
     return tau, mu0, mu1, e, phi
+
+
+def ref_dr3(x, w, y, part, arm, p):
+    """Kennedy's DR-learner with its three-way split and a known propensity p (per row): the
+    pseudo-outcomes of part t from mu_0, mu_arm fitted on part t + 2 (mod 3); one effect OLS per
+    part on the pair's rows of that part; the CATE is their mean at every row."""
+    pair = (w == 0) | (w == arm)
+    d = (w == arm).astype(float)
+    cate = np.zeros(len(x))
+    for t in range(3):
+        o = part == (t + 2) % 3
+        mu0 = ols(x[o & (w == 0)], y[o & (w == 0)])
+        mu1 = ols(x[o & (w == arm)], y[o & (w == arm)])
+        rows = pair & (part == t)
+        m0, m1 = ols_pred(mu0, x[rows]), ols_pred(mu1, x[rows])
+        dd, pp, yy = d[rows], p[rows], y[rows]
+        phi = m1 - m0 + dd * (yy - m1) / pp - (1 - dd) * (yy - m0) / (1 - pp)
+        cate += ols_pred(ols(x[rows], phi), x) / 3.0
+    return cate
 
 
 # ----------------------------------------------------------------------------------------------
@@ -622,6 +667,19 @@ def run_binary(df, check):
         ],
     }
     check("dr", "econml ate", learners["dr"]["ate"]["econml_ate"], ate)
+
+    # DR, Kennedy's three-way split, known propensity e_true
+    part = df["part3"].to_numpy()
+    dr3_ref = ref_dr3(x, w, y, part, 1, e_true)
+    (dr3_cm, warn["dr3_causalml"]) = quiet(lambda: BaseDRRegressor(LinearRegression()).fit_predict(
+        x, treatment=w, y=y, p=e_true, seed=PART3_SEED, verbose=False))
+    out.update(dr3_ref=dr3_ref, dr3_causalml=col(dr3_cm)[:, 0])
+    learners["dr3"] = {
+        "definition": "Kennedy's three-way split on part3: phi of part t from per-arm OLS on part t + 2 (mod 3) "
+                      "and p = e_true; one OLS of phi on [1, x] per part; CATE = their mean",
+        "peers": [peer("causalml", f"BaseDRRegressor(LinearRegression()).fit_predict(X, treatment=w, y=y, p=e_true, "
+                       f"seed={PART3_SEED}, verbose=False)", check("dr3", "causalml", out["dr3_causalml"], dr3_ref))],
+    }
     if maxdiff(e_cf, e_cf2) != 0.0:
         raise SystemExit("R and DR reference propensities differ")
     return out, learners, {"propensity_max_abs_diff": d_p}, warn
@@ -654,7 +712,14 @@ def run_multi(df, check):
     xr_ec = XLearner(models=LinearRegression(), cate_models=effect_ols(cols), propensity_model=logit_model())
     (_, warn["xr_econml"]) = quiet(lambda: xr_ec.fit(y, w, X=x))
 
-    per = {k: [] for k in ("s", "t", "x", "xr")}
+    # DR with Kennedy's three-way split and the known randomization: the pair's propensity of
+    # arm a is P(w = a | w in {0, a})
+    part = df["part3"].to_numpy()
+    p_pair = {a: np.full(len(y), MULTI_P[a] / (MULTI_P[0] + MULTI_P[a])) for a in arms}
+    (dr3_cm, warn["dr3_causalml"]) = quiet(lambda: BaseDRRegressor(LinearRegression()).fit_predict(
+        x, treatment=w, y=y, p=p_pair, seed=PART3_SEED, verbose=False))
+
+    per = {k: [] for k in ("s", "t", "x", "xr", "dr3")}
     pooled_diff = {}
     for j, a in enumerate(arms):
         s_ref, t_ref = ref_s(x, w, y, a), ref_t(x, w, y, a)
@@ -676,6 +741,9 @@ def run_multi(df, check):
         per["xr"].append({"arm": a, "causalml": check("x", f"xr causalml arm {a}", out[f"xr{a}_causalml"], xr_ref),
                           "econml": check("x", f"xr econml arm {a}", out[f"xr{a}_econml"], xr_ref),
                           "max_abs_diff_xr_ref_vs_t_ref": maxdiff(xr_ref, t_ref)})
+        dr3_ref = ref_dr3(x, w, y, part, a, p_pair[a])
+        out[f"dr3_{a}_ref"], out[f"dr3_{a}_causalml"] = dr3_ref, col(dr3_cm)[:, j]
+        per["dr3"].append({"arm": a, "causalml": check("dr3", f"causalml arm {a}", out[f"dr3_{a}_causalml"], dr3_ref)})
         pooled_diff[a] = maxdiff(np.ravel(s_pool.effect(x, T0=0, T1=a)), s_ref)
         per["s"][-1]["ref_value"] = float(s_ref[0])
         per["s"][-1]["econml_pooled_value"] = float(np.ravel(s_pool.effect(x, T0=0, T1=a))[0])
@@ -697,6 +765,11 @@ def run_multi(df, check):
                                 peer("econml", "XLearner(models=LinearRegression(), cate_models=E, propensity_model="
                                      "LogisticRegression(C=inf, ...))", None)],
                       "max_abs_diff_by_arm": per["xr"]}
+    learners["dr3"] = {"definition": "per arm a, as binary.learners.dr3 on the rows w in {0, a}, with p = "
+                                     "P(w = a | w in {0, a}) = 0.3 / (0.4 + 0.3)",
+                       "peers": [peer("causalml", f"BaseDRRegressor(LinearRegression()).fit_predict(X, treatment=w, y=y, "
+                                      f"p={{1: p_pair, 2: p_pair}}, seed={PART3_SEED}, verbose=False)", None)],
+                       "max_abs_diff_by_arm": per["dr3"]}
     extra = {"propensity_max_abs_diff_by_arm": d_p,
              "econml_slearner_multi_pooled": {
                  "call": "SLearner(overall_model=LinearRegression()).fit(y, w, X=X).effect(X, T0=0, T1=a)",
@@ -1027,7 +1100,7 @@ def main():
         },
         "peer_columns": "peer CSVs: <learner>_ref (numpy definition), <learner>_<peer>; binary nuisances "
                         "p_ref/p_sklearn (in-sample logistic), m_cf_ref, e_cf_ref, mu0_cf_ref, mu1_cf_ref, "
-                        "phi_ref, phi_econml; multi: s1/s2, t1/t2, x1/x2 per arm and p1/p2 (_ref, _sklearn)",
+                        "phi_ref, phi_econml, dr3 (_ref, _causalml); multi: s1/s2, t1/t2, x1/x2, dr3_1/dr3_2 per arm and p1/p2 (_ref, _sklearn)",
         "tolerances": TOL,
         "binary": {"learners": bin_learners, **bin_extra},
         "multi": {"learners": multi_learners, **multi_extra},

@@ -10,7 +10,8 @@ use paribus::forest::analysis::WithSe;
 use paribus::learn::{Features, GbmParams};
 use paribus::meta::uplift::{EvalParams, Evaluation, evaluate};
 use paribus::meta::{
-    FinalFit, KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap, target,
+    CrossFit, FinalFit, KnownPropensity, MetaData, MetaLearners, MetaParams, Method, bootstrap,
+    target,
 };
 use paribus::{Analysis, Estimate};
 use paribus_io::{ColumnSpec, Source};
@@ -79,9 +80,14 @@ pub struct FitArgs {
     /// numbers or column names).
     #[arg(long, value_name = "P|COL,...")]
     propensity: Option<String>,
-    /// Cross-fitting folds (R, DR).
-    #[arg(long, default_value_t = 5)]
-    folds: usize,
+    /// Cross-fitting folds (R, DR; default 5, or 3 with --cross-fit three-way, which needs 3).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// Which rows fit DR's nuisances for a fold's pseudo-outcomes: `kfold` (the other folds;
+    /// the default) or `three-way` (Kennedy's DR-learner, CausalML's BaseDRLearner: three
+    /// parts, the propensity fitted on the next part and the outcome models on the one after).
+    #[arg(long, value_name = "kfold|three-way")]
+    cross_fit: Option<String>,
     /// Column of given fold ids (R, DR), e.g. to reproduce another program's splits.
     #[arg(long, value_name = "COL")]
     fold_column: Option<String>,
@@ -315,12 +321,17 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         ))
         .into());
     }
-    if a.fold_column.is_some() && !method.cross_fits() {
-        return Err(InputError(format!(
-            "--fold-column applies to the cross-fitted learners r and dr, not {}",
-            method.name()
-        ))
-        .into());
+    for (flag, given) in [
+        ("--fold-column", a.fold_column.is_some()),
+        ("--folds", a.folds.is_some()),
+    ] {
+        if given && !method.cross_fits() {
+            return Err(InputError(format!(
+                "{flag} applies to the cross-fitted learners r and dr, not {}",
+                method.name()
+            ))
+            .into());
+        }
     }
     for (flag, p) in [("--out", &a.out), ("--predict-out", &a.predict_out)] {
         if let Some(p) = p {
@@ -333,8 +344,19 @@ fn run_fit(a: &FitArgs) -> Result<()> {
         Some(f) => FinalFit::from_name(f)
             .ok_or_else(|| InputError(format!("--final-fit must be all or folds, got {f:?}")))?,
     };
+    let cross_fit = match &a.cross_fit {
+        None => defaults.cross_fit,
+        Some(f) => CrossFit::from_name(f).ok_or_else(|| {
+            InputError(format!("--cross-fit must be kfold or three-way, got {f:?}"))
+        })?,
+    };
+    let n_folds = a.folds.unwrap_or(match cross_fit {
+        CrossFit::KFold => defaults.folds,
+        CrossFit::ThreeWay => 3,
+    });
     let params = MetaParams {
-        folds: a.folds,
+        folds: n_folds,
+        cross_fit,
         clip: a.clip,
         final_fit,
         seed: c.seed.unwrap_or(0),
@@ -577,7 +599,11 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             },
             "propensity": if kp.is_some() { "known (--propensity)" } else { "estimated" },
             "cross_fitting": method.cross_fits().then(|| json!({
-                "folds": if folds.is_some() { "given (--fold-column)".to_string() } else { a.folds.to_string() },
+                "folds": if folds.is_some() { "given (--fold-column)".to_string() } else { n_folds.to_string() },
+                "nuisances": match cross_fit {
+                    CrossFit::KFold => "fitted on the other folds' rows",
+                    CrossFit::ThreeWay => "three-way split (Kennedy): fold t's pseudo-outcomes from the propensity fitted on fold t + 1 and the outcome models on fold t + 2 (mod 3)",
+                },
                 "effect_models": match final_fit {
                     FinalFit::All => "one, on every row's cross-fitted pseudo-outcome",
                     FinalFit::Folds => "one per fold, on that fold's rows; the CATE is their mean",

@@ -98,6 +98,7 @@ fn binary_meta_learners_equal_causalml_and_econml() {
     let fold = ["--fold-column", "fold"];
     let etrue = ["--propensity", "e_true"];
     let effect = ["--effect-covariates", "x0,x3"];
+    let three_way = ["--cross-fit", "three-way", "--fold-column", "part3"];
     // (method, extra flags, peer columns, tolerance): 1e-6 where a propensity fitted by
     // scikit-learn's lbfgs (4.5e-10 from the maximum likelihood) enters
     let cases: Vec<(&str, Vec<&str>, Vec<&str>, f64)> = vec![
@@ -119,6 +120,13 @@ fn binary_meta_learners_equal_causalml_and_econml() {
             [&fold[..], &["--final-fit", "all"]].concat(),
             vec!["dr_econml"],
             1e-6,
+        ),
+        // CausalML's BaseDRLearner: Kennedy's three-way split, on the parts of its own KFold
+        (
+            "dr",
+            [&three_way[..], &etrue[..]].concat(),
+            vec!["dr3_causalml"],
+            1e-9,
         ),
     ];
     for (k, (method, extra, cols, tol)) in cases.iter().enumerate() {
@@ -196,6 +204,19 @@ fn multi_arm_meta_learners_equal_causalml_and_econml() {
         ("t", vec![], "t{}_econml", 1e-9),
         ("x", vec![], "x{}_causalml", 1e-6),
         ("x", effect.to_vec(), "xr{}_causalml", 1e-6),
+        (
+            "dr",
+            vec![
+                "--cross-fit",
+                "three-way",
+                "--fold-column",
+                "part3",
+                "--propensity",
+                "0.4,0.3,0.3",
+            ],
+            "dr3_{}_causalml",
+            1e-9,
+        ),
     ];
     for (k, (method, extra, pattern, tol)) in cases.iter().enumerate() {
         let out = out_path(&format!("multi_{k}.csv"));
@@ -456,6 +477,34 @@ fn bad_input_is_refused_with_names() {
         let mut args = vec!["uplift", "fit", "--data", &bin];
         args.extend("--outcome y --treatment w --covariates x* --learner ols".split(' '));
         args.extend(["--method", method, "--final-fit", choice]);
+        bad(&args, says);
+    }
+    // the three-way split is DR's, in 3 parts; --folds is a cross-fitting option
+    for (extra, says) in [
+        (
+            "--method r --cross-fit three-way",
+            "the three-way split is the DR-learner's (Kennedy's algorithm), not r's",
+        ),
+        (
+            "--method dr --cross-fit three-way --folds 5",
+            "--folds: the three-way split cuts the rows into 3 parts: folds must be 3, got 5",
+        ),
+        (
+            "--method dr --cross-fit three-way --fold-column fold",
+            "the three-way split needs the fold ids 0, 1 and 2; the largest is 4",
+        ),
+        (
+            "--method dr --cross-fit 3way",
+            "--cross-fit must be kfold or three-way, got \"3way\"",
+        ),
+        (
+            "--method x --folds 3",
+            "--folds applies to the cross-fitted learners r and dr, not x",
+        ),
+    ] {
+        let mut args = vec!["uplift", "fit", "--data", &bin];
+        args.extend("--outcome y --treatment w --covariates x* --learner ols".split(' '));
+        args.extend(extra.split(' '));
         bad(&args, says);
     }
     // a score with NaN

@@ -262,6 +262,7 @@ impl KnownPropensity {
 /// | `folds` | `5` | cross-fitting folds (R, DR) |
 /// | `clip` | `0.01` | estimated propensities (R, DR) clipped to `[clip, 1 − clip]` |
 /// | `final_fit` | [`FinalFit::All`] | the effect model(s) of R and DR |
+/// | `cross_fit` | [`CrossFit::KFold`] | which rows fit DR's nuisances |
 /// | `min_arm_rows` | `10` | fewest rows an arm (and control) may have |
 /// | `seed` | `0` | the random folds |
 #[derive(Debug, Clone, PartialEq)]
@@ -276,6 +277,9 @@ pub struct MetaParams {
     /// for DR, Kennedy's cross-fitted form; one on every row for R, Nie and Wager's single
     /// minimization; one for the learners that do not cross-fit, which have no other).
     pub final_fit: FinalFit,
+    /// DR: which rows fit the nuisances that predict a fold's rows (K-fold, or Kennedy's
+    /// three-way split, which needs `folds = 3`).
+    pub cross_fit: CrossFit,
     /// Fewest rows per level.
     pub min_arm_rows: usize,
     /// Seed of the folds.
@@ -294,6 +298,7 @@ impl MetaParams {
             } else {
                 FinalFit::All
             },
+            cross_fit: CrossFit::KFold,
             min_arm_rows: 10,
             seed: 0,
         }
@@ -303,8 +308,29 @@ impl MetaParams {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for fewer than 2 folds, a clip outside `[0, 0.5)` or
-    /// `min_arm_rows` below 2, or [`FinalFit::Folds`] for a learner that does not cross-fit.
+    /// `min_arm_rows` below 2, [`FinalFit::Folds`] for a learner that does not cross-fit, or
+    /// [`CrossFit::ThreeWay`] for a learner other than DR or with `folds` other than 3.
     pub fn check(self) -> Result<Meta> {
+        if self.cross_fit == CrossFit::ThreeWay {
+            if self.method != Method::Dr {
+                return Err(Error::InvalidParameter {
+                    name: "cross_fit",
+                    reason: format!(
+                        "the three-way split is the DR-learner's (Kennedy's algorithm), not {}'s",
+                        self.method.name()
+                    ),
+                });
+            }
+            if self.folds != 3 {
+                return Err(Error::InvalidParameter {
+                    name: "folds",
+                    reason: format!(
+                        "the three-way split cuts the rows into 3 parts: folds must be 3, got {}",
+                        self.folds
+                    ),
+                });
+            }
+        }
         if self.final_fit == FinalFit::Folds && !self.method.cross_fits() {
             return Err(Error::InvalidParameter {
                 name: "final_fit",
@@ -366,6 +392,59 @@ impl FinalFit {
             .into_iter()
             .find(|f| f.name() == s)
     }
+}
+
+/// Which rows fit the DR-learner's nuisances (its propensity, when estimated, and its outcome
+/// models) that give a fold's pseudo-outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossFit {
+    /// The rows of every other fold (K-fold cross-fitting: each nuisance fits on `(K − 1)/K`
+    /// of the rows; EconML's `DRLearner`, DoubleML).
+    KFold,
+    /// Kennedy's DR-learner (2023, Algorithm 1, with its cross-fitting step): three parts; the
+    /// pseudo-outcomes of part `t` come from a propensity fitted on part `t + 1` and outcome
+    /// models fitted on part `t + 2` (mod 3), so each nuisance fits on a third of the rows and
+    /// the three parts are independent. CausalML's `BaseDRLearner` rotates its three parts so.
+    /// With a known propensity the propensity's part goes unused, as there.
+    ThreeWay,
+}
+
+impl CrossFit {
+    /// The option's name: `kfold` or `three-way`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrossFit::KFold => "kfold",
+            CrossFit::ThreeWay => "three-way",
+        }
+    }
+
+    /// The option named `s`, if any.
+    pub fn from_name(s: &str) -> Option<CrossFit> {
+        [CrossFit::KFold, CrossFit::ThreeWay]
+            .into_iter()
+            .find(|c| c.name() == s)
+    }
+
+    /// Whether a row of fold `fold` fits the `nuisance` that predicts the rows of fold `test`.
+    fn trains(self, nuisance: Nuisance, test: u32, fold: u32) -> bool {
+        match self {
+            CrossFit::KFold => fold != test,
+            CrossFit::ThreeWay => {
+                let shift = match nuisance {
+                    Nuisance::Propensity => 1,
+                    Nuisance::Outcome => 2,
+                };
+                fold == (test + shift) % 3
+            }
+        }
+    }
+}
+
+/// The nuisances that [`CrossFit`] places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nuisance {
+    Propensity,
+    Outcome,
 }
 
 /// Checked options: fits a meta-learner.
@@ -637,10 +716,18 @@ impl Meta {
             Method::R | Method::Dr => {
                 let folds = folds.expect("cross-fitting methods have folds");
                 let k = folds.iter().map(|&f| f as usize + 1).max().unwrap_or(0);
+                let cf = self.0.cross_fit;
+                if cf == CrossFit::ThreeWay && k != 3 {
+                    return Err(Error::InvalidData(format!(
+                        "the three-way split needs the fold ids 0, 1 and 2; the largest is {}",
+                        k.saturating_sub(1)
+                    )));
+                }
                 let (e, clips, log_loss) = match known {
                     Some(kp) => ((0..n).map(|i| kp.pair(a, i)).collect::<Vec<f64>>(), 0, None),
                     None => {
-                        let mut e = cross_fit(x, &pair, folds, k, |tr| {
+                        let trains = |f: u32, g: u32| cf.trains(Nuisance::Propensity, f, g);
+                        let mut e = cross_fit(x, &pair, folds, k, trains, |tr| {
                             check_both(data, tr, a)?;
                             l.propensity.fit(x, &d, tr)
                         })?;
@@ -659,7 +746,14 @@ impl Meta {
                 };
                 clipped = clips;
                 if self.0.method == Method::R {
-                    let m = cross_fit(x, &pair, folds, k, |tr| l.outcome.fit(x, y, tr))?;
+                    let m = cross_fit(
+                        x,
+                        &pair,
+                        folds,
+                        k,
+                        |f, g| g != f,
+                        |tr| l.outcome.fit(x, y, tr),
+                    )?;
                     let mut pseudo = vec![0.0; n];
                     let mut weight = vec![0.0; n];
                     for &i in &pair {
@@ -689,14 +783,18 @@ impl Meta {
                         if test.is_empty() {
                             return Ok(None);
                         }
-                        let tr0: Vec<usize> =
-                            control.iter().copied().filter(|&i| folds[i] != f).collect();
-                        let tr1: Vec<usize> =
-                            treated.iter().copied().filter(|&i| folds[i] != f).collect();
+                        let trains = |&i: &usize| cf.trains(Nuisance::Outcome, f, folds[i]);
+                        let tr0: Vec<usize> = control.iter().copied().filter(trains).collect();
+                        let tr1: Vec<usize> = treated.iter().copied().filter(trains).collect();
                         for (tr, who) in [(&tr0, 0), (&tr1, a)] {
                             if tr.is_empty() {
+                                let whence = match cf {
+                                    CrossFit::KFold => format!("outside fold {f}"),
+                                    CrossFit::ThreeWay => format!("in fold {}", (f + 2) % 3),
+                                };
                                 return Err(Error::InvalidData(format!(
-                                    "outside fold {f} there are no rows of {} to fit on",
+                                    "{whence} there are no rows of {} to fit the outcome model \
+                                     of fold {f} on",
                                     data.level(who)
                                 )));
                             }
@@ -824,13 +922,14 @@ fn check_both(data: &MetaData<'_>, rows: &[usize], a: usize) -> Result<()> {
     Ok(())
 }
 
-/// Out-of-fold predictions on `rows` (fold `f` predicted by the model fitted on the rest); the
-/// other entries stay 0.
+/// Out-of-fold predictions on `rows`: fold `f` predicted by the model fitted on the rows of the
+/// folds `g` with `trains(f, g)`; the other entries stay 0.
 fn cross_fit(
     x: &Features<'_>,
     rows: &[usize],
     folds: &[u32],
     k: usize,
+    trains: impl Fn(u32, u32) -> bool + Sync,
     fit: impl Fn(&[usize]) -> Result<Box<dyn Fitted>> + Sync,
 ) -> Result<Vec<f64>> {
     let mut out = vec![0.0; folds.len()];
@@ -840,10 +939,14 @@ fn cross_fit(
         if test.is_empty() {
             return Ok(None);
         }
-        let train: Vec<usize> = rows.iter().copied().filter(|&i| folds[i] != f).collect();
+        let train: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| trains(f, folds[i]))
+            .collect();
         if train.is_empty() {
             return Err(Error::InvalidData(format!(
-                "fold {f} holds every row: nothing is left to fit on"
+                "no rows are left to fit the model that predicts fold {f} on"
             )));
         }
         let pred = fit(&train)?.predict(x, &test);

@@ -234,3 +234,92 @@ fn dr_folds_average_one_effect_model_per_fold() {
     .unwrap_err();
     assert!(e.to_string().contains("r and dr"), "{e}");
 }
+
+#[test]
+fn dr_three_way_fits_each_nuisance_on_its_own_part() {
+    let n = 900;
+    let (x, arm, y) = dgp(n, 2, 8);
+    let f = feats(&x);
+    let data = MetaData::new(&y, &arm, f.clone()).unwrap();
+    let parts: Vec<u32> = (0..n as u32).map(|i| (i * 7 + i / 5) % 3).collect();
+    let params = |cross_fit, folds| MetaParams {
+        folds,
+        cross_fit,
+        ..MetaParams::new(Method::Dr)
+    };
+    let fit = params(CrossFit::ThreeWay, 3)
+        .check()
+        .unwrap()
+        .fit(&data, &L, None, Some(&parts))
+        .unwrap();
+    // by hand: part t's pseudo-outcomes from the propensity fitted on part t + 1 and the
+    // outcome models on part t + 2; one effect model per part, averaged
+    let rows: Vec<usize> = (0..n).collect();
+    let d: Vec<f64> = arm.iter().map(|&a| f64::from(a)).collect();
+    let of = |p: u32, a: Option<u32>| -> Vec<usize> {
+        (0..n)
+            .filter(|&i| parts[i] == p && a.is_none_or(|a| arm[i] == a))
+            .collect()
+    };
+    let (mut phi, mut mean) = (vec![0.0; n], vec![0.0; n]);
+    for t in 0..3 {
+        let test = of(t, None);
+        let e = LogisticRegression
+            .fit(&f, &d, &of((t + 1) % 3, None))
+            .unwrap()
+            .predict(&f, &test);
+        let o = (t + 2) % 3;
+        let m0 = LinearRegression
+            .fit(&f, &y, &of(o, Some(0)))
+            .unwrap()
+            .predict(&f, &test);
+        let m1 = LinearRegression
+            .fit(&f, &y, &of(o, Some(1)))
+            .unwrap()
+            .predict(&f, &test);
+        for (k, &i) in test.iter().enumerate() {
+            let p = e[k].clamp(0.01, 0.99);
+            phi[i] = m1[k] - m0[k] + d[i] * (y[i] - m1[k]) / p
+                - (1.0 - d[i]) * (y[i] - m0[k]) / (1.0 - p);
+        }
+        let tau = LinearRegression
+            .fit(&f, &phi, &test)
+            .unwrap()
+            .predict(&f, &rows);
+        for (m, v) in mean.iter_mut().zip(tau) {
+            *m += v / 3.0;
+        }
+    }
+    for i in 0..n {
+        assert!((fit.arms[0].cate[i] - mean[i]).abs() < 1e-9, "row {i}");
+    }
+    let aipw = phi.iter().sum::<f64>() / n as f64;
+    let got = fit.arms[0].aipw.as_ref().unwrap().estimate;
+    assert!((got - aipw).abs() < 1e-9, "{got} vs {aipw}");
+    // not another learner's, in 3 parts only, and given parts 0, 1, 2
+    let e = MetaParams {
+        cross_fit: CrossFit::ThreeWay,
+        folds: 3,
+        ..MetaParams::new(Method::R)
+    }
+    .check()
+    .unwrap_err();
+    assert!(e.to_string().contains("DR-learner's"), "{e}");
+    let e = params(CrossFit::ThreeWay, 5).check().unwrap_err();
+    assert!(e.to_string().contains("folds must be 3, got 5"), "{e}");
+    let two: Vec<u32> = (0..n as u32).map(|i| i % 2).collect();
+    let e = params(CrossFit::ThreeWay, 3)
+        .check()
+        .unwrap()
+        .fit(&data, &L, None, Some(&two))
+        .unwrap_err();
+    assert!(e.to_string().contains("the largest is 1"), "{e}");
+    // drawn parts: the seed's balanced random folds, 3 of them
+    assert!(
+        params(CrossFit::ThreeWay, 3)
+            .check()
+            .unwrap()
+            .fit(&data, &L, None, None)
+            .is_ok()
+    );
+}
