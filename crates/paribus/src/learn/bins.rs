@@ -69,8 +69,9 @@ impl Binned {
             .par_iter()
             .zip(&upper)
             .map(|(c, u)| {
-                let pad = padded(u);
-                c.iter().map(|&x| bin_in(&pad, x)).collect()
+                let mut codes = vec![0u8; c.len()];
+                Padded::new(u).bin_rows(c, None, &mut codes);
+                codes
             })
             .collect();
         let stride = p.next_multiple_of(16).max(16);
@@ -93,9 +94,9 @@ impl Binned {
         }
     }
 
-    /// The upper bounds of column `j`'s bins padded with +∞ to 256, for [`bin_in`].
-    pub(crate) fn padded(&self, j: usize) -> [f64; 256] {
-        padded(&self.upper[j])
+    /// The upper bounds of column `j`'s bins, padded for [`Padded::bin`].
+    pub(crate) fn padded(&self, j: usize) -> Padded {
+        Padded::new(&self.upper[j])
     }
 
     /// Number of rows.
@@ -195,21 +196,58 @@ fn sorted_sample(c: &[f64], rows: Option<&[usize]>) -> Vec<f64> {
     v.into_iter().map(unkey).collect()
 }
 
-/// Upper bounds (at most 256) padded with +∞ to 256.
-fn padded(upper: &[f64]) -> [f64; 256] {
-    let mut pad = [f64::INFINITY; 256];
-    pad[..upper.len()].copy_from_slice(upper);
-    pad
+/// A column's upper bounds (at most 256, the last `+∞`) padded with `+∞` to 256, for
+/// [`Padded::bin`].
+pub(crate) struct Padded {
+    bounds: [f64; 256],
 }
 
-/// The bin of `x`: the number of upper bounds below it, by a search of fixed length over the
-/// bounds padded with +∞ to 256 (no branch on the data).
-pub(crate) fn bin_in(pad: &[f64; 256], x: f64) -> u8 {
-    let mut i = 0usize;
-    for step in [128, 64, 32, 16, 8, 4, 2, 1] {
-        i += usize::from(pad[i + step - 1] < x) * step;
+/// Values that [`Padded::bin_rows`] searches for in lock step.
+const LANES: usize = 8;
+
+impl Padded {
+    pub(crate) fn new(upper: &[f64]) -> Self {
+        let mut bounds = [f64::INFINITY; 256];
+        bounds[..upper.len()].copy_from_slice(upper);
+        Padded { bounds }
     }
-    i as u8
+
+    /// The bin of `x`: the number of upper bounds below it (0 for NaN), by a search of fixed
+    /// length (no branch on the data).
+    #[inline(always)]
+    pub(crate) fn bin(&self, x: f64) -> u8 {
+        let mut i = 0usize;
+        for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+            i += usize::from(self.bounds[(i + step - 1) & 255] < x) * step;
+        }
+        i as u8
+    }
+
+    /// [`Padded::bin`] of [`LANES`] values at once. Each step of a search waits on the load of
+    /// the step before; searches side by side keep the loads in flight together.
+    #[inline(always)]
+    fn bin_lanes(&self, x: [f64; LANES]) -> [u8; LANES] {
+        let mut i = [0usize; LANES];
+        for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+            for (i, &x) in i.iter_mut().zip(&x) {
+                *i += usize::from(self.bounds[(*i + step - 1) & 255] < x) * step;
+            }
+        }
+        i.map(|i| i as u8)
+    }
+
+    /// The bins of `v[r]` for the rows `r` of `rows` (every row of `v` when `None`) into `out`.
+    pub(crate) fn bin_rows(&self, v: &[f64], rows: Option<&[usize]>, out: &mut [u8]) {
+        let value = |k: usize| rows.map_or(v[k], |r| v[r[k]]);
+        let (lanes, rest) = out.as_chunks_mut::<LANES>();
+        for (c, o) in lanes.iter_mut().enumerate() {
+            *o = self.bin_lanes(std::array::from_fn(|l| value(c * LANES + l)));
+        }
+        let done = lanes.len() * LANES;
+        for (k, o) in rest.iter_mut().enumerate() {
+            *o = self.bin(value(done + k));
+        }
+    }
 }
 
 /// Upper bounds of at most `max_bins` bins of the sorted, non-empty values `v`.
@@ -261,6 +299,31 @@ fn edges_of_sorted(v: &[f64], max_bins: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_s_bin_counts_the_bounds_below_it() {
+        // bounds of 1 to 256 bins, the last +∞; values at, between and beyond them, and NaN
+        for len in [1usize, 2, 15, 16, 17, 31, 32, 33, 100, 255, 256] {
+            let mut upper: Vec<f64> = (0..len - 1).map(|k| (k as f64 - 40.0) * 0.5).collect();
+            upper.push(f64::INFINITY);
+            let pad = Padded::new(&upper);
+            let mut xs = vec![f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1e300, 1e300];
+            for &u in &upper[..len - 1] {
+                xs.extend([u, u - 0.25, u + 0.25, f64::from_bits(u.to_bits() + 1)]);
+            }
+            let mut out = vec![0u8; xs.len()];
+            pad.bin_rows(&xs, None, &mut out);
+            let rows: Vec<usize> = (0..xs.len()).rev().collect();
+            let mut back = vec![0u8; xs.len()];
+            pad.bin_rows(&xs, Some(&rows), &mut back);
+            for (k, &x) in xs.iter().enumerate() {
+                let want = upper.iter().filter(|&&u| u < x).count();
+                assert_eq!(usize::from(out[k]), want, "{len} bounds, x = {x}");
+                assert_eq!(pad.bin(x), out[k]);
+                assert_eq!(back[xs.len() - 1 - k], out[k]);
+            }
+        }
+    }
 
     /// Every split on the bins is the split on the thresholds.
     fn consistent(c: &[f64], b: &Binned) {

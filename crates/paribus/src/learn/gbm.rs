@@ -44,7 +44,7 @@
 //! LightGBM's (100 trees, learning rate 0.1, 31 leaves, 20 rows per leaf, hessian 1e-3, no L2
 //! penalty, 255 bins).
 
-use super::bins::{Binned, bin_in};
+use super::bins::{Binned, Padded};
 use super::{Classifier, Features, Fitted, Regressor};
 use crate::{Error, Result};
 use rand::SeedableRng;
@@ -632,13 +632,10 @@ impl Fitted for GbmModel {
                 }
             });
         }
-        let bounds: Vec<[f64; 256]> = (0..b.n_features()).map(|j| b.padded(j)).collect();
+        let bounds: Vec<Padded> = (0..b.n_features()).map(|j| b.padded(j)).collect();
         self.predict_blocks(rows, |rs, cols| {
             for (j, (c, pad)) in cols.iter_mut().zip(&bounds).enumerate() {
-                let v = x.col(j);
-                for (slot, &r) in c.iter_mut().zip(rs) {
-                    *slot = bin_in(pad, v[r]);
-                }
+                pad.bin_rows(x.col(j), Some(rs), &mut c[..rs.len()]);
             }
         })
     }
