@@ -1208,22 +1208,32 @@ impl Gbm {
                 }
             }
             // the first best threshold (a threshold after an empty bin repeats the gain of the
-            // one before it, and never wins), over four interleaved runs so that the
-            // comparisons do not wait on each other
-            let mut lane = [(usize::MAX, f64::NEG_INFINITY); 4];
-            for (i, c) in gain[run].chunks(4).enumerate() {
-                for (q, &v) in c.iter().enumerate() {
-                    if v > lane[q].1 {
-                        lane[q] = (lo + 4 * i + q, v);
-                    }
+            // one before it, and never wins): each of 8 lanes keeps its first largest gain and
+            // where it was, a compare and two masked moves per 8 thresholds; then the largest
+            // of the lanes, the first on a tie
+            const L: usize = 8;
+            let (mut lane, mut at) = ([f64::NEG_INFINITY; L], [usize::MAX; L]);
+            let g = &gain[run];
+            let (chunks, rest) = g.as_chunks::<L>();
+            for (i, c) in chunks.iter().enumerate() {
+                for q in 0..L {
+                    let better = c[q] > lane[q];
+                    lane[q] = if better { c[q] } else { lane[q] };
+                    at[q] = if better { L * i + q } else { at[q] };
                 }
             }
-            let (mut top, mut most) = lane[0];
-            for &(t, v) in &lane[1..] {
+            for (q, &v) in rest.iter().enumerate() {
+                if v > lane[q] {
+                    (lane[q], at[q]) = (v, L * chunks.len() + q);
+                }
+            }
+            let (mut top, mut most) = (usize::MAX, f64::NEG_INFINITY);
+            for (&t, &v) in at.iter().zip(&lane) {
                 if v > most || (v == most && t < top) {
                     (top, most) = (t, v);
                 }
             }
+            let top = top.wrapping_add(lo);
             if lambda == 0.0 {
                 most *= gs * gs / (hs * hq);
             }
