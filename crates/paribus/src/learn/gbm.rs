@@ -1177,17 +1177,14 @@ impl Gbm {
                 *slot = acc;
             }
             // the left side grows with t: the thresholds that leave enough rows and hessian on
-            // both sides are one run lo..hi
-            let Some(lo) = (0..k).find(|&t| enough(quant.unpack(pre[t]).h)) else {
+            // both sides are one run lo..hi, found by binary searches (the left side's hessian,
+            // and so `enough` of it, only grows with t; the right side's only falls)
+            let lo = pre[..k].partition_point(|&w| !enough(quant.unpack(w).h));
+            let hi = lo + pre[lo..k].partition_point(|&w| enough(all.h - quant.unpack(w).h));
+            if hi == lo {
                 continue;
-            };
-            let Some(hi) = (lo..k)
-                .rev()
-                .find(|&t| enough(all.h - quant.unpack(pre[t]).h))
-            else {
-                continue;
-            };
-            let run = lo..hi + 1;
+            }
+            let run = lo..hi;
             for t in run.clone() {
                 let l = quant.unpack(pre[t]);
                 (gl[t], hl[t]) = (l.g as f64, l.h as f64);
