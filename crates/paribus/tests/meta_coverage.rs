@@ -1,10 +1,11 @@
 //! Slow Monte-Carlo checks of the meta-learners' intervals (`cargo test --release -p paribus
-//! --test meta_coverage -- --ignored`): the DR-learner's AIPW interval for the average effect,
+//! --test meta_coverage -- --ignored`): the DR-learner's AIPW interval for the average effect
+//! (K-fold and three-way cross-fitting),
 //! the bootstrap interval of the X-learner's mean CATE, and the policy value's interval of a
 //! budgeted targeting rule, each over 200 simulated experiments.
 
 use paribus::learn::{Features, LinearRegression, LogisticRegression};
-use paribus::meta::{MetaData, MetaLearners, MetaParams, Method, bootstrap, target};
+use paribus::meta::{CrossFit, MetaData, MetaLearners, MetaParams, Method, bootstrap, target};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
@@ -54,29 +55,38 @@ fn share(hits: &[bool]) -> f64 {
 }
 
 #[test]
-#[ignore = "slow: 200 DR-learners"]
+#[ignore = "slow: 200 DR-learners of each cross-fitting"]
 fn dr_aipw_interval_covers_the_sample_average_effect() {
-    let hits: Vec<bool> = (0..200u64)
-        .into_par_iter()
-        .map(|r| {
-            let (x, arm, y, tau) = draw(2000, r + 1, true);
-            let data = MetaData::new(&y, &arm, feats(&x)).unwrap();
-            let fit = MetaParams {
-                seed: r,
-                ..MetaParams::new(Method::Dr)
-            }
-            .check()
-            .unwrap()
-            .fit(&data, &L, None, None)
-            .unwrap();
-            let a = fit.arms[0].aipw.unwrap();
-            let sate = tau.iter().sum::<f64>() / tau.len() as f64;
-            (a.estimate - sate).abs() <= 1.959964 * a.std_error
-        })
-        .collect();
-    let c = share(&hits);
-    println!("DR AIPW coverage {c:.3}");
-    assert!((0.93..=0.97).contains(&c), "coverage {c}");
+    // K-fold cross-fitting (the default) and Kennedy's three-way split
+    for (cross_fit, folds) in [(CrossFit::KFold, 5), (CrossFit::ThreeWay, 3)] {
+        let hits: Vec<bool> = (0..200u64)
+            .into_par_iter()
+            .map(|r| {
+                let (x, arm, y, tau) = draw(2000, r + 1, true);
+                let data = MetaData::new(&y, &arm, feats(&x)).unwrap();
+                let fit = MetaParams {
+                    seed: r,
+                    cross_fit,
+                    folds,
+                    ..MetaParams::new(Method::Dr)
+                }
+                .check()
+                .unwrap()
+                .fit(&data, &L, None, None)
+                .unwrap();
+                let a = fit.arms[0].aipw.unwrap();
+                let sate = tau.iter().sum::<f64>() / tau.len() as f64;
+                (a.estimate - sate).abs() <= 1.959964 * a.std_error
+            })
+            .collect();
+        let c = share(&hits);
+        println!("DR AIPW coverage ({}) {c:.3}", cross_fit.name());
+        assert!(
+            (0.93..=0.97).contains(&c),
+            "{}: coverage {c}",
+            cross_fit.name()
+        );
+    }
 }
 
 #[test]
