@@ -773,8 +773,10 @@ impl Meta {
                 } else {
                     let mut mu0 = vec![0.0; n];
                     let mut mu1 = vec![0.0; n];
-                    // once for all folds (as dml's cross-fit does)
-                    let (x0, x1) = arm_views();
+                    // K-fold: each arm's bins once for all folds (as dml's cross-fit does);
+                    // three-way: each outcome model's own part's, as LightGBM bins a fit's own
+                    // rows (so that the three parts' models cut at different edges)
+                    let shared = (cf == CrossFit::KFold).then(arm_views);
                     // the folds' outcome models all side by side; results (and the first error)
                     // taken in fold order
                     let fold_fit = |f: u32| -> Result<Option<FoldOutcomes>> {
@@ -799,9 +801,18 @@ impl Meta {
                                 )));
                             }
                         }
+                        let own;
+                        let (x0, x1) = match &shared {
+                            Some((x0, x1)) => (x0, x1),
+                            None => {
+                                own =
+                                    (x.with_bins_from(tr0.clone()), x.with_bins_from(tr1.clone()));
+                                (&own.0, &own.1)
+                            }
+                        };
                         let (p0, p1) = rayon::join(
-                            || Ok::<_, Error>(l.outcome.fit(&x0, y, &tr0)?.predict(&x0, &test)),
-                            || Ok::<_, Error>(l.outcome.fit(&x1, y, &tr1)?.predict(&x1, &test)),
+                            || Ok::<_, Error>(l.outcome.fit(x0, y, &tr0)?.predict(x0, &test)),
+                            || Ok::<_, Error>(l.outcome.fit(x1, y, &tr1)?.predict(x1, &test)),
                         );
                         Ok(Some(FoldOutcomes {
                             test,
