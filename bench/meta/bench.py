@@ -11,6 +11,9 @@ Run from the repository root (see bench/README.md):
 
 --methods t adds a diagnostic: the T-learner (the two outcome models alone, CATE = mu_1 - mu_0,
 BaseTRegressor on the peer's side), to compare the base learners apart from the second stage.
+--methods dr-3way (default): paribus's DR-learner with Kennedy's three-way split (--cross-fit
+three-way), the algorithm CausalML's BaseDRRegressor runs, against the same CausalML DR run: the
+same fits on the same amount of rows (its parts are paribus's own seeded draw, not CausalML's).
 --methods dr-3 adds another: the DR-learner with 3 folds (--folds 3) against the same CausalML
 DR run, the amount of fitting against accuracy.
 
@@ -26,6 +29,10 @@ paribus: paribus uplift fit --data FILE --outcome y --treatment w --covariates '
       rows) + 5 effect fits (each on 1/5), 5 predictions of every row.
   dr-all: the same with --final-fit all: one effect model on all rows (EconML's DRLearner);
       10 outcome fits + 1 effect fit (all rows).
+  dr-3way: --cross-fit three-way (Kennedy's DR-learner, 3 parts): the pseudo-outcomes of part t
+      from mu_0, mu_1 fitted on the arms of part t + 2 (mod 3) (the propensity's part t + 1 is
+      unused, p being known); one effect model per part, the CATE their mean; 6 outcome fits
+      (~n/6 rows each) + 3 effect fits (n/3 each), 2n rows as CausalML's.
 peer:    bench/meta/peer_meta.py: BaseXRegressor(learner=LGBMRegressor(...)).fit_predict(X, w, y,
          p=0.5) / BaseDRRegressor(...).fit_predict(X, w, y, p=0.5, seed=1); CausalML's DR uses
          its own 3-way split: 3 rotations, each with mu_0, mu_1 on one third (~1/6 of the rows
@@ -103,14 +110,17 @@ SEED = 20261208
 P = 20
 CHUNK = 1_000_000
 SIZES = (100_000, 1_000_000)
-METHODS = ("x", "dr", "dr-all")
+METHODS = ("x", "dr", "dr-all", "dr-3way")
 # dr-all: paribus's DR-learner with one effect model on all rows (--final-fit all, EconML's
 # way), against the same CausalML DR run as dr
 # dr-3 (a diagnostic): the default DR-learner with 3 folds instead of 5 (--folds 3), the work
 # against accuracy trade-off, against the same CausalML DR run as dr
+# dr-3way: the DR-learner with Kennedy's three-way split (--cross-fit three-way), CausalML's
+# algorithm, against the same CausalML DR run as dr
 PARIBUS_METHOD_ARGS = {"dr-all": ["--method", "dr", "--final-fit", "all"],
-                       "dr-3": ["--method", "dr", "--folds", "3"]}
-PEER_METHOD = {"dr-all": "dr", "dr-3": "dr"}
+                       "dr-3": ["--method", "dr", "--folds", "3"],
+                       "dr-3way": ["--method", "dr", "--cross-fit", "three-way"]}
+PEER_METHOD = {"dr-all": "dr", "dr-3": "dr", "dr-3way": "dr"}
 # the T-learner is a diagnostic only (--methods t): the two outcome models alone, no second
 # stage, so that the base learners' accuracy can be compared apart from the meta-learners
 DIAGNOSTIC_METHODS = ("t", "dr-3")
@@ -135,6 +145,13 @@ DESIGN = {
         "paribus": "5-fold cross-fitting as dr, then one effect model on all rows (--final-fit all, "
                    "EconML's way): 10 outcome fits on ~0.4 n rows + 1 effect fit on n",
         "causalml": "the same CausalML run as dr",
+    },
+    "dr-3way": {
+        "paribus": "Kennedy's three-way split (--cross-fit three-way), CausalML's algorithm: 3 seeded parts; "
+                   "the pseudo-outcomes of part t from mu_0, mu_1 fitted on the arms of part t + 2 (mod 3) "
+                   "(part t + 1, the propensity's, unused: p is known); one effect model on each part; "
+                   "CATE = the mean of the 3: 6 outcome fits on ~n/6 rows + 3 effect fits on n/3 (2 n rows fitted)",
+        "causalml": "the same CausalML run as dr (the same algorithm; its parts are its own KFold's)",
     },
     "dr-3": {
         "paribus": "diagnostic: dr with 3 folds (--folds 3): 6 outcome fits on ~0.33 n rows + 3 effect "
