@@ -1216,12 +1216,12 @@ impl Gbm {
                 for q in 0..L {
                     let better = c[q] > lane[q];
                     lane[q] = if better { c[q] } else { lane[q] };
-                    at[q] = if better { L * i + q } else { at[q] };
+                    at[q] = if better { lo + L * i + q } else { at[q] };
                 }
             }
             for (q, &v) in rest.iter().enumerate() {
                 if v > lane[q] {
-                    (lane[q], at[q]) = (v, L * chunks.len() + q);
+                    (lane[q], at[q]) = (v, lo + L * chunks.len() + q);
                 }
             }
             let (mut top, mut most) = (usize::MAX, f64::NEG_INFINITY);
@@ -1230,7 +1230,6 @@ impl Gbm {
                     (top, most) = (t, v);
                 }
             }
-            let top = top.wrapping_add(lo);
             if lambda == 0.0 {
                 most *= gs * gs / (hs * hq);
             }
