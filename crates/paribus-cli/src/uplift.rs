@@ -350,10 +350,9 @@ fn run_fit(a: &FitArgs) -> Result<()> {
             InputError(format!("--cross-fit must be kfold or three-way, got {f:?}"))
         })?,
     };
-    let n_folds = a.folds.unwrap_or(match cross_fit {
-        CrossFit::KFold => defaults.folds,
-        CrossFit::ThreeWay => 3,
-    });
+    let n_folds = a
+        .folds
+        .unwrap_or(cross_fit.folds().unwrap_or(defaults.folds));
     let params = MetaParams {
         folds: n_folds,
         cross_fit,

@@ -311,25 +311,25 @@ impl MetaParams {
     /// `min_arm_rows` below 2, [`FinalFit::Folds`] for a learner that does not cross-fit, or
     /// [`CrossFit::ThreeWay`] for a learner other than DR or with `folds` other than 3.
     pub fn check(self) -> Result<Meta> {
-        if self.cross_fit == CrossFit::ThreeWay {
-            if self.method != Method::Dr {
-                return Err(Error::InvalidParameter {
-                    name: "cross_fit",
-                    reason: format!(
-                        "the three-way split is the DR-learner's (Kennedy's algorithm), not {}'s",
-                        self.method.name()
-                    ),
-                });
-            }
-            if self.folds != 3 {
-                return Err(Error::InvalidParameter {
-                    name: "folds",
-                    reason: format!(
-                        "the three-way split cuts the rows into 3 parts: folds must be 3, got {}",
-                        self.folds
-                    ),
-                });
-            }
+        if self.cross_fit == CrossFit::ThreeWay && self.method != Method::Dr {
+            return Err(Error::InvalidParameter {
+                name: "cross_fit",
+                reason: format!(
+                    "the three-way split is the DR-learner's (Kennedy's algorithm), not {}'s",
+                    self.method.name()
+                ),
+            });
+        }
+        if let Some(k) = self.cross_fit.folds()
+            && self.folds != k
+        {
+            return Err(Error::InvalidParameter {
+                name: "folds",
+                reason: format!(
+                    "the three-way split cuts the rows into {k} parts: folds must be {k}, got {}",
+                    self.folds
+                ),
+            });
         }
         if self.final_fit == FinalFit::Folds && !self.method.cross_fits() {
             return Err(Error::InvalidParameter {
@@ -425,17 +425,30 @@ impl CrossFit {
             .find(|c| c.name() == s)
     }
 
+    /// The number of folds the scheme cuts the rows into, when it fixes one (three-way: 3).
+    pub fn folds(self) -> Option<usize> {
+        match self {
+            CrossFit::KFold => None,
+            CrossFit::ThreeWay => Some(3),
+        }
+    }
+
+    /// The one fold whose rows fit the `nuisance` that predicts the rows of fold `test`
+    /// (three-way), or `None` when all the other folds' rows do (K-fold).
+    fn source(self, nuisance: Nuisance, test: u32) -> Option<u32> {
+        let k = self.folds()? as u32;
+        let shift = match nuisance {
+            Nuisance::Propensity => 1,
+            Nuisance::Outcome => 2,
+        };
+        Some((test + shift) % k)
+    }
+
     /// Whether a row of fold `fold` fits the `nuisance` that predicts the rows of fold `test`.
     fn trains(self, nuisance: Nuisance, test: u32, fold: u32) -> bool {
-        match self {
-            CrossFit::KFold => fold != test,
-            CrossFit::ThreeWay => {
-                let shift = match nuisance {
-                    Nuisance::Propensity => 1,
-                    Nuisance::Outcome => 2,
-                };
-                fold == (test + shift) % 3
-            }
+        match self.source(nuisance, test) {
+            Some(s) => fold == s,
+            None => fold != test,
         }
     }
 }
@@ -717,7 +730,9 @@ impl Meta {
                 let folds = folds.expect("cross-fitting methods have folds");
                 let k = folds.iter().map(|&f| f as usize + 1).max().unwrap_or(0);
                 let cf = self.0.cross_fit;
-                if cf == CrossFit::ThreeWay && k != 3 {
+                if let Some(parts) = cf.folds()
+                    && k != parts
+                {
                     return Err(Error::InvalidData(format!(
                         "the three-way split needs the fold ids 0, 1 and 2; the largest is {}",
                         k.saturating_sub(1)
@@ -751,7 +766,7 @@ impl Meta {
                         &pair,
                         folds,
                         k,
-                        |f, g| g != f,
+                        |f, g| cf.trains(Nuisance::Outcome, f, g),
                         |tr| l.outcome.fit(x, y, tr),
                     )?;
                     let mut pseudo = vec![0.0; n];
@@ -790,9 +805,9 @@ impl Meta {
                         let tr1: Vec<usize> = treated.iter().copied().filter(trains).collect();
                         for (tr, who) in [(&tr0, 0), (&tr1, a)] {
                             if tr.is_empty() {
-                                let whence = match cf {
-                                    CrossFit::KFold => format!("outside fold {f}"),
-                                    CrossFit::ThreeWay => format!("in fold {}", (f + 2) % 3),
+                                let whence = match cf.source(Nuisance::Outcome, f) {
+                                    None => format!("outside fold {f}"),
+                                    Some(s) => format!("in fold {s}"),
                                 };
                                 return Err(Error::InvalidData(format!(
                                     "{whence} there are no rows of {} to fit the outcome model \
